@@ -1,0 +1,182 @@
+package dev.dmwc.daxlib;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * {@code struct dax_device} over a plain file (default under {@code /dev/shm}; a real fsdax file
+ * works the same). The file is mapped shared through libc so that protection applies to exactly
+ * this mapping. {@link #mapProtected()} is derived from the pgmap (Dan Williams' review of V8:
+ * no per-device protection operations).
+ */
+public final class DaxDevice implements AutoCloseable {
+    public static final int PAGE_SIZE = 4096;
+
+    /** How to open a device. */
+    public static final class Options {
+        ProtectionKeys.Backend backend = ProtectionKeys.Backend.best();
+        FaultMode faultMode = FaultMode.STRICT;
+        long maxPagesPerCall;
+        boolean synchronous = true;
+        CrashDomain crashDomain;
+
+        public Options backend(ProtectionKeys.Backend b) { this.backend = b; return this; }
+        public Options faultMode(FaultMode m) { this.faultMode = m; return this; }
+        /** {@code directAccess} returns at most this many pages per call (0: no limit). */
+        public Options maxPagesPerCall(long n) { this.maxPagesPerCall = n; return this; }
+        /** {@code dax_synchronous}: false emulates asynchronous pmem (virtio-pmem). */
+        public Options synchronous(boolean s) { this.synchronous = s; return this; }
+        public Options crashDomain(CrashDomain d) { this.crashDomain = d; return this; }
+        public ProtectionKeys.Backend backend() { return backend; }
+        public FaultMode faultMode() { return faultMode; }
+    }
+
+    /** What {@code dax_direct_access} returns: the kernel address and how many pages it covers. */
+    public record DirectAccess(long kaddr, long pages) {}
+
+    private final Path path;
+    private final long size;
+    private final long address;
+    private final Pgmap pgmap;
+    private final DaxAccessor accessor;
+    private final Options options;
+    private boolean closed;
+
+    private DaxDevice(Path path, long size, long address, Pgmap pgmap, Options options) {
+        this.path = path;
+        this.size = size;
+        this.address = address;
+        this.pgmap = pgmap;
+        this.options = options;
+        this.accessor = new DaxAccessor(address, size, pgmap, Pmem.best(), options.crashDomain);
+    }
+
+    /**
+     * Open {@code file} as a DAX device. The file must exist, be at least one page and a whole
+     * number of pages. Nothing is written to it.
+     */
+    public static DaxDevice open(Path file, Options options) throws IOException {
+        if (!Files.exists(file)) {
+            throw new IOException("dax backing file does not exist: path=" + file);
+        }
+        long size = Files.size(file);
+        if (size < PAGE_SIZE || size % PAGE_SIZE != 0) {
+            throw new IOException("dax backing file must be a positive multiple of " + PAGE_SIZE
+                    + " bytes: have=" + size + ", path=" + file);
+        }
+        if (size > Integer.MAX_VALUE) {
+            throw new IOException("dax backing file larger than 2 GiB - 1 is not supported: have=" + size + ", path=" + file);
+        }
+        Posix.requireLoaded();
+        int flags = options.backend == ProtectionKeys.Backend.NONE ? 0 : Pgmap.PGMAP_PROTECTION;
+        int fd = Posix.open(file.toString(), Posix.O_RDWR);
+        if (fd < 0) {
+            throw new IOException("cannot open dax backing file: errno " + Posix.errno() + ", path=" + file);
+        }
+        long addr;
+        try {
+            addr = Posix.mmap(0, size, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
+        } finally {
+            Posix.close(fd);
+        }
+        if (addr == Posix.MAP_FAILED || addr == 0) {
+            throw new IOException("mmap of dax backing file failed: errno " + Posix.errno() + ", path=" + file);
+        }
+        boolean ok = false;
+        try {
+            Pgmap pgmap = new Pgmap(addr, size, flags, options.backend, options.faultMode);
+            pgmap.keys().attach(addr, size);
+            DaxDevice d = new DaxDevice(file, size, addr, pgmap, options);
+            ok = true;
+            return d;
+        } finally {
+            if (!ok) {
+                Posix.munmap(addr, size);
+            }
+        }
+    }
+
+    /**
+     * {@code dax_direct_access}: the address of page {@code pgoff} and how many of the
+     * {@code nrPages} asked for are contiguous from there (fewer with {@code maxPagesPerCall}).
+     * Taking the address needs no bracket; touching it does.
+     */
+    public DirectAccess directAccess(long pgoff, long nrPages) {
+        ensureOpen();
+        long total = size / PAGE_SIZE;
+        if (pgoff < 0 || pgoff >= total) {
+            throw new IllegalArgumentException("pgoff beyond the device: pgoff=" + pgoff + ", pages=" + total
+                    + ", path=" + path);
+        }
+        if (nrPages <= 0) {
+            throw new IllegalArgumentException("nrPages must be positive: " + nrPages);
+        }
+        long n = Math.min(nrPages, total - pgoff);
+        if (options.maxPagesPerCall > 0) {
+            n = Math.min(n, options.maxPagesPerCall);
+        }
+        return new DirectAccess(address + pgoff * PAGE_SIZE, n);
+    }
+
+    /** {@code dax_map_protected}: the pgmap has {@code PGMAP_PROTECTION}. */
+    public boolean mapProtected() {
+        return !closed && pgmap != null && (pgmap.flags() & Pgmap.PGMAP_PROTECTION) != 0;
+    }
+
+    public Pgmap pgmap() { return pgmap; }
+
+    /** {@code dax_set_readwrite}: bracket every use of a kaddr in this thread. */
+    public void setReadwrite() {
+        if (mapProtected()) {
+            pgmap.setReadwrite();
+        }
+    }
+
+    /** {@code dax_set_noaccess}. */
+    public void setNoaccess() {
+        if (mapProtected()) {
+            pgmap.setNoaccess();
+        }
+    }
+
+    /** {@code dax_synchronous}. */
+    public boolean synchronous() { return options.synchronous; }
+
+    /** {@code dax_zero_page_range}: zero pages durably (brackets its own access). */
+    public void zeroPageRange(long pgoff, long nrPages) {
+        DirectAccess da = directAccess(pgoff, nrPages);
+        if (da.pages() != nrPages && options.maxPagesPerCall == 0) {
+            throw new IllegalArgumentException("zero range beyond the device: pgoff=" + pgoff + ", nrPages=" + nrPages);
+        }
+        setReadwrite();
+        try {
+            accessor.zero(pgoff * PAGE_SIZE, Math.min(nrPages, size / PAGE_SIZE - pgoff) * PAGE_SIZE);
+            accessor.drain();
+        } finally {
+            setNoaccess();
+        }
+    }
+
+    /** The door to this device's mapping (subject to the pgmap's protection). */
+    public DaxAccessor accessor() { return accessor; }
+
+    public long size() { return size; }
+    public Path path() { return path; }
+    public Options options() { return options; }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("dax device closed: " + path);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            pgmap.keys().detach();
+            Posix.munmap(address, size);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.dmwc.daxlib;
+
+/** x86-64 primitives from libdmwcnative: clwb/clflushopt/clflush, sfence, movnti copies. */
+final class NativePmem implements Pmem {
+    static final NativePmem INSTANCE = new NativePmem();
+
+    /**
+     * dm-writecache's {@code memcpy_flushcache_optimized} switches to copy + clflushopt at this
+     * size; on the CPUs measured in BENCHMARKS.md movnti stayed faster at every size, so the
+     * threshold is a knob ({@code -Ddmwc.pmem.clflushoptThreshold}), off by default.
+     */
+    private static final long CLFLUSHOPT_THRESHOLD = Long.getLong("dmwc.pmem.clflushoptThreshold", Long.MAX_VALUE);
+
+    private NativePmem() {}
+
+    @Override
+    public void flush(long addr, long len) {
+        NativeLib.dmwc_flush(addr, len);
+    }
+
+    @Override
+    public void drain() {
+        NativeLib.dmwc_drain();
+    }
+
+    @Override
+    public void memcpyFlushcache(long dst, long src, long len) {
+        if (len >= CLFLUSHOPT_THRESHOLD) {
+            NativeLib.dmwc_memcpy_flushcache_clflushopt(dst, src, len);
+        } else {
+            NativeLib.dmwc_memcpy_flushcache(dst, src, len);
+        }
+    }
+
+    /** The kernel's clflushopt variant, exposed for the benchmark that chooses the threshold. */
+    void memcpyFlushcacheClflushopt(long dst, long src, long len) {
+        NativeLib.dmwc_memcpy_flushcache_clflushopt(dst, src, len);
+    }
+
+    @Override
+    public void memcpy(long dst, long src, long len) {
+        NativeLib.dmwc_memcpy(dst, src, len);
+    }
+
+    @Override
+    public String describe() {
+        String[] m = {"clflush", "clflushopt", "clwb"};
+        return "native (" + m[NativeLib.dmwc_flush_method()] + ", movnti, sfence)";
+    }
+}

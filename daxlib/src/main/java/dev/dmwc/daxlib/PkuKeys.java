@@ -1,0 +1,62 @@
+package dev.dmwc.daxlib;
+
+/**
+ * x86 user protection keys (PKRU, per thread): the userspace twin of PKS. {@code pkey_alloc},
+ * {@code pkey_mprotect} of the mapping, {@code pkey_set} per thread through glibc.
+ */
+final class PkuKeys implements ProtectionKeys {
+    private final int pkey;
+
+    PkuKeys() {
+        String why = unavailableReason();
+        if (why != null) {
+            throw new IllegalStateException("pku protection unavailable: " + why);
+        }
+        pkey = Posix.pkey_alloc(0, Posix.PKEY_DISABLE_ACCESS);
+        if (pkey < 0) {
+            throw new IllegalStateException("pkey_alloc failed: errno " + Posix.errno());
+        }
+    }
+
+    /** Null when usable, else why not: CPU flag, OS enablement, or pkey_alloc refusing. */
+    static String unavailableReason() {
+        CpuFeatures f = CpuFeatures.current();
+        if (!f.pku()) {
+            return "the CPU has no pku (protection keys for user pages)";
+        }
+        if (!f.ospke()) {
+            return "the kernel has not enabled pkeys (no ospke)";
+        }
+        try {
+            Posix.requireLoaded();
+            int k = Posix.pkey_alloc(0, 0);
+            if (k < 0) {
+                return "pkey_alloc failed: errno " + Posix.errno();
+            }
+            Posix.pkey_free(k);
+            return null;
+        } catch (Throwable t) {
+            return "pkey calls unavailable: " + t.getMessage();
+        }
+    }
+
+    @Override public Backend backend() { return Backend.PKU; }
+    @Override public int key() { return pkey; }
+
+    @Override
+    public void attach(long addr, long len) {
+        if (Posix.pkey_mprotect(addr, len, Posix.PROT_READ | Posix.PROT_WRITE, pkey) != 0) {
+            throw new IllegalStateException("pkey_mprotect failed: errno " + Posix.errno());
+        }
+        Posix.pkey_set(pkey, Posix.PKEY_DISABLE_ACCESS);
+    }
+
+    @Override public void open() { Posix.pkey_set(pkey, 0); }
+    @Override public void close() { Posix.pkey_set(pkey, Posix.PKEY_DISABLE_ACCESS); }
+    @Override public boolean checkedInSoftware() { return false; }
+
+    @Override
+    public void detach() {
+        Posix.pkey_free(pkey);
+    }
+}

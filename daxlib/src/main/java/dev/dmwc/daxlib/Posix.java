@@ -1,0 +1,64 @@
+package dev.dmwc.daxlib;
+
+import com.sun.jna.Native;
+import com.sun.jna.Platform;
+
+/** The few libc calls daxlib needs, through JNA direct mapping. Package-private: nothing above daxlib sees JNA. */
+final class Posix {
+    static final int PROT_NONE = 0;
+    static final int PROT_READ = 1;
+    static final int PROT_WRITE = 2;
+    static final int MAP_SHARED = 1;
+    static final int MS_SYNC = 4;
+    static final long MAP_FAILED = -1L;
+    static final int PKEY_DISABLE_ACCESS = 1;
+
+    private static final Throwable LOAD_ERROR;
+
+    static {
+        Throwable err = null;
+        try {
+            Native.register(Posix.class, Platform.C_LIBRARY_NAME);
+        } catch (Throwable t) {
+            err = t;
+        }
+        LOAD_ERROR = err;
+    }
+
+    private Posix() {}
+
+    static void requireLoaded() {
+        if (LOAD_ERROR != null) {
+            throw new IllegalStateException("libc through JNA unavailable: " + LOAD_ERROR, LOAD_ERROR);
+        }
+    }
+
+    static native long mmap(long addr, long length, int prot, int flags, int fd, long offset);
+
+    static native int munmap(long addr, long length);
+
+    static native int mprotect(long addr, long length, int prot);
+
+    static native int msync(long addr, long length, int flags);
+
+    static native int open(String path, int flags);
+
+    static native int close(int fd);
+
+    static native int pkey_alloc(int flags, int accessRights);
+
+    static native int pkey_free(int pkey);
+
+    static native int pkey_mprotect(long addr, long length, int prot, int pkey);
+
+    static native int pkey_set(int pkey, int accessRights);
+
+    static native int pkey_get(int pkey);
+
+    static int errno() {
+        return Native.getLastError();
+    }
+
+    static final int O_RDWR = 2;
+    static final int O_RDONLY = 0;
+}

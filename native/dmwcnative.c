@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * libdmwcnative - persistence primitives for dmwc's daxlib (x86-64).
+ *
+ * The kernel's pmem API on x86 in user space:
+ *   dmwc_flush()                      arch_wb_cache_pmem: write back every 64-byte line
+ *                                     with the best instruction the CPU has (clwb > clflushopt > clflush)
+ *   dmwc_drain()                      pmem_wmb: sfence
+ *   dmwc_memcpy_flushcache()          memcpy_flushcache: non-temporal stores, cached head/tail flushed
+ *   dmwc_memcpy_flushcache_clflushopt() the dm-writecache "optimized" variant for >= 768 bytes:
+ *                                     plain copy, then clflushopt of every line
+ * Nothing here fences except dmwc_drain(): callers say where durability happens.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cpuid.h>
+#include <immintrin.h>
+
+#define CL 64
+
+enum {
+	DMWC_F_CLFLUSH = 1 << 0,
+	DMWC_F_CLFLUSHOPT = 1 << 1,
+	DMWC_F_CLWB = 1 << 2,
+	DMWC_F_PKU = 1 << 3,
+	DMWC_F_OSPKE = 1 << 4,
+	DMWC_F_SSE2 = 1 << 5,
+};
+
+enum { FLUSH_CLWB = 2, FLUSH_CLFLUSHOPT = 1, FLUSH_CLFLUSH = 0 };
+
+static int flush_method = -1;
+
+int dmwc_cpu_features(void)
+{
+	unsigned a, b, c, d;
+	int f = 0;
+	if (__get_cpuid(1, &a, &b, &c, &d)) {
+		if (d & (1u << 19))
+			f |= DMWC_F_CLFLUSH;
+		if (d & (1u << 26))
+			f |= DMWC_F_SSE2;
+	}
+	if (__get_cpuid_max(0, NULL) >= 7) {
+		__cpuid_count(7, 0, a, b, c, d);
+		if (b & (1u << 23))
+			f |= DMWC_F_CLFLUSHOPT;
+		if (b & (1u << 24))
+			f |= DMWC_F_CLWB;
+		if (c & (1u << 3))
+			f |= DMWC_F_PKU;
+		if (c & (1u << 4))
+			f |= DMWC_F_OSPKE;
+	}
+	return f;
+}
+
+static int method(void)
+{
+	if (flush_method < 0) {
+		int f = dmwc_cpu_features();
+		flush_method = (f & DMWC_F_CLWB) ? FLUSH_CLWB
+			     : (f & DMWC_F_CLFLUSHOPT) ? FLUSH_CLFLUSHOPT : FLUSH_CLFLUSH;
+	}
+	return flush_method;
+}
+
+int dmwc_flush_method(void)
+{
+	return method();
+}
+
+__attribute__((target("clwb"))) static void flush_clwb(char *p, char *end)
+{
+	for (; p < end; p += CL)
+		_mm_clwb(p);
+}
+
+__attribute__((target("clflushopt"))) static void flush_clflushopt(char *p, char *end)
+{
+	for (; p < end; p += CL)
+		_mm_clflushopt(p);
+}
+
+static void flush_clflush(char *p, char *end)
+{
+	for (; p < end; p += CL)
+		_mm_clflush(p);
+}
+
+void dmwc_flush(void *addr, size_t len)
+{
+	if (!len)
+		return;
+	char *p = (char *)((uintptr_t)addr & ~(uintptr_t)(CL - 1));
+	char *end = (char *)addr + len;
+	switch (method()) {
+	case FLUSH_CLWB:
+		flush_clwb(p, end);
+		break;
+	case FLUSH_CLFLUSHOPT:
+		flush_clflushopt(p, end);
+		break;
+	default:
+		flush_clflush(p, end);
+	}
+}
+
+void dmwc_drain(void)
+{
+	_mm_sfence();
+}
+
+/* Non-temporal copy: movnti for aligned 8-byte words, the unaligned edges copied and flushed. */
+void dmwc_memcpy_flushcache(void *dst, const void *src, size_t len)
+{
+	char *d = dst;
+	const char *s = src;
+	size_t head = (8 - ((uintptr_t)d & 7)) & 7;
+	if (head > len)
+		head = len;
+	if (head) {
+		memcpy(d, s, head);
+		dmwc_flush(d, head);
+		d += head;
+		s += head;
+		len -= head;
+	}
+	/* 64-byte blocks with eight movnti each */
+	while (len >= 64) {
+		long long w0, w1, w2, w3, w4, w5, w6, w7;
+		memcpy(&w0, s, 8);
+		memcpy(&w1, s + 8, 8);
+		memcpy(&w2, s + 16, 8);
+		memcpy(&w3, s + 24, 8);
+		memcpy(&w4, s + 32, 8);
+		memcpy(&w5, s + 40, 8);
+		memcpy(&w6, s + 48, 8);
+		memcpy(&w7, s + 56, 8);
+		_mm_stream_si64((long long *)d, w0);
+		_mm_stream_si64((long long *)(d + 8), w1);
+		_mm_stream_si64((long long *)(d + 16), w2);
+		_mm_stream_si64((long long *)(d + 24), w3);
+		_mm_stream_si64((long long *)(d + 32), w4);
+		_mm_stream_si64((long long *)(d + 40), w5);
+		_mm_stream_si64((long long *)(d + 48), w6);
+		_mm_stream_si64((long long *)(d + 56), w7);
+		d += 64;
+		s += 64;
+		len -= 64;
+	}
+	while (len >= 8) {
+		long long w;
+		memcpy(&w, s, 8);
+		_mm_stream_si64((long long *)d, w);
+		d += 8;
+		s += 8;
+		len -= 8;
+	}
+	if (len) {
+		memcpy(d, s, len);
+		dmwc_flush(d, len);
+	}
+}
+
+void dmwc_memcpy_flushcache_clflushopt(void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+	if (method() == FLUSH_CLFLUSH)
+		dmwc_flush(dst, len);
+	else
+		flush_clflushopt((char *)((uintptr_t)dst & ~(uintptr_t)(CL - 1)), (char *)dst + len);
+}
+
+void dmwc_memcpy(void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+}

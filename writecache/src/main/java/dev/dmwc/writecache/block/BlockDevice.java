@@ -1,0 +1,48 @@
+package dev.dmwc.writecache.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** A block device addressed in 512-byte sectors. Implementations are thread-safe. */
+public interface BlockDevice extends AutoCloseable {
+    int SECTOR_SHIFT = 9;
+    int SECTOR_SIZE = 512;
+
+    long sizeBytes();
+
+    default long sizeSectors() {
+        return sizeBytes() >> SECTOR_SHIFT;
+    }
+
+    /** Logical block size (512 for files). */
+    default int logicalBlockSize() {
+        return SECTOR_SIZE;
+    }
+
+    /** Read {@code dst.remaining()} bytes at {@code sector} into {@code dst} (consumed). */
+    void read(long sector, ByteBuffer dst) throws IOException;
+
+    /** Write {@code src.remaining()} bytes at {@code sector}; {@code fua}: durable on return. */
+    void write(long sector, ByteBuffer src, boolean fua) throws IOException;
+
+    /** An empty PREFLUSH: everything completed before is durable. */
+    void flush() throws IOException;
+
+    /** Discard: the range reads back as zeros afterwards (like QEMU {@code discard=unmap}). */
+    void discard(long sector, long nSectors) throws IOException;
+
+    /** A name for messages. */
+    String name();
+
+    @Override
+    void close() throws IOException;
+
+    /** Bounds check shared by implementations: throws naming device, offset and length. */
+    static void checkRange(BlockDevice d, long sector, long bytes) throws IOException {
+        long size = d.sizeBytes();
+        if (sector < 0 || bytes < 0 || (sector << SECTOR_SHIFT) + bytes > size) {
+            throw new IOException("I/O beyond the device: device=" + d.name() + ", sector=" + sector + ", bytes="
+                    + bytes + ", device bytes=" + size);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.writecache.format.CacheImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "check", mixinStandardHelpOptions = true,
+        description = {"Validate a cache image as resume would (magic, version, sizes, duplicate entries, sectors",
+            "beyond the origin). Exit 0 clean, 1 problems (listed), 2 unreadable."})
+final class CheckCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "CACHE_IMG")
+    Path image;
+
+    @Option(names = "--origin", paramLabel = "IMG", description = "The origin image: also check entry sectors against its size.")
+    Path origin;
+
+    @Option(names = "--start-sector", defaultValue = "0")
+    long startSector;
+
+    @Option(names = "--json", description = "JSON output.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        long originSectors = -1;
+        try {
+            if (origin != null) {
+                originSectors = Files.size(origin) / 512;
+            }
+        } catch (IOException e) {
+            throw new Main.UsageError("cannot read origin image: " + origin + ": " + e.getMessage());
+        }
+        List<String> problems = new ArrayList<>();
+        long entriesCount = 0;
+        try {
+            CacheImage img = CacheImage.open(image, startSector);
+            try {
+                problems.addAll(img.loadProblems());
+                if (problems.isEmpty()) {
+                    List<CacheImage.Entry> entries = img.entries();
+                    entriesCount = entries.size();
+                    problems.addAll(img.entryProblems(entries, originSectors));
+                }
+            } finally {
+                img.close();
+            }
+        } catch (IOException e) {
+            System.err.println("dmwc: check: unreadable: " + e.getMessage());
+            return 2;
+        }
+        if (json) {
+            System.out.println("{\"path\":" + Json.str(image.toString()) + ",\"clean\":" + problems.isEmpty()
+                    + ",\"entries\":" + entriesCount + ",\"problems\":" + Json.strings(problems) + "}");
+        } else if (problems.isEmpty()) {
+            System.out.println(image + ": clean (" + entriesCount + " entries)");
+        } else {
+            problems.forEach(p -> System.out.println(image + ": " + p));
+        }
+        return problems.isEmpty() ? 0 : 1;
+    }
+}

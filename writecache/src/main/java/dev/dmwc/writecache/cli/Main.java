@@ -1,0 +1,60 @@
+package dev.dmwc.writecache.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code dmwc}: the entry point. Bad arguments exit 2 with a one-line error. */
+@Command(name = "dmwc", mixinStandardHelpOptions = true, version = "dmwc 0.1.0 (dm-writecache 1.6.0 port)",
+        description = "Userspace emulator of Linux dm-writecache: kernel-exact scripts, images, tools.",
+        subcommands = {ScriptCommand.class, DumpCommand.class, CheckCommand.class, InfoCommand.class,
+            CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setParameterExceptionHandler((ex, args) -> {
+            CommandLine c = ex.getCommandLine();
+            c.getErr().println("dmwc: " + ex.getMessage());
+            c.getErr().println("try: " + c.getCommandSpec().qualifiedName() + " --help");
+            return 2;
+        });
+        cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof UsageError) {
+                c.getErr().println("dmwc: " + ex.getMessage());
+                return 2;
+            }
+            c.getErr().println("dmwc: " + ex);
+            return 1;
+        });
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        for (java.util.logging.Handler h : root.getHandlers()) {
+            h.setFormatter(new java.util.logging.SimpleFormatter() {
+                @Override
+                public String format(java.util.logging.LogRecord r) {
+                    return r.getLevel() + ": " + r.getMessage() + System.lineSeparator();
+                }
+            });
+        }
+        System.exit(commandLine().execute(args));
+    }
+
+    /** A bad input that should exit 2 with one line. */
+    public static final class UsageError extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public UsageError(String message) {
+            super(message);
+        }
+    }
+}

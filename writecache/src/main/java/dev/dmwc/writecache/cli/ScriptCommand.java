@@ -1,0 +1,67 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.daxlib.FaultMode;
+import dev.dmwc.daxlib.ProtectionKeys;
+import dev.dmwc.writecache.script.ScriptRunner;
+import dev.dmwc.writecache.script.WcScript;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "script", mixinStandardHelpOptions = true,
+        description = {"Run a WCSCRIPT (shared/kernel/WCSCRIPT.md) and write OUTDIR/transcript.txt, origin.img and",
+            "cache.img exactly as the kernel runner does. Runs in virtual time: sleeps and settles take no time."})
+final class ScriptCommand implements Callable<Integer> {
+    @Option(names = "--mode", paramLabel = "s|p", description = "Run the script in this mode (devices and tables converted).")
+    String mode;
+
+    @Option(names = "--protection", paramLabel = "pku|software|mprotect|none",
+            description = "Protection backend of the pmem device (default: the best available).")
+    String protection;
+
+    @Option(names = "--fault-mode", paramLabel = "strict|relaxed", defaultValue = "strict",
+            description = "What a stray access does (default: ${DEFAULT-VALUE}).")
+    String faultMode;
+
+    @Option(names = "--log", description = "Also print the device-mapper messages (the kernel log) to stderr.")
+    boolean showLog;
+
+    @Parameters(index = "0", paramLabel = "SCRIPT.wcs")
+    Path script;
+
+    @Parameters(index = "1", paramLabel = "OUTDIR")
+    Path outDir;
+
+    @Override
+    public Integer call() throws Exception {
+        if (mode != null && !mode.matches("[sp]")) {
+            throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
+        }
+        if (!Files.isRegularFile(script)) {
+            throw new Main.UsageError("no such script: " + script);
+        }
+        ProtectionKeys.Backend backend;
+        FaultMode fm;
+        try {
+            backend = protection == null ? ProtectionKeys.Backend.best() : ProtectionKeys.Backend.parse(protection);
+            fm = FaultMode.parse(faultMode);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+        WcScript s;
+        try {
+            s = WcScript.parse(script, mode);
+        } catch (WcScript.ScriptException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+        ScriptRunner r = new ScriptRunner(s, outDir, backend, fm);
+        r.run();
+        if (showLog) {
+            r.kernelLog().forEach(l -> System.err.println("device-mapper: writecache: " + l));
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.dmwc.writecache.engine;
+
+/**
+ * The kernel's execution contexts for one target: work items on queues ({@code queue_work}
+ * semantics: queuing a pending item does nothing), timers ({@code mod_timer}), a clock in
+ * milliseconds ({@code jiffies}), and the one place a context waits for others to progress
+ * ({@code io_schedule} in {@code writecache_wait_on_freelist}).
+ *
+ * <p>{@link VirtualScheduler} runs everything on the caller's thread in virtual time: scripts,
+ * crash tests and properties are deterministic and take no wall time to "sleep".
+ */
+public interface Scheduler {
+    /** A work item bound to a queue. */
+    interface Work {
+        /** {@code queue_work}: no-op when already pending. */
+        void queue();
+
+        boolean pending();
+    }
+
+    /** A timer ({@code timer_list}). */
+    interface Timer {
+        /** {@code mod_timer(jiffies + delayMs)}. */
+        void mod(long delayMs);
+
+        /** {@code del_timer}. */
+        void del();
+
+        boolean pending();
+    }
+
+    long nowMs();
+
+    Work newWork(String queue, String name, Runnable body);
+
+    Timer newTimer(String name, Runnable body);
+
+    /** {@code flush_workqueue}: return when everything queued on {@code queue} so far has run. */
+    void flushQueue(String queue);
+
+    /**
+     * Called with the engine lock held by a context that must wait for another to progress
+     * ({@code io_schedule}): the lock is released while others run. Returns when something may
+     * have changed; callers re-check their condition.
+     */
+    void waitForProgress(java.util.concurrent.locks.ReentrantLock lock);
+
+    /** Cancel everything of this target (dtr). */
+    void shutdown();
+}

@@ -1,0 +1,195 @@
+package dev.dmwc.writecache.engine;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Deterministic execution in virtual time on the calling thread. Work runs when the driver asks
+ * ({@link #runPending()}, {@link #advance(long)}) or when a context waits
+ * ({@link #waitForProgress}); a queue runs one item at a time (the writeback workqueue has
+ * {@code max_active 1}), so a wait inside a work item can only be served by other queues or timers.
+ */
+public final class VirtualScheduler implements Scheduler {
+    private long now;
+    private final Deque<WorkImpl> pending = new ArrayDeque<>();
+    private final Set<String> running = new HashSet<>();
+    private final List<TimerImpl> timers = new ArrayList<>();
+    private int epoch;
+
+    private final class WorkImpl implements Work {
+        final String queue;
+        final String name;
+        final Runnable body;
+        final int workEpoch = epoch;
+        boolean isPending;
+
+        WorkImpl(String queue, String name, Runnable body) {
+            this.queue = queue;
+            this.name = name;
+            this.body = body;
+        }
+
+        @Override
+        public void queue() {
+            if (!isPending && workEpoch == epoch) {
+                isPending = true;
+                pending.addLast(this);
+            }
+        }
+
+        @Override
+        public boolean pending() {
+            return isPending;
+        }
+
+        @Override
+        public String toString() {
+            return queue + "/" + name;
+        }
+    }
+
+    private final class TimerImpl implements Timer {
+        final String name;
+        final Runnable body;
+        final int timerEpoch = epoch;
+        long due = -1;
+
+        TimerImpl(String name, Runnable body) {
+            this.name = name;
+            this.body = body;
+        }
+
+        @Override
+        public void mod(long delayMs) {
+            if (timerEpoch == epoch) {
+                due = now + Math.max(0, delayMs);
+            }
+        }
+
+        @Override
+        public void del() {
+            due = -1;
+        }
+
+        @Override
+        public boolean pending() {
+            return due >= 0;
+        }
+    }
+
+    @Override
+    public long nowMs() {
+        return now;
+    }
+
+    @Override
+    public Work newWork(String queue, String name, Runnable body) {
+        return new WorkImpl(queue, name, body);
+    }
+
+    @Override
+    public Timer newTimer(String name, Runnable body) {
+        TimerImpl t = new TimerImpl(name, body);
+        timers.add(t);
+        return t;
+    }
+
+    /** Run one runnable work item; false if none. */
+    private boolean runOne() {
+        for (Iterator<WorkImpl> it = pending.iterator(); it.hasNext();) {
+            WorkImpl w = it.next();
+            if (!running.contains(w.queue)) {
+                it.remove();
+                w.isPending = false;
+                running.add(w.queue);
+                try {
+                    w.body.run();
+                } finally {
+                    running.remove(w.queue);
+                }
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Fire the earliest due timer (advancing time to it) if one is due by {@code limit}. */
+    private boolean fireNextTimer(long limit) {
+        TimerImpl next = null;
+        for (TimerImpl t : timers) {
+            if (t.due >= 0 && t.due <= limit && (next == null || t.due < next.due)) {
+                next = t;
+            }
+        }
+        if (next == null) {
+            return false;
+        }
+        now = Math.max(now, next.due);
+        next.due = -1;
+        next.body.run();
+        return true;
+    }
+
+    /** Run queued work until none can run. */
+    public void runPending() {
+        while (runOne()) {
+            // keep going
+        }
+    }
+
+    /** Let {@code ms} of virtual time pass, firing timers and running work as they come due. */
+    public void advance(long ms) {
+        long target = now + ms;
+        runPending();
+        while (fireNextTimer(target)) {
+            runPending();
+        }
+        now = target;
+        runPending();
+    }
+
+    /** Whether anything is queued. */
+    public boolean idle() {
+        return pending.isEmpty();
+    }
+
+    @Override
+    public void flushQueue(String queue) {
+        while (pending.stream().anyMatch(w -> w.queue.equals(queue))) {
+            if (!runOne()) {
+                throw new IllegalStateException("flush_workqueue(" + queue + ") from inside that queue: deadlock");
+            }
+        }
+    }
+
+    @Override
+    public void waitForProgress(ReentrantLock lock) {
+        if (runOne()) {
+            return;
+        }
+        if (fireNextTimer(Long.MAX_VALUE)) {
+            return;
+        }
+        throw new IllegalStateException("deadlock: a context waits but no work or timer can run (queues running: "
+                + running + ")");
+    }
+
+    @Override
+    public void shutdown() {
+        epoch++;
+        for (WorkImpl w : pending) {
+            w.isPending = false;
+        }
+        pending.clear();
+        for (TimerImpl t : timers) {
+            t.due = -1;
+        }
+        timers.clear();
+    }
+}

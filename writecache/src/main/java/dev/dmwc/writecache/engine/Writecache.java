@@ -1,0 +1,1359 @@
+package dev.dmwc.writecache.engine;
+
+import static dev.dmwc.writecache.engine.Entries.FREELIST;
+import static dev.dmwc.writecache.engine.Entries.LRU;
+import static dev.dmwc.writecache.engine.Entries.NIL;
+
+import dev.dmwc.daxlib.CrashDomain;
+import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.writecache.block.Bio;
+import dev.dmwc.writecache.block.BlockDevice;
+import dev.dmwc.writecache.format.EntryLayout;
+import dev.dmwc.writecache.format.MemoryLayout;
+import dev.dmwc.writecache.format.SuperblockLayout;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import java.util.logging.Logger;
+
+/**
+ * {@code struct dm_writecache} and the logic of {@code drivers/md/dm-writecache.c} (Linux 6.1,
+ * target 1.6.0): map (read, write, flush, discard), commit ({@code writecache_flush}),
+ * autocommit, writeback and its completion, suspend and resume (recovery).
+ *
+ * <p>One lock guards all state, as {@code wc->lock} does. Background contexts (the writeback
+ * workqueue, the endio thread, the timers) come from a {@link Scheduler}. I/O to the devices is
+ * synchronous; a writeback run's completion is queued to the endio context as the kernel's
+ * bio end_io queues it to {@code writecache_endio}.
+ */
+public final class Writecache implements AutoCloseable {
+    static final int ENDIO_LATENCY = 16;
+    static final int WRITEBACK_LATENCY = 64;
+    static final int MAX_AGE_DIV = 16;
+    static final int BIO_MAX_VECS = 256;
+    static final int WB_LIST_INLINE = 16;
+    static final int WFE_RETURN_FOLLOWING = 1;
+    static final int WFE_LOWEST_SEQ = 2;
+    private static final String WQ = "writecache-writeback";
+    private static final String ENDIO = "writecache_endio";
+
+    private static final Logger LOG = Logger.getLogger("dm-writecache");
+
+    final WritecacheConfig cfg;
+    final boolean pmem;
+    final int blockSize;
+    final int blockSizeBits;
+    final BlockDevice origin;
+    final BlockDevice ssd;
+    final MemoryMap mem;
+    final long startSector;
+    final long memoryMapSize;
+    long nBlocks;
+    long metadataSectors;
+    long blockStart;
+    long seqCount;
+    Entries entries;
+
+    long freelistSize;
+    long writebackSize;
+    long freelistHighWatermark;
+    long freelistLowWatermark;
+    final long maxAge;
+    long uncommittedBlocks;
+    final long autocommitBlocks;
+    final long maxWritebackJobs;
+    final long autocommitMs;
+    final long pause;
+
+    private volatile int error;
+    private String errorText;
+    boolean overwroteCommitted;
+    boolean flushOnSuspend;
+    boolean cleaner;
+    final boolean metadataOnly;
+    int writebackAll;
+    long dataDeviceSectors;
+    boolean suspended;
+
+    // dm_io_tracker for pause_writeback
+    private long iotInFlight;
+    private long iotIdleTime;
+
+    final Stats stats = new Stats();
+    final ReentrantLock lock = new ReentrantLock();
+    private final Scheduler sched;
+    private final Scheduler.Work writebackWork;
+    private final Scheduler.Work flushWork;
+    private final Scheduler.Work endioWork;
+    private final Scheduler.Timer autocommitTimer;
+    private final Scheduler.Timer maxAgeTimer;
+    private final Scheduler.Timer pauseTimer;
+    private final List<WritebackRun> endioList = new ArrayList<>();
+    private final List<Bio> flushList = new ArrayList<>();
+    private final ByteBuffer copyBuf;
+    private Consumer<String> logSink = LOG::severe;
+    private final long epochMs;
+
+    /** One writeback bio (pmem) or kcopyd job (ssd): the entries and the result. */
+    static final class WritebackRun {
+        final int[] entries;
+        final int count;
+        boolean failed;
+
+        WritebackRun(int[] entries, int count) {
+            this.entries = entries;
+            this.count = count;
+        }
+    }
+
+    private Writecache(WritecacheConfig cfg, BlockDevice origin, BlockDevice ssd, MemoryMap mem, long memoryMapSize,
+            Scheduler sched) {
+        this.cfg = cfg;
+        this.pmem = cfg.pmemMode;
+        this.blockSize = cfg.blockSize;
+        this.blockSizeBits = Integer.numberOfTrailingZeros(cfg.blockSize);
+        this.origin = origin;
+        this.ssd = ssd;
+        this.mem = mem;
+        this.startSector = cfg.startSector;
+        this.memoryMapSize = memoryMapSize;
+        this.maxAge = cfg.maxAgeMs;
+        this.autocommitBlocks = Integer.toUnsignedLong(cfg.autocommitBlocks);
+        this.maxWritebackJobs = Integer.toUnsignedLong(cfg.maxWritebackJobs);
+        this.autocommitMs = cfg.autocommitMs;
+        this.pause = cfg.pauseMs;
+        this.metadataOnly = cfg.metadataOnly;
+        this.cleaner = cfg.cleaner;
+        this.sched = sched;
+        this.epochMs = sched.nowMs();
+        this.iotIdleTime = sched.nowMs();
+        this.writebackWork = sched.newWork(WQ, "writeback_work", this::writeback);
+        this.flushWork = sched.newWork(WQ, "flush_work", this::flushWorkBody);
+        this.endioWork = sched.newWork(ENDIO, "endio", this::endioThread);
+        this.autocommitTimer = sched.newTimer("autocommit_timer", this::autocommitTimerFired);
+        this.maxAgeTimer = sched.newTimer("max_age_timer", this::maxAgeTimerFired);
+        this.pauseTimer = sched.newTimer("writeback_pause", writebackWork::queue);
+        this.copyBuf = ByteBuffer.allocateDirect(cfg.blockSize);
+    }
+
+    // =================================================================== construction (ctr)
+
+    /**
+     * The device part of {@code writecache_ctr} after argument parsing: map or read the metadata,
+     * format a new device ({@code init_memory}), check the superblock. Nothing is written to an
+     * existing device whose superblock is refused.
+     */
+    public static Writecache create(WritecacheConfig cfg, BlockDevice origin, Object cacheDevice, Scheduler sched,
+            CrashDomain crashDomain, Consumer<String> log) throws DmError {
+        MemoryMap mem;
+        long memoryMapSize;
+        BlockDevice ssd = null;
+        if (cfg.pmemMode) {
+            DaxDevice dax = (DaxDevice) cacheDevice;
+            if (!dax.synchronous()) {
+                throw new DmError("EOPNOTSUPP", "Asynchronous persistent memory not supported as pmem cache");
+            }
+            memoryMapSize = dax.size() - (cfg.startSector << 9);
+            mem = persistentMemoryClaim(dax, cfg.startSector, crashDomain, log);
+        } else {
+            ssd = (BlockDevice) cacheDevice;
+            memoryMapSize = ssd.sizeBytes() - (cfg.startSector << 9);
+            MemoryLayout layout;
+            try {
+                layout = MemoryLayout.calculate(memoryMapSize, cfg.blockSize);
+            } catch (MemoryLayout.SizeException e) {
+                throw new DmError(e.errno, "Invalid device size");
+            }
+            SsdMemoryMap sm = new SsdMemoryMap(layout.nMetadataBlocks * cfg.blockSize);
+            try {
+                sm.read(ssd, cfg.startSector, cfg.blockSize >> 9);
+            } catch (IOException e) {
+                throw new DmError("EIO", "Unable to read first block of metadata");
+            }
+            mem = sm;
+        }
+        boolean ok = false;
+        try {
+            Writecache wc = new Writecache(cfg, origin, ssd, mem, memoryMapSize, sched);
+            if (log != null) {
+                wc.logSink = log;
+            }
+            wc.checkSuperblock();
+            ok = true;
+            return wc;
+        } finally {
+            if (!ok) {
+                mem.close();
+            }
+        }
+    }
+
+    /**
+     * Port of {@code persistent_memory_claim()} with the PKS series' change: when the dax device
+     * is {@code map_protected} or the range is not one piece, make our own permanent mapping.
+     */
+    private static MemoryMap persistentMemoryClaim(DaxDevice dax, long startSector, CrashDomain crashDomain,
+            Consumer<String> log) throws DmError {
+        long p = dax.size() / DaxDevice.PAGE_SIZE;
+        if (p == 0) {
+            throw new DmError("EINVAL", "Unable to map persistent memory for cache");
+        }
+        DaxDevice.DirectAccess da = dax.directAccess(0, p);
+        if (dax.mapProtected() || da.pages() != p) {
+            // walk the pieces as the kernel collects the pages for vmap()
+            long i = da.pages();
+            while (i < p) {
+                DaxDevice.DirectAccess d = dax.directAccess(i, p - i);
+                i += d.pages();
+            }
+            try {
+                PermanentMapping pm = new PermanentMapping(dax.path(), dax.size(), crashDomain);
+                if (log != null) {
+                    log.accept("pmem cache " + dax.path() + ": " + (dax.mapProtected()
+                            ? "dax range is map_protected (" + dax.pgmap().backend().id() + ")"
+                            : "dax range came back in pieces") + "; using a permanent mapping (Chronicle Bytes)");
+                }
+                return new PmemMemoryMap(pm.door(), startSector << 9, pm);
+            } catch (IOException | RuntimeException e) {
+                throw new DmError("ENOMEM", "Unable to map persistent memory for cache");
+            }
+        }
+        if (crashDomain != null) {
+            dax.accessor().setCrashDomain(crashDomain);
+        }
+        return new PmemMemoryMap(dax.accessor(), startSector << 9, null);
+    }
+
+    private void checkSuperblock() throws DmError {
+        int magic = mem.getInt(SuperblockLayout.MAGIC_OFFSET);
+        int version = mem.getInt(SuperblockLayout.VERSION_OFFSET);
+        if (magic == 0 && version == 0) {
+            initMemory();
+            magic = mem.getInt(SuperblockLayout.MAGIC_OFFSET);
+            version = mem.getInt(SuperblockLayout.VERSION_OFFSET);
+        }
+        if (magic != SuperblockLayout.MEMORY_SUPERBLOCK_MAGIC) {
+            throw new DmError("EINVAL", "Invalid magic in the superblock");
+        }
+        if (version != SuperblockLayout.MEMORY_SUPERBLOCK_VERSION) {
+            throw new DmError("EINVAL", "Invalid version in the superblock");
+        }
+        if (mem.getInt(SuperblockLayout.BLOCK_SIZE_OFFSET) != blockSize) {
+            throw new DmError("EINVAL", "Block size does not match superblock");
+        }
+        nBlocks = mem.getLong(SuperblockLayout.N_BLOCKS_OFFSET);
+        if (nBlocks < 0 || nBlocks > (Long.MAX_VALUE - 64) / 16 || nBlocks > Long.MAX_VALUE / blockSize) {
+            throw new DmError("EINVAL", "Overflow in size calculation");
+        }
+        long offset = MemoryLayout.metadataBytes(nBlocks, blockSize);
+        long dataSize = nBlocks * blockSize;
+        if (offset + dataSize > memoryMapSize) {
+            throw new DmError("EINVAL", "Memory area is too small");
+        }
+        if (nBlocks > Integer.MAX_VALUE - 8) {
+            throw new DmError("ENOMEM", "Cannot allocate memory");
+        }
+        metadataSectors = offset >> 9;
+        blockStart = offset;
+        freelistHighWatermark = (nBlocks * (100 - cfg.highWmPercent) + 50) / 100;
+        freelistLowWatermark = (nBlocks * (100 - cfg.lowWmPercent) + 50) / 100;
+        if (cleaner) {
+            activateCleaner();
+        }
+        entries = new Entries((int) nBlocks, !pmem);
+    }
+
+    /** Port of {@code init_memory()}: the magic is made durable last. */
+    private void initMemory() throws DmError {
+        MemoryLayout layout;
+        try {
+            layout = MemoryLayout.calculate(memoryMapSize, blockSize);
+        } catch (MemoryLayout.SizeException e) {
+            throw new DmError(e.errno, "Unable to initialize device");
+        }
+        for (int b = 0; b < 8; b++) {
+            mem.assignLong(8L * b, 0);
+        }
+        mem.assignInt(SuperblockLayout.VERSION_OFFSET, SuperblockLayout.MEMORY_SUPERBLOCK_VERSION);
+        mem.assignInt(SuperblockLayout.BLOCK_SIZE_OFFSET, blockSize);
+        mem.assignLong(SuperblockLayout.N_BLOCKS_OFFSET, layout.nBlocks);
+        mem.assignLong(SuperblockLayout.SEQ_COUNT_OFFSET, 0);
+        for (long b = 0; b < layout.nBlocks; b++) {
+            mem.assignEntry(EntryLayout.offset(b), -1L, -1L);
+        }
+        metadataSectors = layout.nMetadataBlocks * blockSize >> 9;
+        mem.flushAllMetadata();
+        commitFlushed(false);
+        mem.assignInt(SuperblockLayout.MAGIC_OFFSET, SuperblockLayout.MEMORY_SUPERBLOCK_MAGIC);
+        mem.flushRegion(SuperblockLayout.MAGIC_OFFSET, 4);
+        commitFlushed(false);
+        if (hasError()) {
+            throw new DmError("EIO", "Unable to initialize device");
+        }
+    }
+
+    // =================================================================== small helpers
+
+    boolean hasError() {
+        return error != 0;
+    }
+
+    /** The sticky error ({@code writecache_error}): first one wins and is logged once. */
+    void error(int errno, String text) {
+        if (error == 0) {
+            error = errno == 0 ? 5 : errno;
+            errorText = text;
+            logSink.accept(text);
+        }
+    }
+
+    public String errorText() {
+        return errorText;
+    }
+
+    private long now() {
+        return sched.nowMs();
+    }
+
+    private int ageNow() {
+        return (int) (now() - epochMs);
+    }
+
+    private long entryOffset(int e) {
+        return EntryLayout.offset(e);
+    }
+
+    private long memoryData(int e) {
+        return blockStart + ((long) e << blockSizeBits);
+    }
+
+    long cacheSector(int e) {
+        return startSector + metadataSectors + ((long) e << (blockSizeBits - 9));
+    }
+
+    private long readOriginalSector(int e) {
+        return entries.originalSector[e];
+    }
+
+    private long readSeqCount(int e) {
+        return entries.seqCount[e];
+    }
+
+    private void clearSeqCount(int e) {
+        entries.seqCount[e] = -1;
+        mem.assignLong(entryOffset(e) + EntryLayout.SEQ_COUNT_OFFSET, -1L);
+    }
+
+    private void writeOriginalSectorSeqCount(int e, long originalSector, long seq) {
+        entries.originalSector[e] = originalSector;
+        entries.seqCount[e] = seq;
+        mem.assignEntry(entryOffset(e), originalSector, seq);
+    }
+
+    boolean isCommitted(int e) {
+        return Long.compareUnsigned(readSeqCount(e), seqCount) < 0;
+    }
+
+    // =================================================================== tree, lists, freelist
+
+    /** Port of {@code writecache_find_entry()}. */
+    int findEntry(long block, int flags) {
+        Entries en = entries;
+        int node = en.root();
+        if (node == NIL) {
+            return NIL;
+        }
+        int e;
+        while (true) {
+            e = node;
+            long s = readOriginalSector(e);
+            if (s == block) {
+                break;
+            }
+            node = Long.compareUnsigned(s, block) >= 0 ? en.left(e) : en.right(e);
+            if (node == NIL) {
+                if ((flags & WFE_RETURN_FOLLOWING) == 0) {
+                    return NIL;
+                }
+                if (Long.compareUnsigned(s, block) >= 0) {
+                    return e;
+                }
+                return en.rbNext(e);
+            }
+        }
+        while (true) {
+            int n2 = (flags & WFE_LOWEST_SEQ) != 0 ? en.rbPrev(e) : en.rbNext(e);
+            if (n2 == NIL || readOriginalSector(n2) != block) {
+                return e;
+            }
+            e = n2;
+        }
+    }
+
+    /** Port of {@code writecache_insert_entry()}. */
+    private void insertEntry(int e) {
+        entries.rbInsert(e);
+        entries.listAdd(LRU, e);
+        entries.age[e] = ageNow();
+    }
+
+    private void unlink(int e) {
+        entries.listDel(e);
+        entries.rbErase(e);
+    }
+
+    private void addToFreelist(int e) {
+        if (!pmem) {
+            entries.freeTreeAdd(e);
+        } else {
+            entries.listAddTail(FREELIST, e);
+        }
+        freelistSize++;
+    }
+
+    private void verifyWatermark() {
+        if (freelistSize + writebackSize <= freelistHighWatermark) {
+            writebackWork.queue();
+        }
+    }
+
+    /** Port of {@code writecache_pop_from_freelist()}; {@code expectedSector} -1 = any. */
+    private int popFromFreelist(long expectedSector) {
+        int e;
+        if (!pmem) {
+            e = entries.currentFree();
+            if (e == NIL) {
+                return NIL;
+            }
+            if (expectedSector != -1 && cacheSector(e) != expectedSector) {
+                return NIL;
+            }
+            entries.freeTreePopCurrent();
+        } else {
+            e = entries.first(FREELIST);
+            if (e == NIL) {
+                return NIL;
+            }
+            if (expectedSector != -1 && cacheSector(e) != expectedSector) {
+                return NIL;
+            }
+            entries.listDel(e);
+        }
+        freelistSize--;
+        verifyWatermark();
+        return e;
+    }
+
+    /** Port of {@code writecache_free_entry()}. */
+    private void freeEntry(int e) {
+        unlink(e);
+        addToFreelist(e);
+        clearSeqCount(e);
+        mem.flushRegion(entryOffset(e), EntryLayout.LENGTH);
+    }
+
+    /** {@code writecache_wait_on_freelist}: let other contexts run (with the lock released). */
+    private void waitOnFreelist() {
+        sched.waitForProgress(lock);
+    }
+
+    // =================================================================== commit
+
+    /** Port of {@code writecache_commit_flushed()}. */
+    private void commitFlushed(boolean waitForIos) {
+        if (pmem) {
+            mem.wmb();
+        } else {
+            ssdCommitFlushed();
+        }
+    }
+
+    private void ssdCommitFlushed() {
+        SsdMemoryMap sm = (SsdMemoryMap) mem;
+        try {
+            sm.writeDirty(ssd, startSector, metadataSectors);
+        } catch (IOException e) {
+            error(5, "error writing metadata");
+        }
+        diskFlush(ssd);
+        sm.clearDirty();
+    }
+
+    private void diskFlush(BlockDevice dev) {
+        try {
+            dev.flush();
+        } catch (IOException e) {
+            error(5, "error flushing metadata: -5");
+        }
+    }
+
+    private void commitSuperblock() {
+        if (pmem) {
+            commitFlushed(false);
+        } else {
+            try {
+                ((SsdMemoryMap) mem).writeSuperblock(ssd, startSector, metadataSectors, blockSize);
+            } catch (IOException e) {
+                error(5, "error writing superblock");
+            }
+        }
+    }
+
+    /** Port of {@code writecache_flush()}: the commit, in the kernel's persistence order. */
+    void flush() {
+        uncommittedBlocks = 0;
+        autocommitTimer.del();
+        Entries en = entries;
+        int e = en.first(LRU);
+        if (e == NIL) {
+            return;
+        }
+        if (isCommitted(e)) {
+            if (overwroteCommitted) {
+                diskFlush(ssd);
+                overwroteCommitted = false;
+            }
+            return;
+        }
+        while (true) {
+            // writecache_flush_entry: ssd marks the entry's granule (pmem data was written non-temporally)
+            mem.flushRegion(entryOffset(e), EntryLayout.LENGTH);
+            int e2 = en.listNext(LRU, e);
+            if (e2 == NIL || isCommitted(e2)) {
+                break;
+            }
+            e = e2;
+        }
+        commitFlushed(true);
+
+        seqCount++;
+        mem.assignLong(SuperblockLayout.SEQ_COUNT_OFFSET, seqCount);
+        commitSuperblock();
+
+        overwroteCommitted = false;
+
+        boolean needFlushAfterFree = false;
+        while (true) {
+            int prev = en.rbPrev(e);
+            if (prev != NIL && readOriginalSector(prev) == readOriginalSector(e) && !en.writeInProgress(prev)) {
+                freeEntry(prev);
+                needFlushAfterFree = true;
+            }
+            int up = en.listPrev(LRU, e);
+            if (up == NIL) {
+                break;
+            }
+            e = up;
+        }
+        if (needFlushAfterFree) {
+            commitFlushed(false);
+        }
+    }
+
+    private void flushWorkBody() {
+        lock.lock();
+        try {
+            flush();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void autocommitTimerFired() {
+        if (!hasError()) {
+            flushWork.queue();
+        }
+    }
+
+    private void scheduleAutocommit() {
+        if (!autocommitTimer.pending()) {
+            autocommitTimer.mod(autocommitMs);
+        }
+    }
+
+    private void maxAgeTimerFired() {
+        if (!suspended && !hasError()) {
+            writebackWork.queue();
+            maxAgeTimer.mod(maxAge / MAX_AGE_DIV);
+        }
+    }
+
+    // =================================================================== discard
+
+    /** Port of {@code writecache_discard()}. */
+    void discard(long start, long end) {
+        Entries en = entries;
+        boolean discardedSomething = false;
+        int e = findEntry(start, WFE_RETURN_FOLLOWING | WFE_LOWEST_SEQ);
+        if (e == NIL) {
+            return;
+        }
+        while (Long.compareUnsigned(readOriginalSector(e), end) < 0) {
+            int node = en.rbNext(e);
+            if (!en.writeInProgress(e)) {
+                discardedSomething = true;
+                if (!isCommitted(e)) {
+                    uncommittedBlocks--;
+                }
+                freeEntry(e);
+            }
+            if (node == NIL) {
+                break;
+            }
+            e = node;
+        }
+        if (discardedSomething) {
+            commitFlushed(false);
+        }
+    }
+
+    // =================================================================== map
+
+    /** Port of {@code writecache_map()} (under the lock). DM core acts on the result. */
+    public MapResult map(Bio bio) {
+        lock.lock();
+        try {
+            MapResult r = mapLocked(bio);
+            if (r == MapResult.REMAP_ORIGIN && pause != 0 && bio.op == Bio.Op.WRITE) {
+                iotInFlight++;
+            }
+            return r;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private MapResult mapLocked(Bio bio) {
+        if (bio.has(Bio.REQ_PREFLUSH)) {
+            return mapFlush(bio);
+        }
+        if (((bio.sector | bio.sectors()) & ((blockSize >> 9) - 1)) != 0) {
+            logSink.accept(String.format("I/O is not aligned, sector %d, size %d, block size %d", bio.sector, bio.size,
+                    blockSize));
+            return MapResult.ERROR;
+        }
+        if (bio.op == Bio.Op.DISCARD) {
+            return mapDiscard(bio);
+        }
+        return bio.op == Bio.Op.READ ? mapRead(bio) : mapWrite(bio);
+    }
+
+    /** {@code writecache_end_io} for a bio sent to the origin (the pause tracker). */
+    public void endIo(Bio bio, MapResult r) {
+        if (r == MapResult.REMAP_ORIGIN && pause != 0 && bio.op == Bio.Op.WRITE) {
+            lock.lock();
+            try {
+                if (--iotInFlight == 0) {
+                    iotIdleTime = now();
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void mapRemapOrigin(Bio bio, int e) {
+        if (e != NIL) {
+            long nextBoundary = readOriginalSector(e) - bio.sector;
+            if (Long.compareUnsigned(nextBoundary, bio.sectors()) < 0) {
+                bio.acceptPartial(nextBoundary);
+            }
+        }
+    }
+
+    private MapResult mapRead(Bio bio) {
+        while (true) {
+            stats.reads++;
+            int e = findEntry(bio.sector, WFE_RETURN_FOLLOWING);
+            if (e != NIL && readOriginalSector(e) == bio.sector) {
+                stats.readHits++;
+                if (pmem) {
+                    mem.readData(memoryData(e), bio.data, blockSize);
+                    bio.advance(blockSize);
+                    if (bio.size != 0) {
+                        continue;
+                    }
+                    return MapResult.SUBMIT;
+                }
+                bio.acceptPartial(blockSize >> 9);
+                bio.remapSector = cacheSector(e);
+                return MapResult.REMAP;
+            }
+            mapRemapOrigin(bio, e);
+            stats.reads += (bio.size - blockSize) >> blockSizeBits;
+            return MapResult.REMAP_ORIGIN;
+        }
+    }
+
+    /** Port of {@code writecache_bio_copy_ssd()}. */
+    private void bioCopySsd(Bio bio, int e, boolean searchUsed) {
+        int bioSize = blockSize;
+        long startCacheSec = cacheSector(e);
+        long currentCacheSec = startCacheSec + (bioSize >> 9);
+        Entries en = entries;
+        while (bioSize < bio.size) {
+            if (!searchUsed) {
+                int f = popFromFreelist(currentCacheSec);
+                if (f == NIL) {
+                    break;
+                }
+                writeOriginalSectorSeqCount(f, bio.sector + (bioSize >> 9), seqCount);
+                insertEntry(f);
+                uncommittedBlocks++;
+            } else {
+                int f = en.rbNext(e);
+                if (f == NIL || f != e + 1) {
+                    break;
+                }
+                if (readOriginalSector(f) != readOriginalSector(e) + (blockSize >> 9)) {
+                    break;
+                }
+                if (en.writeInProgress(f)) {
+                    break;
+                }
+                if (isCommitted(f)) {
+                    overwroteCommitted = true;
+                }
+                e = f;
+            }
+            bioSize += blockSize;
+            currentCacheSec += blockSize >> 9;
+        }
+        bio.remapSector = startCacheSec;
+        bio.acceptPartial(bioSize >> 9);
+        stats.writes += bio.size >> blockSizeBits;
+        stats.writesAllocate += (bio.size - blockSize) >> blockSizeBits;
+        if (Long.compareUnsigned(uncommittedBlocks, autocommitBlocks) >= 0) {
+            uncommittedBlocks = 0;
+            flushWork.queue();
+        } else {
+            scheduleAutocommit();
+        }
+    }
+
+    private MapResult mapWrite(Bio bio) {
+        do {
+            boolean foundEntry = false;
+            boolean searchUsed = false;
+            if (hasError()) {
+                stats.writes += bio.size >> blockSizeBits;
+                return MapResult.ERROR;
+            }
+            int e = findEntry(bio.sector, 0);
+            boolean copy = false;
+            if (e != NIL) {
+                if (!isCommitted(e)) {
+                    stats.writeHitsUncommitted++;
+                    searchUsed = true;
+                    copy = true;
+                } else {
+                    stats.writeHitsCommitted++;
+                    if (!pmem && !entries.writeInProgress(e)) {
+                        overwroteCommitted = true;
+                        searchUsed = true;
+                        copy = true;
+                    } else {
+                        foundEntry = true;
+                    }
+                }
+            } else if (cleaner || (metadataOnly && !bio.has(Bio.REQ_META))) {
+                return directWrite(bio);
+            }
+            if (!copy) {
+                e = popFromFreelist(-1);
+                if (e == NIL) {
+                    if (!pmem && !foundEntry) {
+                        return directWrite(bio);
+                    }
+                    stats.writesBlockedOnFreelist++;
+                    waitOnFreelist();
+                    continue;
+                }
+                writeOriginalSectorSeqCount(e, bio.sector, seqCount);
+                insertEntry(e);
+                uncommittedBlocks++;
+                stats.writesAllocate++;
+            }
+            if (pmem) {
+                mem.writeData(memoryData(e), bio.data, blockSize);
+                bio.advance(blockSize);
+                stats.writes++;
+            } else {
+                bioCopySsd(bio, e, searchUsed);
+                return MapResult.REMAP;
+            }
+        } while (bio.size != 0);
+
+        if (bio.has(Bio.REQ_FUA) || Long.compareUnsigned(uncommittedBlocks, autocommitBlocks) >= 0) {
+            flush();
+        } else {
+            scheduleAutocommit();
+        }
+        return MapResult.SUBMIT;
+    }
+
+    private MapResult directWrite(Bio bio) {
+        int f = findEntry(bio.sector, WFE_RETURN_FOLLOWING);
+        mapRemapOrigin(bio, f);
+        stats.writesAround += bio.size >> blockSizeBits;
+        stats.writes += bio.size >> blockSizeBits;
+        return MapResult.REMAP_ORIGIN;
+    }
+
+    private MapResult mapFlush(Bio bio) {
+        if (hasError()) {
+            return MapResult.ERROR;
+        }
+        if (pmem) {
+            stats.flushes++;
+            flush();
+            if (hasError()) {
+                return MapResult.ERROR;
+            }
+            if (cleaner || metadataOnly) {
+                return MapResult.REMAP_ORIGIN;
+            }
+            return MapResult.SUBMIT;
+        }
+        if (bio.targetBioNr != 0) {
+            return MapResult.REMAP_ORIGIN;
+        }
+        stats.flushes++;
+        flushList.add(bio);
+        return MapResult.RETURN;
+    }
+
+    private MapResult mapDiscard(Bio bio) {
+        stats.discards += bio.size >> blockSizeBits;
+        if (hasError()) {
+            return MapResult.ERROR;
+        }
+        if (pmem) {
+            discard(bio.sector, bio.sector + bio.sectors());
+            return MapResult.REMAP_ORIGIN;
+        }
+        flushList.add(bio);
+        return MapResult.RETURN;
+    }
+
+    /**
+     * The ssd flush thread ({@code writecache_flush_thread}) for the bios {@code map} offloaded:
+     * a discard is applied to the cache and then sent to the origin; a flush commits. Returns
+     * false when the bio fails (EIO).
+     */
+    public boolean runFlushThread() throws IOException {
+        boolean ok = true;
+        while (true) {
+            Bio bio;
+            lock.lock();
+            try {
+                if (flushList.isEmpty()) {
+                    return ok;
+                }
+                bio = flushList.remove(0);
+                if (bio.op == Bio.Op.DISCARD) {
+                    discard(bio.sector, bio.sector + bio.sectors());
+                } else {
+                    flush();
+                }
+            } finally {
+                lock.unlock();
+            }
+            if (bio.op == Bio.Op.DISCARD) {
+                origin.discard(bio.sector, bio.sectors());
+            } else if (hasError()) {
+                ok = false;
+            }
+        }
+    }
+
+    // =================================================================== writeback
+
+    /** Port of {@code writecache_writeback()} (the writeback work). */
+    private void writeback() {
+        if (pause != 0) {
+            lock.lock();
+            try {
+                if (!cleaner && writebackAll == 0 && !suspended) {
+                    long idle = iotInFlight != 0 ? 0 : now() - iotIdleTime;
+                    if (idle < pause) {
+                        // schedule_timeout_idle(min(remaining, HZ)), then look again
+                        long wait = Math.min(pause - idle, 1000);
+                        pauseTimer.mod(wait);
+                        return;
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        List<WritebackRun> wbl = new ArrayList<>();
+        lock.lock();
+        try {
+            restart:
+            while (true) {
+                if (hasError()) {
+                    return;
+                }
+                if (writebackAll != 0 && waitForWriteback()) {
+                    continue restart;
+                }
+                selectRuns(wbl);
+                break;
+            }
+        } finally {
+            lock.unlock();
+        }
+        submitRuns(wbl);
+        if (writebackAll != 0) {
+            lock.lock();
+            try {
+                while (waitForWriteback()) {
+                    // wait for every run to complete
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private boolean waitForWriteback() {
+        if (writebackSize != 0) {
+            waitOnFreelist();
+            return true;
+        }
+        return false;
+    }
+
+    /** The selection loop of {@code writecache_writeback()} (lock held). */
+    private void selectRuns(List<WritebackRun> wbl) {
+        Entries en = entries;
+        long nWalked = 0;
+        int e = NIL;
+        int g = NIL;
+        int skippedCount = 0;
+        while (!en.listEmpty(LRU) && (writebackAll != 0 || freelistSize + writebackSize <= freelistLowWatermark
+                || (maxAge != WritecacheConfig.MAX_AGE_UNSPECIFIED
+                        && ageNow() - en.age[en.last(LRU)] >= maxAge - maxAge / MAX_AGE_DIV))) {
+            nWalked++;
+            if (nWalked > WRITEBACK_LATENCY && writebackAll == 0) {
+                if (!suspended) {
+                    writebackWork.queue();
+                }
+                break;
+            }
+            if (writebackAll != 0) {
+                if (e == NIL) {
+                    flush();
+                    e = en.rbFirst();
+                } else {
+                    e = g;
+                }
+            } else {
+                e = en.last(LRU);
+            }
+            if (!isCommitted(e)) {
+                flush();
+            }
+            int f = en.rbPrev(e);
+            if (f != NIL && readOriginalSector(f) == readOriginalSector(e)) {
+                en.listMove(Entries.SKIPPED, e);
+                skippedCount++;
+                continue;
+            }
+            writebackSize++;
+            en.listDel(e);
+            en.setWriteInProgress(e, true);
+            int[] run = new int[8];
+            int runLen = 0;
+            run[runLen++] = e;
+            f = e;
+            while (true) {
+                g = en.rbNext(f);
+                if (g == NIL) {
+                    break;
+                }
+                if (readOriginalSector(g) == readOriginalSector(f)) {
+                    f = g;
+                    continue;
+                }
+                if (readOriginalSector(g) != readOriginalSector(f) + (blockSize >> 9)) {
+                    break;
+                }
+                if (en.writeInProgress(g) || !isCommitted(g)) {
+                    break;
+                }
+                if (!pmem && g != f + 1) {
+                    break;
+                }
+                nWalked++;
+                writebackSize++;
+                en.listDel(g);
+                en.setWriteInProgress(g, true);
+                if (runLen == run.length) {
+                    run = java.util.Arrays.copyOf(run, run.length * 2);
+                }
+                run[runLen++] = g;
+                f = g;
+                if (runLen == BIO_MAX_VECS) {
+                    if (writebackAll != 0) {
+                        int nx = en.rbNext(f);
+                        if (nx != NIL) {
+                            g = nx;
+                        }
+                    }
+                    break;
+                }
+            }
+            for (int i = 0; i < runLen; i++) {
+                en.wcListContiguous[run[i]] = (short) (i == 0 ? runLen : BIO_MAX_VECS);
+            }
+            wbl.add(new WritebackRun(run, runLen));
+        }
+        if (skippedCount != 0) {
+            en.listSpliceTail(Entries.SKIPPED, LRU);
+            if (wbl.isEmpty()) {
+                waitForWriteback();
+            }
+        }
+    }
+
+    /** {@code __writecache_writeback_pmem} / {@code _ssd}: one origin write per run. */
+    private void submitRuns(List<WritebackRun> wbl) {
+        long inBatch = 0;
+        for (WritebackRun r : wbl) {
+            inBatch += r.count;
+        }
+        for (WritebackRun run : wbl) {
+            inBatch -= run.count;
+            try {
+                if (!hasError()) {
+                    writeRun(run);
+                } else {
+                    run.failed = true;
+                }
+            } catch (IOException ex) {
+                run.failed = true;
+            }
+            lock.lock();
+            try {
+                endioList.add(run);
+                endioWork.queue();
+                // __writeback_throttle
+                if (maxWritebackJobs != 0) {
+                    while (writebackSize - inBatch >= maxWritebackJobs) {
+                        waitOnFreelist();
+                    }
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    private void writeRun(WritebackRun run) throws IOException {
+        int first = run.entries[0];
+        long sector = readOriginalSector(first);
+        long sectorsPerBlock = blockSize >> 9;
+        // blocks at or after the end of the origin are dropped from the write
+        long n = run.count;
+        if (sector >= dataDeviceSectors) {
+            return;
+        }
+        if (sector + n * sectorsPerBlock > dataDeviceSectors) {
+            n = (dataDeviceSectors - sector + sectorsPerBlock - 1) / sectorsPerBlock;
+        }
+        long bytes = Math.min(n * blockSize, (dataDeviceSectors - sector) << 9);
+        ByteBuffer buf = ByteBuffer.allocate((int) bytes);
+        if (pmem) {
+            for (int i = 0; i < n; i++) {
+                ByteBuffer part = buf.duplicate();
+                part.position(i * blockSize).limit((int) Math.min(bytes, (long) (i + 1) * blockSize));
+                mem.readData(memoryData(run.entries[i]), part, part.remaining());
+            }
+            origin.write(sector, buf, cfg.writebackFua);
+        } else {
+            ssd.read(cacheSector(first), buf);
+            buf.flip();
+            origin.write(sector, buf, false);
+        }
+    }
+
+    /** The endio thread ({@code writecache_endio_thread}). */
+    private void endioThread() {
+        List<WritebackRun> list;
+        lock.lock();
+        try {
+            if (endioList.isEmpty()) {
+                return;
+            }
+            list = new ArrayList<>(endioList);
+            endioList.clear();
+        } finally {
+            lock.unlock();
+        }
+        if (!(pmem && cfg.writebackFua)) {
+            diskFlush(origin);
+        }
+        lock.lock();
+        try {
+            long nWalked = 0;
+            for (WritebackRun run : list) {
+                if (run.failed) {
+                    error(5, pmem ? "write error -5" : "copy error");
+                }
+                for (int i = 0; i < run.count; i++) {
+                    int e = run.entries[i];
+                    entries.setWriteInProgress(e, false);
+                    entries.initListNode(e);
+                    if (!hasError()) {
+                        freeEntry(e);
+                    }
+                    writebackSize--;
+                    if (pmem && ++nWalked >= ENDIO_LATENCY) {
+                        commitFlushed(false);
+                        nWalked = 0;
+                    }
+                }
+            }
+            commitFlushed(false);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // =================================================================== messages
+
+    /** Port of {@code writecache_message()}. */
+    public void message(String[] argv) throws DmError {
+        String m = argv[0];
+        if (m.equalsIgnoreCase("flush")) {
+            processFlushMesg(argv.length);
+        } else if (m.equalsIgnoreCase("flush_on_suspend")) {
+            requireOneArg(argv.length);
+            lock.lock();
+            try {
+                flushOnSuspend = true;
+            } finally {
+                lock.unlock();
+            }
+        } else if (m.equalsIgnoreCase("cleaner")) {
+            requireOneArg(argv.length);
+            lock.lock();
+            try {
+                activateCleaner();
+                if (!suspended) {
+                    verifyWatermark();
+                }
+            } finally {
+                lock.unlock();
+            }
+        } else if (m.equalsIgnoreCase("clear_stats")) {
+            requireOneArg(argv.length);
+            lock.lock();
+            try {
+                stats.clear();
+            } finally {
+                lock.unlock();
+            }
+        } else {
+            String text = "unrecognised message received: " + m;
+            logSink.accept(text);
+            throw new DmError("EINVAL", text);
+        }
+    }
+
+    private static void requireOneArg(int argc) throws DmError {
+        if (argc != 1) {
+            throw new DmError("EINVAL", null);
+        }
+    }
+
+    private void processFlushMesg(int argc) throws DmError {
+        requireOneArg(argc);
+        lock.lock();
+        try {
+            if (suspended) {
+                throw new DmError("EBUSY", null);
+            }
+            if (hasError()) {
+                throw new DmError("EIO", null);
+            }
+            flush();
+            writebackAll++;
+            writebackWork.queue();
+        } finally {
+            lock.unlock();
+        }
+        sched.flushQueue(WQ);
+        lock.lock();
+        try {
+            writebackAll--;
+            if (hasError()) {
+                throw new DmError("EIO", null);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void activateCleaner() {
+        flushOnSuspend = true;
+        cleaner = true;
+        freelistHighWatermark = nBlocks;
+        freelistLowWatermark = nBlocks;
+    }
+
+    // =================================================================== suspend / resume
+
+    /** Port of {@code writecache_suspend()} (postsuspend). */
+    public void suspend() {
+        autocommitTimer.del();
+        maxAgeTimer.del();
+        boolean fos;
+        lock.lock();
+        try {
+            flush();
+            fos = flushOnSuspend;
+            if (fos) {
+                flushOnSuspend = false;
+                writebackAll++;
+                writebackWork.queue();
+            }
+        } finally {
+            lock.unlock();
+        }
+        sched.flushQueue(WQ);
+        lock.lock();
+        try {
+            if (fos) {
+                writebackAll--;
+            }
+            while (waitForWriteback()) {
+                // wait
+            }
+            if (pmem) {
+                ((PmemMemoryMap) mem).flushCache(memoryMapSize);
+            }
+            suspended = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Port of {@code writecache_resume()}: recovery from what is on the cache device. */
+    public void resume() {
+        lock.lock();
+        try {
+            suspended = false;
+            dataDeviceSectors = origin.sizeSectors();
+            if (!pmem) {
+                SsdMemoryMap sm = (SsdMemoryMap) mem;
+                try {
+                    sm.read(ssd, startSector, metadataSectors);
+                } catch (IOException e) {
+                    error(5, "unable to read metadata: -5");
+                    sm.fillOnes(SuperblockLayout.LENGTH);
+                }
+            }
+            Entries en = entries;
+            en.reset();
+            freelistSize = 0;
+            seqCount = mem.getLong(SuperblockLayout.SEQ_COUNT_OFFSET);
+            for (int b = 0; b < nBlocks; b++) {
+                if (hasError()) {
+                    en.originalSector[b] = -1;
+                    en.seqCount[b] = -1;
+                    continue;
+                }
+                en.originalSector[b] = mem.getLong(entryOffset(b) + EntryLayout.ORIGINAL_SECTOR_OFFSET);
+                en.seqCount[b] = mem.getLong(entryOffset(b) + EntryLayout.SEQ_COUNT_OFFSET);
+            }
+            boolean needFlush = false;
+            for (int b = 0; b < nBlocks; b++) {
+                en.setWriteInProgress(b, false);
+                if (!isCommitted(b)) {
+                    if (readSeqCount(b) != -1) {
+                        clearSeqCount(b);
+                        needFlush = true;
+                    }
+                    addToFreelist(b);
+                } else {
+                    int old = findEntry(readOriginalSector(b), 0);
+                    if (old == NIL) {
+                        insertEntry(b);
+                    } else {
+                        if (readSeqCount(old) == readSeqCount(b)) {
+                            error(22, String.format("two identical entries, position %d, sector %s, sequence %s", b,
+                                    Long.toUnsignedString(readOriginalSector(b)),
+                                    Long.toUnsignedString(readSeqCount(b))));
+                        }
+                        if (Long.compareUnsigned(readSeqCount(old), readSeqCount(b)) > 0) {
+                            clearSeqCount(b);
+                            needFlush = true;
+                            addToFreelist(b);
+                        } else {
+                            freeEntry(old);
+                            insertEntry(b);
+                            needFlush = true;
+                        }
+                    }
+                }
+            }
+            if (needFlush) {
+                mem.flushAllMetadata();
+                commitFlushed(false);
+            }
+            verifyWatermark();
+            if (maxAge != WritecacheConfig.MAX_AGE_UNSPECIFIED) {
+                maxAgeTimer.mod(maxAge / MAX_AGE_DIV);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // =================================================================== status
+
+    /** The 14 fields of {@code STATUSTYPE_INFO}. */
+    public long[] statusFields() {
+        lock.lock();
+        try {
+            return new long[] {hasError() ? 1 : 0, nBlocks, freelistSize, writebackSize, stats.reads, stats.readHits,
+                stats.writes, stats.writeHitsUncommitted, stats.writeHitsCommitted, stats.writesAround,
+                stats.writesAllocate, stats.writesBlockedOnFreelist, stats.flushes, stats.discards};
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public String status() {
+        StringBuilder sb = new StringBuilder();
+        for (long f : statusFields()) {
+            if (sb.length() > 0) {
+                sb.append(' ');
+            }
+            sb.append(Long.toUnsignedString(f));
+        }
+        return sb.toString();
+    }
+
+    public WritecacheConfig config() { return cfg; }
+    public long nBlocks() { return nBlocks; }
+    public long freelistHighWatermark() { return freelistHighWatermark; }
+    public boolean cleaner() { return cleaner; }
+    public boolean isSuspended() { return suspended; }
+    public BlockDevice origin() { return origin; }
+    public BlockDevice ssd() { return ssd; }
+    public int blockSize() { return blockSize; }
+
+    /** {@code writecache_dtr}: stop the contexts, release the mapping. Nothing is committed. */
+    @Override
+    public void close() {
+        sched.shutdown();
+        mem.close();
+    }
+}

@@ -1,0 +1,10 @@
+/**
+ * The dm-writecache port: {@link dev.dmwc.writecache.engine.Writecache} holds the target state and
+ * the kernel's logic (map, commit, autocommit, discard, writeback selection and completion,
+ * suspend, resume = recovery) with the kernel's names; {@code Entries} the struct-of-arrays entry
+ * table with its red-black tree and lists; {@code MemoryMap} the metadata area (pmem through
+ * daxlib's door, ssd as a RAM copy with the dirty bitmap); {@link dev.dmwc.writecache.engine.Scheduler}
+ * the background contexts. Depends on {@code format}, {@code block} and daxlib; knows nothing of
+ * table-line parsing or the tools.
+ */
+package dev.dmwc.writecache.engine;

@@ -1,0 +1,7 @@
+/**
+ * WCSCRIPT ({@code shared/kernel/WCSCRIPT.md}): {@link dev.dmwc.writecache.script.WcScript} parses
+ * and normalises a script exactly as the kernel runner does, {@link dev.dmwc.writecache.script.ScriptRunner}
+ * runs it against the target in virtual time and writes the transcript and images, and
+ * {@link dev.dmwc.writecache.script.Pattern} makes and decodes the PATTERN data.
+ */
+package dev.dmwc.writecache.script;
