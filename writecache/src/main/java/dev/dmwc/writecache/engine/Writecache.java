@@ -951,6 +951,9 @@ public final class Writecache implements AutoCloseable {
                     e = en.rbFirst();
                 } else {
                     e = g;
+                    if (e == NIL || en.writeInProgress(e)) {
+                        break;  // the kernel would BUG_ON here; stop selecting instead
+                    }
                 }
             } else {
                 e = en.last(LRU);
@@ -972,10 +975,11 @@ public final class Writecache implements AutoCloseable {
             run[runLen++] = e;
             f = e;
             while (true) {
-                g = en.rbNext(f);
-                if (g == NIL) {
-                    break;
+                int nx = en.rbNext(f);
+                if (nx == NIL) {
+                    break;      // g keeps its last value, as in the kernel
                 }
+                g = nx;
                 if (readOriginalSector(g) == readOriginalSector(f)) {
                     f = g;
                     continue;
@@ -1000,9 +1004,9 @@ public final class Writecache implements AutoCloseable {
                 f = g;
                 if (runLen == BIO_MAX_VECS) {
                     if (writebackAll != 0) {
-                        int nx = en.rbNext(f);
-                        if (nx != NIL) {
-                            g = nx;
+                        int after = en.rbNext(f);
+                        if (after != NIL) {
+                            g = after;
                         }
                     }
                     break;
