@@ -2,6 +2,7 @@ package dev.dmwc.daxlib;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
@@ -25,6 +26,13 @@ public final class Pgmap {
     private final ThreadLocal<ThreadState> threads = ThreadLocal.withInitial(ThreadState::new);
     private final AtomicLong strayAccesses = new AtomicLong();
     private final AtomicBoolean warned = new AtomicBoolean();
+    /**
+     * Fast path of {@link #threadHasAccess()}: the thread that last opened access, while it holds
+     * it. Only a thread writes itself here (on its first readwrite) and only it clears itself (on
+     * its last noaccess), so {@code fastOwner == currentThread} implies the count is positive; any
+     * other answer falls back to the thread-local count.
+     */
+    private final AtomicReference<Thread> fastOwner = new AtomicReference<>();
 
     private static final class ThreadState {
         int pgmapProtCount;
@@ -78,6 +86,7 @@ public final class Pgmap {
         ThreadState t = threads.get();
         if (t.pgmapProtCount++ == 0) {
             keys.open();
+            fastOwner.set(Thread.currentThread());
         }
     }
 
@@ -92,6 +101,7 @@ public final class Pgmap {
                     + length + "]: thread " + Thread.currentThread().getName() + " holds no access (count 0)");
         }
         if (--t.pgmapProtCount == 0) {
+            fastOwner.compareAndSet(Thread.currentThread(), null);
             t.grantedByFault = false;
             keys.close();
         }
@@ -104,7 +114,7 @@ public final class Pgmap {
 
     /** Whether the calling thread may touch the range now. */
     public boolean threadHasAccess() {
-        if (!isProtected()) {
+        if (!isProtected() || fastOwner.get() == Thread.currentThread()) {
             return true;
         }
         ThreadState t = threads.get();

@@ -26,6 +26,7 @@ final class Entries {
 
     private static final byte RED = 1;
     private static final byte WRITE_IN_PROGRESS = 2;
+    private static final byte IN_TREE = 4;
 
     final int n;
     /** Cached {@code original_sector} / {@code seq_count} (DM_WRITECACHE_HANDLE_HARDWARE_ERRORS). */
@@ -83,6 +84,11 @@ final class Entries {
 
     void setWriteInProgress(int e, boolean v) {
         flags[e] = (byte) (v ? flags[e] | WRITE_IN_PROGRESS : flags[e] & ~WRITE_IN_PROGRESS);
+    }
+
+    /** Whether {@code e} is in the sector tree now (not free, not erased). */
+    boolean inTree(int e) {
+        return (flags[e] & IN_TREE) != 0;
     }
 
     // ------------------------------------------------------------------ lists (list_head)
@@ -238,10 +244,13 @@ final class Entries {
             goLeft = Long.compareUnsigned(originalSector[x], key) > 0;
             x = goLeft ? left[x] : right[x];
         }
+        if (inTree(e)) {
+            throw new IllegalStateException("rb_insert of entry " + e + ", which is already in the tree");
+        }
         parent[e] = p;
         left[e] = NIL;
         right[e] = NIL;
-        flags[e] |= RED;
+        flags[e] |= RED | IN_TREE;
         if (p == NIL) {
             root = e;
         } else if (goLeft) {
@@ -358,6 +367,10 @@ final class Entries {
 
     /** {@code rb_erase}: in-order sequence of the others is unchanged. */
     void rbErase(int z) {
+        if (!inTree(z)) {
+            // erasing a node that is not in the tree would silently cut the tree (root = NIL)
+            throw new IllegalStateException("rb_erase of entry " + z + ", which is not in the tree");
+        }
         int x;
         int xParent;
         boolean removedBlack;
@@ -397,6 +410,7 @@ final class Entries {
         left[z] = NIL;
         right[z] = NIL;
         parent[z] = NIL;
+        flags[z] &= ~IN_TREE;
     }
 
     private void eraseFixup(int x, int xParent) {
@@ -482,6 +496,57 @@ final class Entries {
         }
         currentFree = nx < 0 ? NIL : nx;
         return e;
+    }
+
+    // ------------------------------------------------------------------ invariants
+
+    /**
+     * The structural invariants, for tests and the stress runner: the tree is ordered by
+     * (original sector) and its links agree; every list is doubly linked consistently; every entry
+     * on the LRU is in the tree; no entry is both in the tree and in the ssd free tree. Returns a
+     * description of the first violation, or null. O(n); never called on the I/O path.
+     */
+    String checkInvariants() {
+        boolean[] inTree = new boolean[n];
+        int count = 0;
+        long prevSector = Long.MIN_VALUE;
+        for (int x = rbFirst(); x != NIL; x = rbNext(x)) {
+            if (inTree[x]) {
+                return "tree walk revisits entry " + x;
+            }
+            inTree[x] = true;
+            if (++count > n) {
+                return "tree walk longer than the entry count";
+            }
+            if (Long.compareUnsigned(originalSector[x], prevSector) < 0 && prevSector != Long.MIN_VALUE) {
+                return "tree out of order at entry " + x;
+            }
+            prevSector = originalSector[x];
+            if (left[x] != NIL && parent[left[x]] != x || right[x] != NIL && parent[right[x]] != x) {
+                return "tree links disagree at entry " + x;
+            }
+            if (!inTree(x)) {
+                return "entry " + x + " is reachable in the tree but not marked as in it";
+            }
+            if (freeTree != null && freeTree.get(x)) {
+                return "entry " + x + " is both in the tree and free";
+            }
+        }
+        for (int h = 0; h < HEADS; h++) {
+            int steps = 0;
+            for (int x = next[n + h]; x != n + h; x = next[x]) {
+                if (next[prev[x]] != x || prev[next[x]] != x) {
+                    return "list " + h + " links disagree at entry " + x;
+                }
+                if (++steps > n) {
+                    return "list " + h + " does not return to its head";
+                }
+                if (h == LRU && !inTree[x]) {
+                    return "entry " + x + " is on the LRU but not in the tree";
+                }
+            }
+        }
+        return null;
     }
 
     /** Heap bytes per block of the arrays above (for the memory benchmark). */
