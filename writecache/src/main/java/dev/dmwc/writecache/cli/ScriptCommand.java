@@ -6,6 +6,7 @@ import dev.dmwc.writecache.script.ScriptRunner;
 import dev.dmwc.writecache.script.WcScript;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -28,6 +29,11 @@ final class ScriptCommand implements Callable<Integer> {
 
     @Option(names = "--log", description = "Also print the device-mapper messages (the kernel log) to stderr.")
     boolean showLog;
+
+    @Option(names = "--images", arity = "2", paramLabel = "IMG",
+            description = "Start from copies of ORIGIN_IMG and CACHE_IMG (raw or .gz, the sizes the script declares) "
+                    + "instead of fresh zero devices, as runscript.sh --images does.")
+    List<Path> images;
 
     @Parameters(index = "0", paramLabel = "SCRIPT.wcs")
     Path script;
@@ -58,6 +64,14 @@ final class ScriptCommand implements Callable<Integer> {
             throw new Main.UsageError(e.getMessage());
         }
         ScriptRunner r = new ScriptRunner(s, outDir, backend, fm);
+        if (images != null) {
+            for (Path p : images) {
+                if (!Files.isRegularFile(p)) {
+                    throw new Main.UsageError("no such image: " + p);
+                }
+            }
+            r.withImages(images.get(0), images.get(1));
+        }
         r.run();
         if (showLog) {
             r.kernelLog().forEach(l -> System.err.println("device-mapper: writecache: " + l));

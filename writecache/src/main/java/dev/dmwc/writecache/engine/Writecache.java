@@ -81,6 +81,8 @@ public final class Writecache implements AutoCloseable {
     // dm_io_tracker for pause_writeback
     private long iotInFlight;
     private long iotIdleTime;
+    private static final long IOT_NEVER_BUSY = Long.MIN_VALUE / 4;
+    private boolean pausePassedAtQueue;
 
     final Stats stats = new Stats();
     final ReentrantLock lock = new ReentrantLock();
@@ -130,7 +132,10 @@ public final class Writecache implements AutoCloseable {
         this.cleaner = cfg.cleaner;
         this.sched = sched;
         this.epochMs = sched.nowMs();
-        this.iotIdleTime = sched.nowMs();
+        // dm_iot_init sets idle_time = 0: jiffies - 0 is more than any pause_writeback, so the
+        // pause applies only once a write-around has completed (checked on the oracle:
+        // test-data/kernel/dmwc-ssd-full-writearound), not from the table load
+        this.iotIdleTime = IOT_NEVER_BUSY;
         this.writebackWork = sched.newWork(WQ, "writeback_work", this::writeback);
         this.flushWork = sched.newWork(WQ, "flush_work", this::flushWorkBody);
         this.endioWork = sched.newWork(ENDIO, "endio", this::endioThread);
@@ -415,9 +420,23 @@ public final class Writecache implements AutoCloseable {
         freelistSize++;
     }
 
+    /**
+     * {@code queue_work(wc->writeback_wq, &wc->writeback_work)}. The kernel's worker runs at once
+     * on another CPU and its first pause check sees the I/O tracker as it is now; dmwc runs the work
+     * when the submitting op is done, so the outcome of that first check is taken here (on the
+     * oracle, test-data/kernel/ssd-full-writearound: writeback queued as the last free block is
+     * taken is not held back by the write-around the same bio does a moment later).
+     */
+    private void queueWriteback() {
+        if (!writebackWork.pending()) {
+            pausePassedAtQueue = pause == 0 || (iotInFlight == 0 && now() - iotIdleTime >= pause);
+        }
+        writebackWork.queue();
+    }
+
     private void verifyWatermark() {
         if (freelistSize + writebackSize <= freelistHighWatermark) {
-            writebackWork.queue();
+            queueWriteback();
         }
     }
 
@@ -577,7 +596,7 @@ public final class Writecache implements AutoCloseable {
 
     private void maxAgeTimerFired() {
         if (!suspended && !hasError()) {
-            writebackWork.queue();
+            queueWriteback();
             maxAgeTimer.mod(maxAge / MAX_AGE_DIV);
         }
     }
@@ -885,7 +904,9 @@ public final class Writecache implements AutoCloseable {
 
     /** Port of {@code writecache_writeback()} (the writeback work). */
     private void writeback() {
-        if (pause != 0) {
+        boolean pausePassed = pausePassedAtQueue;
+        pausePassedAtQueue = false;
+        if (pause != 0 && !pausePassed) {
             lock.lock();
             try {
                 if (!cleaner && writebackAll == 0 && !suspended) {
@@ -952,7 +973,7 @@ public final class Writecache implements AutoCloseable {
             nWalked++;
             if (nWalked > WRITEBACK_LATENCY && writebackAll == 0) {
                 if (!suspended) {
-                    writebackWork.queue();
+                    queueWriteback();
                 }
                 break;
             }
@@ -1223,7 +1244,7 @@ public final class Writecache implements AutoCloseable {
             }
             flush();
             writebackAll++;
-            writebackWork.queue();
+            queueWriteback();
         } finally {
             lock.unlock();
         }
@@ -1260,7 +1281,7 @@ public final class Writecache implements AutoCloseable {
             if (fos) {
                 flushOnSuspend = false;
                 writebackAll++;
-                writebackWork.queue();
+                queueWriteback();
             }
         } finally {
             lock.unlock();

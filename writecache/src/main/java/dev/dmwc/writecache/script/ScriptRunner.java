@@ -47,12 +47,37 @@ public final class ScriptRunner {
     private List<String> tableOp;
     private List<String> activeOp;
     private boolean cleanerMessage;
+    private Path initialOrigin;
+    private Path initialCache;
 
     public ScriptRunner(WcScript script, Path outDir, ProtectionKeys.Backend backend, FaultMode faultMode) {
         this.script = script;
         this.outDir = outDir;
         this.backend = backend;
         this.faultMode = faultMode;
+    }
+
+    /**
+     * Start from copies of these images instead of fresh zero devices (runscript.sh {@code --images}):
+     * raw or {@code .gz}; each must be exactly the size the script declares for its device (pmem:
+     * the /dev/pmem0 part, SIZE - 2 MiB).
+     */
+    public ScriptRunner withImages(Path origin, Path cache) {
+        this.initialOrigin = origin;
+        this.initialCache = cache;
+        return this;
+    }
+
+    private static void copyImage(Path from, Path to, long expected, String what) throws IOException {
+        try (java.io.InputStream raw = Files.newInputStream(from);
+                java.io.InputStream in = from.toString().endsWith(".gz") ? new java.util.zip.GZIPInputStream(raw, 1 << 16) : raw) {
+            Files.copy(in, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        long size = Files.size(to);
+        if (size != expected) {
+            Files.delete(to);
+            throw new IOException(what + " image " + from + " has " + size + " bytes; the script declares " + expected);
+        }
     }
 
     /** The device-mapper messages printed while running (the kernel log). */
@@ -69,12 +94,26 @@ public final class ScriptRunner {
         Files.createDirectories(outDir);
         originPath = outDir.resolve("origin.img");
         cachePath = outDir.resolve("cache.img");
+        if (initialOrigin != null) {
+            for (Path img : List.of(initialOrigin, initialCache)) {
+                Path a = img.toAbsolutePath().normalize();
+                if (a.equals(originPath.toAbsolutePath().normalize()) || a.equals(cachePath.toAbsolutePath().normalize())) {
+                    throw new IOException("image " + img + " is one of the outputs in " + outDir + "; copy it elsewhere first");
+                }
+            }
+        }
         Files.deleteIfExists(originPath);
         Files.deleteIfExists(cachePath);
-        origin = FileBlockDevice.create(originPath, script.originBytes, false);
         long cacheBytes = script.cacheBytes >= 0 ? script.cacheBytes : script.pmemBytes - FSDAX_INFO;
-        try (RandomAccessFile f = new RandomAccessFile(cachePath.toFile(), "rw")) {
-            f.setLength(cacheBytes);
+        if (initialOrigin != null) {
+            copyImage(initialOrigin, originPath, script.originBytes, "origin");
+            copyImage(initialCache, cachePath, cacheBytes, "cache");
+            origin = FileBlockDevice.open(originPath, false);
+        } else {
+            origin = FileBlockDevice.create(originPath, script.originBytes, false);
+            try (RandomAccessFile f = new RandomAccessFile(cachePath.toFile(), "rw")) {
+                f.setLength(cacheBytes);
+            }
         }
         try {
             openCache();
