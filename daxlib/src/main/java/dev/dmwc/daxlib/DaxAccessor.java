@@ -12,14 +12,18 @@ import java.nio.ByteOrder;
  * {@link #putLong} is a plain store; {@link #pmemAssign} and {@link #memcpyFlushcache} are
  * non-temporal; {@link #flushRegion} writes lines back; only {@link #drain} orders.
  *
- * <p>Mappings up to 2 GiB − 1 (one {@link ByteBuffer} view).
+ * <p>Any length: the mapping is seen through {@link ByteBuffer} views of 1 GiB each; bulk copies
+ * are split at view boundaries, an 8-byte access that straddles one is assembled byte by byte.
  */
 public final class DaxAccessor {
     static final boolean BOUNDS_CHECKS = !Boolean.getBoolean("dmwc.noBoundsChecks");
 
     private final long address;
     private final long length;
-    private final ByteBuffer view;
+    private static final int SEG_SHIFT = 30;
+    private static final long SEG_SIZE = 1L << SEG_SHIFT;
+    private static final long SEG_MASK = SEG_SIZE - 1;
+    private final ByteBuffer[] segs;
     private final Pgmap pgmap;          // null: not subject to a key (a permanent mapping)
     private final boolean softwareCheck;
     private final Pmem pmem;
@@ -30,12 +34,18 @@ public final class DaxAccessor {
      * permanent mapping of the same pages, which the key does not cover).
      */
     public DaxAccessor(long address, long length, Pgmap pgmap, Pmem pmem, CrashDomain crashDomain) {
-        if (length <= 0 || length > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("mapping length " + length + " out of range (1.." + Integer.MAX_VALUE + ")");
+        if (length <= 0) {
+            throw new IllegalArgumentException("mapping length " + length + " out of range (must be positive)");
         }
         this.address = address;
         this.length = length;
-        this.view = new Pointer(address).getByteBuffer(0, length).order(ByteOrder.LITTLE_ENDIAN);
+        int n = (int) ((length + SEG_MASK) >>> SEG_SHIFT);
+        this.segs = new ByteBuffer[n];
+        for (int i = 0; i < n; i++) {
+            long start = (long) i << SEG_SHIFT;
+            segs[i] = new Pointer(address + start).getByteBuffer(0, Math.min(SEG_SIZE, length - start))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+        }
         this.pgmap = pgmap;
         this.softwareCheck = pgmap != null && pgmap.isProtected() && pgmap.keys().checkedInSoftware();
         this.pmem = pmem;
@@ -69,32 +79,76 @@ public final class DaxAccessor {
     private void record(long off, long len) {
         CrashDomain d = crashDomain;
         if (d != null) {
-            d.beforeStore(off, len, w -> view.getLong((int) w));
+            d.beforeStore(off, len, this::rawGetLong);
+        }
+    }
+
+    private ByteBuffer seg(long off) {
+        return segs[(int) (off >>> SEG_SHIFT)];
+    }
+
+    private static boolean straddles(long off, int len) {
+        return (off & SEG_MASK) + len > SEG_SIZE;
+    }
+
+    private long rawGetLong(long off) {
+        if (straddles(off, 8)) {
+            long v = 0;
+            for (int i = 7; i >= 0; i--) {
+                v = (v << 8) | (seg(off + i).get((int) ((off + i) & SEG_MASK)) & 0xff);
+            }
+            return v;
+        }
+        return seg(off).getLong((int) (off & SEG_MASK));
+    }
+
+    private void rawPutLong(long off, long value) {
+        if (straddles(off, 8)) {
+            for (int i = 0; i < 8; i++) {
+                seg(off + i).put((int) ((off + i) & SEG_MASK), (byte) (value >>> (8 * i)));
+            }
+            return;
+        }
+        seg(off).putLong((int) (off & SEG_MASK), value);
+    }
+
+    /** Bytes from {@code off} to the end of its view, at most {@code len}. */
+    private static int chunk(long off, long len) {
+        return (int) Math.min(len, SEG_SIZE - (off & SEG_MASK));
+    }
+
+    private void rawPut(long off, byte[] src, int srcOff, int len) {
+        while (len > 0) {
+            int c = chunk(off, len);
+            seg(off).put((int) (off & SEG_MASK), src, srcOff, c);
+            off += c;
+            srcOff += c;
+            len -= c;
         }
     }
 
     public long getLong(long off) {
         check(off, 8);
-        return view.getLong((int) off);
+        return rawGetLong(off);
     }
 
     public byte getByte(long off) {
         check(off, 1);
-        return view.get((int) off);
+        return seg(off).get((int) (off & SEG_MASK));
     }
 
     /** A plain store: durable only after {@link #flushRegion} and {@link #drain}. */
     public void putLong(long off, long value) {
         check(off, 8);
         record(off, 8);
-        view.putLong((int) off, value);
+        rawPutLong(off, value);
     }
 
     /** {@code pmem_assign}: the value with a non-temporal store; durable after the next drain. */
     public void pmemAssign(long off, long value) {
         check(off, 8);
         record(off, 8);
-        view.putLong((int) off, value);
+        rawPutLong(off, value);
         pmem.flush(address + off, 8);
         CrashDomain d = crashDomain;
         if (d != null) {
@@ -104,28 +158,39 @@ public final class DaxAccessor {
 
     public void read(long off, byte[] dst, int dstOff, int len) {
         check(off, len);
-        view.get((int) off, dst, dstOff, len);
+        while (len > 0) {
+            int c = chunk(off, len);
+            seg(off).get((int) (off & SEG_MASK), dst, dstOff, c);
+            off += c;
+            dstOff += c;
+            len -= c;
+        }
     }
 
     public void read(long off, ByteBuffer dst) {
         int len = dst.remaining();
         check(off, len);
-        dst.put(dst.position(), view, (int) off, len);
-        dst.position(dst.position() + len);
+        while (len > 0) {
+            int c = chunk(off, len);
+            dst.put(dst.position(), seg(off), (int) (off & SEG_MASK), c);
+            dst.position(dst.position() + c);
+            off += c;
+            len -= c;
+        }
     }
 
     /** A plain copy in (not flushed). */
     public void write(long off, byte[] src, int srcOff, int len) {
         check(off, len);
         record(off, len);
-        view.put((int) off, src, srcOff, len);
+        rawPut(off, src, srcOff, len);
     }
 
     /** {@code memcpy_flushcache} from a heap array: copy, then write the lines back. */
     public void memcpyFlushcache(long off, byte[] src, int srcOff, int len) {
         check(off, len);
         record(off, len);
-        view.put((int) off, src, srcOff, len);
+        rawPut(off, src, srcOff, len);
         pmem.flush(address + off, len);
         CrashDomain d = crashDomain;
         if (d != null) {
@@ -142,7 +207,13 @@ public final class DaxAccessor {
             long s = Pointer.nativeValue(Native.getDirectBufferPointer(src)) + src.position();
             pmem.memcpyFlushcache(address + off, s, len);
         } else {
-            view.put((int) off, src, src.position(), len);
+            for (long o = off, p = src.position(), left = len; left > 0;) {
+                int c = chunk(o, left);
+                seg(o).put((int) (o & SEG_MASK), src, (int) p, c);
+                o += c;
+                p += c;
+                left -= c;
+            }
             pmem.flush(address + off, len);
         }
         src.position(src.position() + len);
@@ -178,7 +249,7 @@ public final class DaxAccessor {
         byte[] z = new byte[(int) Math.min(len, 1 << 20)];
         for (long p = 0; p < len; p += z.length) {
             int n = (int) Math.min(z.length, len - p);
-            view.put((int) (off + p), z, 0, n);
+            rawPut(off + p, z, 0, n);
         }
         pmem.flush(address + off, len);
         CrashDomain d = crashDomain;

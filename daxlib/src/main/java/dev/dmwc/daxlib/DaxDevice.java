@@ -65,9 +65,6 @@ public final class DaxDevice implements AutoCloseable {
             throw new IOException("dax backing file must be a positive multiple of " + PAGE_SIZE
                     + " bytes: have=" + size + ", path=" + file);
         }
-        if (size > Integer.MAX_VALUE) {
-            throw new IOException("dax backing file larger than 2 GiB - 1 is not supported: have=" + size + ", path=" + file);
-        }
         Posix.requireLoaded();
         int flags = options.backend == ProtectionKeys.Backend.NONE ? 0 : Pgmap.PGMAP_PROTECTION;
         int fd = Posix.open(file.toString(), Posix.O_RDWR);

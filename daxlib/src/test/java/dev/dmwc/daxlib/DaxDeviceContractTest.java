@@ -167,4 +167,44 @@ class DaxDeviceContractTest {
             }
         }
     }
+
+    @Test
+    void mappingsLargerThan2GiBWorkAcrossViewBoundaries() throws IOException {
+        long size = 3L << 30; // sparse: only the touched pages take space
+        Path p = file(size);
+        try (DaxDevice d = DaxDevice.open(p, new DaxDevice.Options().backend(ProtectionKeys.Backend.SOFTWARE))) {
+            DaxAccessor a = d.accessor();
+            byte[] block = new byte[8192];
+            for (int i = 0; i < block.length; i++) {
+                block[i] = (byte) (i * 13 + 1);
+            }
+            d.setReadwrite();
+            try {
+                a.write((1L << 30) - 4096, block, 0, block.length);     // straddles the first 1 GiB view edge
+                a.putLong((2L << 30) - 4, 0x0102030405060708L);       // an 8-byte store across the second
+                a.memcpyFlushcache(size - 4096, block, 0, 4096);      // the last page
+                a.drain();
+                assertEquals(0x0102030405060708L, a.getLong((2L << 30) - 4));
+                byte[] back = new byte[8192];
+                a.read((1L << 30) - 4096, back, 0, back.length);
+                assertArrayEquals(block, back);
+                java.nio.ByteBuffer bb = java.nio.ByteBuffer.allocate(8192);
+                a.read((1L << 30) - 4096, bb);
+                assertArrayEquals(block, bb.array());
+            } finally {
+                d.setNoaccess();
+            }
+        }
+        try (var f = new java.io.RandomAccessFile(p.toFile(), "r")) {
+            byte[] back = new byte[8192];
+            f.seek((1L << 30) - 4096);
+            f.readFully(back);
+            assertEquals((byte) 1, back[0]);
+            assertEquals((byte) (8191 * 13 + 1), back[8191]);
+            f.seek((2L << 30) - 4);
+            assertEquals(0x08, f.read());
+            f.seek(size - 1);
+            assertEquals((byte) (4095 * 13 + 1), (byte) f.read());
+        }
+    }
 }

@@ -61,8 +61,26 @@ public final class Bench {
             System.exit(2);
             return;
         }
-        Options opts = new OptionsBuilder().parent(cli).build();
-        List<String> includes = opts.getIncludes().isEmpty() ? List.of(".*") : opts.getIncludes();
+        // only this module's benchmarks (daxlib's test-jar is on writecache's class path too): the
+        // positional include patterns are taken out of the JMH arguments and scoped to the module
+        String module = System.getProperty("dmwc.jmh.module", "dev.dmwc").replace(".", "\\.") + "\\.";
+        List<String> includes = new ArrayList<>();
+        for (String inc : cli.getIncludes().isEmpty() ? List.of("") : cli.getIncludes()) {
+            includes.add("^" + module + ".*" + inc + ".*");
+        }
+        List<String> optionArgs = new ArrayList<>(jmhArgs);
+        optionArgs.removeAll(cli.getIncludes());
+        Options opts;
+        try {
+            OptionsBuilder scoped = new OptionsBuilder();
+            scoped.parent(new CommandLineOptions(optionArgs.toArray(new String[0])));
+            includes.forEach(scoped::include);
+            opts = scoped.build();
+        } catch (CommandLineOptionException e) {
+            System.err.println("jmh: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         if (BenchmarkList.defaultList().find(org.openjdk.jmh.runner.format.OutputFormatFactory.createFormatInstance(
                 System.out, org.openjdk.jmh.runner.options.VerboseMode.SILENT), includes, opts.getExcludes()).isEmpty()) {
             System.out.println("jmh: no benchmark of this module matches " + includes + "; nothing to run here");

@@ -16,7 +16,7 @@ import java.util.Map;
  * {@code dmwc check}: the rules {@code writecache_ctr} and {@code writecache_resume} apply,
  * reported instead of enforced.
  */
-public final class CacheImage {
+public final class CacheImage implements AutoCloseable {
     public enum State { COMMITTED, UNCOMMITTED, FREE }
 
     public record Entry(long index, long originalSector, long seqCount, State state) {}

@@ -1,0 +1,83 @@
+package dev.dmwc.writecache.block;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** What every BlockDevice does: sector addressing, discard to zeros, refusal beyond the end. */
+class BlockDeviceContractTest {
+    @TempDir
+    Path dir;
+
+    BlockDevice make(String kind, long size) throws IOException {
+        return kind.equals("file") ? FileBlockDevice.create(dir.resolve("dev.img"), size, true)
+                : new MemoryBlockDevice("mem", size);
+    }
+
+    static byte[] pattern(int n, int seed) {
+        byte[] b = new byte[n];
+        new java.util.Random(seed).nextBytes(b);
+        return b;
+    }
+
+    byte[] read(BlockDevice d, long sector, int n) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        d.read(sector, b);
+        assertEquals(0, b.remaining(), "read consumes the buffer");
+        return b.array();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "memory"})
+    void writesReadBackAndDiscardsReadAsZero(String kind) throws IOException {
+        try (BlockDevice d = make(kind, 1 << 20)) {
+            assertEquals(2048, d.sizeSectors());
+            byte[] a = pattern(8192, 1);
+            d.write(16, ByteBuffer.wrap(a), false);
+            d.write(2047, ByteBuffer.wrap(pattern(512, 2)), true);
+            d.flush();
+            assertArrayEquals(a, read(d, 16, 8192));
+            assertArrayEquals(pattern(512, 2), read(d, 2047, 512));
+            d.discard(20, 4);
+            byte[] after = read(d, 16, 8192);
+            assertArrayEquals(java.util.Arrays.copyOfRange(a, 0, 2048), java.util.Arrays.copyOfRange(after, 0, 2048));
+            assertArrayEquals(new byte[2048], java.util.Arrays.copyOfRange(after, 2048, 4096));
+            assertArrayEquals(java.util.Arrays.copyOfRange(a, 4096, 8192), java.util.Arrays.copyOfRange(after, 4096, 8192));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "memory"})
+    void ioBeyondTheEndIsRefusedNamingTheRangeAndChangesNothing(String kind) throws IOException {
+        try (BlockDevice d = make(kind, 64 << 10)) {
+            d.write(0, ByteBuffer.wrap(pattern(64 << 10, 3)), false);
+            IOException e = assertThrows(IOException.class, () -> d.write(127, ByteBuffer.wrap(new byte[1024]), false));
+            assertTrue(e.getMessage().contains("sector=127") && e.getMessage().contains("bytes=1024"), e.getMessage());
+            assertThrows(IOException.class, () -> d.read(-1, ByteBuffer.allocate(512)));
+            assertThrows(IOException.class, () -> d.discard(120, 9));
+            assertArrayEquals(pattern(64 << 10, 3), read(d, 0, 64 << 10), "nothing changed");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {0, 1000, -512})
+    void aFileThatIsNotAWholeNumberOfSectorsIsRefused(long size) throws IOException {
+        Path p = dir.resolve("odd.img");
+        if (size >= 0) {
+            Files.write(p, new byte[(int) size]);
+            IOException e = assertThrows(IOException.class, () -> FileBlockDevice.open(p, false));
+            assertTrue(e.getMessage().contains("have=" + size), e.getMessage());
+        } else {
+            assertThrows(IOException.class, () -> FileBlockDevice.create(p, size, false));
+        }
+    }
+}
