@@ -2,9 +2,46 @@ package dev.dmwc.writecache.cli;
 
 import java.util.List;
 
-/** Minimal JSON string encoding for the reports (numbers and booleans are written directly). */
-final class Json {
+/** Minimal JSON encoding for the reports: maps, lists, strings, numbers, booleans, null. */
+public final class Json {
     private Json() {}
+
+    /** {@code o} as JSON, indented by two spaces per level. */
+    public static String of(Object o) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, o, 0);
+        return sb.append('\n').toString();
+    }
+
+    private static void write(StringBuilder sb, Object o, int depth) {
+        if (o == null) {
+            sb.append("null");
+        } else if (o instanceof String s) {
+            sb.append(str(s));
+        } else if (o instanceof Double d) {
+            sb.append(d.isNaN() || d.isInfinite() ? "null" : String.format(java.util.Locale.ROOT, "%.6g", d).replaceAll("(\\.\\d*?)0+(e|$)", "$1$2").replaceAll("\\.(e|$)", "$1"));
+        } else if (o instanceof Number || o instanceof Boolean) {
+            sb.append(o);
+        } else if (o instanceof java.util.Map<?, ?> m) {
+            sb.append('{');
+            int i = 0;
+            for (var e : m.entrySet()) {
+                sb.append(i++ == 0 ? "\n" : ",\n").append("  ".repeat(depth + 1)).append(str(String.valueOf(e.getKey()))).append(": ");
+                write(sb, e.getValue(), depth + 1);
+            }
+            sb.append(m.isEmpty() ? "" : "\n" + "  ".repeat(depth)).append('}');
+        } else if (o instanceof java.util.Collection<?> c) {
+            sb.append('[');
+            int i = 0;
+            for (Object x : c) {
+                sb.append(i++ == 0 ? "" : ", ");
+                write(sb, x, depth + 1);
+            }
+            sb.append(']');
+        } else {
+            sb.append(str(o.toString()));
+        }
+    }
 
     static String str(String s) {
         StringBuilder sb = new StringBuilder("\"");

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code dmwc}: the entry point. Bad arguments exit 2 with a one-line error. */
 @Command(name = "dmwc", mixinStandardHelpOptions = true, version = "dmwc 0.1.0 (dm-writecache 1.6.0 port)",
         description = "Userspace emulator of Linux dm-writecache: kernel-exact scripts, images, tools.",
-        subcommands = {ScriptCommand.class, DumpCommand.class, CheckCommand.class, InfoCommand.class,
+        subcommands = {ScriptCommand.class, ReplayCommand.class, DumpCommand.class, CheckCommand.class, InfoCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
@@ -38,6 +38,8 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+        // Chronicle announces itself at INFO ("Chronicle core loaded…", "Took N ms to add mapping…")
+        java.util.logging.Logger.getLogger("net.openhft").setLevel(java.util.logging.Level.WARNING);
         for (java.util.logging.Handler h : root.getHandlers()) {
             h.setFormatter(new java.util.logging.SimpleFormatter() {
                 @Override

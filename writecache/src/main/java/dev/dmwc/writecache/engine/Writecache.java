@@ -98,6 +98,9 @@ public final class Writecache implements AutoCloseable {
     private final ByteBuffer copyBuf;
     private Consumer<String> logSink = LOG::severe;
     private long kernelBugsAvoided;
+    private volatile boolean dataless;
+    private long writebackBlocksTotal;
+    private long writebackRunsTotal;
     private final long epochMs;
 
     /** One writeback bio (pmem) or kcopyd job (ssd): the entries and the result. */
@@ -701,7 +704,9 @@ public final class Writecache implements AutoCloseable {
             if (e != NIL && readOriginalSector(e) == bio.sector) {
                 stats.readHits++;
                 if (pmem) {
-                    mem.readData(memoryData(e), bio.data, blockSize);
+                    if (bio.data != null) {
+                        mem.readData(memoryData(e), bio.data, blockSize);
+                    }
                     bio.advance(blockSize);
                     if (bio.size != 0) {
                         continue;
@@ -808,7 +813,9 @@ public final class Writecache implements AutoCloseable {
                 stats.writesAllocate++;
             }
             if (pmem) {
-                mem.writeData(memoryData(e), bio.data, blockSize);
+                if (bio.data != null) {
+                    mem.writeData(memoryData(e), bio.data, blockSize);
+                }
                 bio.advance(blockSize);
                 stats.writes++;
             } else {
@@ -1114,7 +1121,29 @@ public final class Writecache implements AutoCloseable {
         }
     }
 
+    /**
+     * Dataless mode (replay {@code --no-data}): bios carry no payload and writeback moves no data;
+     * every decision, counter and metadata write is as usual.
+     */
+    public void setDataless(boolean dataless) {
+        this.dataless = dataless;
+    }
+
+    /** Blocks and origin writes (runs) written back since the table load. */
+    public long writebackBlocks() {
+        return writebackBlocksTotal;
+    }
+
+    public long writebackRuns() {
+        return writebackRunsTotal;
+    }
+
     private void writeRun(WritebackRun run) throws IOException {
+        writebackRunsTotal++;
+        writebackBlocksTotal += run.count;
+        if (dataless) {
+            return;
+        }
         int first = run.entries[0];
         long sector = readOriginalSector(first);
         long sectorsPerBlock = blockSize >> 9;

@@ -164,6 +164,9 @@ public final class WritecacheTarget implements AutoCloseable {
             dev.flush();
             return;
         }
+        if (b.data == null && b.op != Bio.Op.DISCARD) {
+            return; // dataless replay: the state machine without payloads
+        }
         switch (b.op) {
             case READ:
                 dev.read(sector, b.currentData());

@@ -33,7 +33,8 @@ final class BlkparseReader extends LineReader {
                 || s.startsWith("Events") || s.contains("Queued:") || s.contains("Dispatches:") || s.contains("Completed:")
                 || s.contains("Merges:") || s.contains("Timer unplugs:") || s.contains("IO unplugs:")
                 || s.contains("Read depth:") || s.contains("Requeues:") || s.contains("Skips:") || s.startsWith("Reads")
-                || s.startsWith("Writes") || s.startsWith("Read ") || s.startsWith("Write ") || s.startsWith("PC ");
+                || s.startsWith("Writes") || s.startsWith("Read ") || s.startsWith("Write ") || s.startsWith("PC ")
+                || s.startsWith("Input file") || s.startsWith("Skips:");
     }
 
     @Override
@@ -42,7 +43,7 @@ final class BlkparseReader extends LineReader {
         while ((l = line()) != null) {
             String[] t = l.trim().split("\\s+");
             if (!isEventLine(t)) {
-                if (isSummaryLine(l)) {
+                if (inSummary || isSummaryLine(l)) {
                     inSummary |= !l.isBlank();
                     continue;
                 }

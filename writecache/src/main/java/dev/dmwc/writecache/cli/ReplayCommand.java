@@ -1,0 +1,190 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.daxlib.ProtectionKeys;
+import dev.dmwc.writecache.engine.DmError;
+import dev.dmwc.writecache.replay.ReplayReport;
+import dev.dmwc.writecache.replay.Replayer;
+import dev.dmwc.writecache.trace.TraceFormatException;
+import dev.dmwc.writecache.trace.Traces;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "replay", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Replay a block trace through a write-back cache on sparse files (default under /dev/shm) and",
+            "report what the cache did. Formats are detected (gzip too) or named with --format. Exit 0; 1 when",
+            "--verify found a mismatch or a request failed; 2 for bad arguments or a malformed trace."})
+final class ReplayCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them).")
+    Path trace;
+
+    @Option(names = "--format", paramLabel = "F",
+            description = "blkparse, blktrace, fio2, fio3, msr, spc, alibaba, tencent, or csv:op=N,offset=N[:unit],"
+                    + "size=N[:unit][,time=N:s|ms|us|ns|filetime][,volume=N][,delimiter=…][,header=true] (default: detect)")
+    String format;
+
+    @Option(names = "--events", paramLabel = "Q|D", defaultValue = "Q",
+            description = "blkparse/blktrace events to replay: Q (bios as submitted) or D (requests as issued). Default: ${DEFAULT-VALUE}")
+    String events;
+
+    @Option(names = "--mode", paramLabel = "s|p", defaultValue = "s", description = "Cache mode: s (ssd) or p (pmem). Default: ${DEFAULT-VALUE}")
+    String mode;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Cache device size. Default: ${DEFAULT-VALUE}")
+    String cacheSize;
+
+    @Option(names = "--block-size", paramLabel = "N", defaultValue = "4096", description = "Cache block size (512..4096). Default: ${DEFAULT-VALUE}")
+    int blockSize;
+
+    @Option(names = "--table", paramLabel = "FEATURES",
+            description = "Feature arguments of the table line, e.g. \"high_watermark 60 writeback_jobs 64\".")
+    String table;
+
+    @Option(names = "--origin-size", paramLabel = "SIZE", description = "Origin size (default: the trace's extent).")
+    String originSize;
+
+    @Option(names = "--timing", paramLabel = "afap|real|xN", defaultValue = "afap",
+            description = "As fast as possible, at the trace's pace, or N times faster (x2, x0.5). Default: ${DEFAULT-VALUE}")
+    String timing;
+
+    @Option(names = "--verify", description = "Payloads encode (sector, version); check every read and, at the end, the whole device after writeback.")
+    boolean verify;
+
+    @Option(names = "--no-data", description = "Run the cache's state machine without payloads (traces of billions of requests).")
+    boolean noData;
+
+    @Option(names = "--unaligned", paramLabel = "rmw|widen|error", defaultValue = "rmw",
+            description = "Requests not aligned to the block size: read-modify-write (as the page cache would), widen, or stop. Default: ${DEFAULT-VALUE}")
+    String unaligned;
+
+    @Option(names = "--beyond", paramLabel = "error|wrap|skip", defaultValue = "error",
+            description = "Requests beyond the origin (with --origin-size): stop, wrap around, or skip (counted). Default: ${DEFAULT-VALUE}")
+    String beyond;
+
+    @Option(names = "--volume", paramLabel = "ID", description = "Replay this volume of a multi-volume trace (device, file or volume id).")
+    String volume;
+
+    @Option(names = "--skip-bad", paramLabel = "N", defaultValue = "0", description = "Tolerate up to N malformed lines (counted). Default: ${DEFAULT-VALUE}")
+    long skipBad;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Replay only the first N requests.")
+    Long limit;
+
+    @Option(names = "--check", description = "Only validate the trace (every line), write nothing.")
+    boolean check;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON to FILE ('-' = stdout instead of the table).")
+    Path json;
+
+    @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem: protection backend (default: the best available).")
+    String protection;
+
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the sparse device files go (default /dev/shm).")
+    Path workDir;
+
+    @Option(names = "--keep", description = "Keep the device files (their folder is printed).")
+    boolean keep;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress output.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!Files.isRegularFile(trace)) {
+            throw new Main.UsageError("no such trace file: " + trace);
+        }
+        Replayer.Settings s = new Replayer.Settings();
+        if (!mode.matches("[sp]")) {
+            throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
+        }
+        s.mode = mode;
+        s.cacheBytes = Sizes.parse(cacheSize, "--cache-size");
+        if (blockSize < 512 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
+            throw new Main.UsageError("--block-size must be a power of two from 512 to 4096, not " + blockSize);
+        }
+        s.blockSize = blockSize;
+        s.features = table == null || table.isBlank() ? List.of() : Arrays.asList(table.trim().split("\\s+"));
+        if (!timing.equals("afap") && !timing.equals("real") && !timing.matches("x\\d+(\\.\\d+)?")) {
+            throw new Main.UsageError("--timing must be afap, real or xN (e.g. x10), not '" + timing + "'");
+        }
+        if (timing.startsWith("x") && Double.parseDouble(timing.substring(1)) <= 0) {
+            throw new Main.UsageError("--timing xN needs N > 0");
+        }
+        s.timing = timing;
+        s.verify = verify;
+        s.noData = noData;
+        if (verify && noData) {
+            throw new Main.UsageError("--verify needs payloads; it cannot be combined with --no-data");
+        }
+        if (!List.of("rmw", "widen", "error").contains(unaligned)) {
+            throw new Main.UsageError("--unaligned must be rmw, widen or error, not '" + unaligned + "'");
+        }
+        s.unaligned = unaligned;
+        if (!List.of("error", "wrap", "skip").contains(beyond)) {
+            throw new Main.UsageError("--beyond must be error, wrap or skip, not '" + beyond + "'");
+        }
+        s.beyond = beyond;
+        s.volume = volume;
+        s.skipBad = skipBad;
+        if (limit != null) {
+            s.limit = limit;
+        }
+        s.checkOnly = check;
+        s.keep = keep;
+        if (originSize != null) {
+            s.originBytes = Sizes.parse(originSize, "--origin-size");
+        }
+        if (workDir != null) {
+            s.workDir = workDir;
+        }
+        if (protection != null) {
+            try {
+                s.backend = ProtectionKeys.Backend.parse(protection);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageError(e.getMessage());
+            }
+        }
+        Traces.Options topts;
+        try {
+            topts = new Traces.Options(format, events);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+        boolean jsonToStdout = json != null && json.toString().equals("-");
+        ReplayReport rep;
+        try {
+            rep = new Replayer(trace, topts, s, ProgressBar.forStderr("replay", quiet || check)).run();
+        } catch (TraceFormatException e) {
+            throw new Main.UsageError("malformed trace: " + e.getMessage());
+        } catch (Replayer.ReplayException e) {
+            throw new Main.UsageError(e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        } catch (DmError e) {
+            throw new Main.UsageError("the table was refused: " + e.getMessage());
+        }
+        if (check) {
+            System.out.printf("%s: %s, %d requests, extent %d bytes, %d bad lines skipped%s: OK%n", trace, rep.scan.format,
+                    rep.scan.records, rep.scan.extent, rep.scan.badLines,
+                    rep.scan.volumes.size() > 1 ? ", volumes " + rep.scan.volumes.keySet() : "");
+            return 0;
+        }
+        if (json != null) {
+            if (jsonToStdout) {
+                System.out.print(rep.toJson());
+            } else {
+                Files.writeString(json, rep.toJson(), StandardCharsets.UTF_8);
+            }
+        }
+        if (!jsonToStdout) {
+            System.out.print(rep.toText());
+        }
+        return rep.mismatches > 0 || rep.errors > 0 ? 1 : 0;
+    }
+}

@@ -1,0 +1,451 @@
+package dev.dmwc.writecache.replay;
+
+import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.daxlib.ProtectionKeys;
+import dev.dmwc.writecache.block.Bio;
+import dev.dmwc.writecache.block.FileBlockDevice;
+import dev.dmwc.writecache.engine.DmError;
+import dev.dmwc.writecache.engine.VirtualScheduler;
+import dev.dmwc.writecache.target.WritecacheTarget;
+import dev.dmwc.writecache.trace.TraceFormatException;
+import dev.dmwc.writecache.trace.TraceReader;
+import dev.dmwc.writecache.trace.TraceRecord;
+import dev.dmwc.writecache.trace.Traces;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Histogram;
+
+/**
+ * Replays a block trace through a dm-writecache target on sparse files. Two passes over the
+ * trace: a scan (volumes, extent, bad lines — {@code --check} stops there, having written
+ * nothing), then the replay. Time is the trace's: the engine's clock (autocommit, max_age,
+ * pause_writeback) follows the records' timestamps; {@code --timing real|xN} also paces the
+ * wall clock. With {@code --verify} every write carries (sector, version) in each 16 bytes and
+ * every read is checked against a per-sector model; at the end everything is written back and
+ * read once more.
+ */
+public final class Replayer {
+    /** What the user chose; defaults are the CLI's. */
+    public static final class Settings {
+        public String mode = "s";
+        public long cacheBytes = 256L << 20;
+        public int blockSize = 4096;
+        public List<String> features = List.of();
+        public String timing = "afap";
+        public boolean verify;
+        public boolean noData;
+        public String unaligned = "rmw";
+        public String beyond = "error";
+        public String volume;
+        public long skipBad;
+        public long limit = Long.MAX_VALUE;
+        public Path workDir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+        public Long originBytes;
+        public ProtectionKeys.Backend backend = ProtectionKeys.Backend.best();
+        public boolean checkOnly;
+        public boolean keep;
+    }
+
+    /** Progress callback: requests done of total, seconds since start. */
+    public interface Progress {
+        void update(long done, long total, double seconds);
+
+        void done();
+    }
+
+    /** A replay that cannot go on: the message names the record. */
+    public static final class ReplayException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        public ReplayException(String message) {
+            super(message);
+        }
+    }
+
+    private final Path trace;
+    private final Traces.Options traceOptions;
+    private final Settings s;
+    private final Progress progress;
+
+    public Replayer(Path trace, Traces.Options traceOptions, Settings settings, Progress progress) {
+        this.trace = trace;
+        this.traceOptions = traceOptions;
+        this.s = settings;
+        this.progress = progress;
+    }
+
+    /** The scan: counts, volumes, extent; bad lines tolerated up to --skip-bad. */
+    ReplayReport.Scan scan() throws IOException, TraceFormatException, ReplayException {
+        ReplayReport.Scan sc = new ReplayReport.Scan();
+        Map<String, Long> volumes = new TreeMap<>();
+        TraceRecord r = new TraceRecord();
+        try (TraceReader in = Traces.open(trace, traceOptions)) {
+            sc.format = in.format();
+            while (true) {
+                boolean more;
+                try {
+                    more = in.next(r);
+                } catch (TraceFormatException e) {
+                    if (++sc.badLines > s.skipBad) {
+                        throw e;
+                    }
+                    if (sc.firstBad == null) {
+                        sc.firstBad = e.getMessage();
+                    }
+                    continue;
+                }
+                if (!more) {
+                    break;
+                }
+                String v = r.volume == null ? "" : r.volume;
+                volumes.merge(v, 1L, Long::sum);
+                if (s.volume != null && !s.volume.equals(v)) {
+                    continue;
+                }
+                if (sc.records >= s.limit) {
+                    continue;
+                }
+                sc.records++;
+                sc.byOp.merge(r.op, 1L, Long::sum);
+                if (r.op != TraceRecord.Op.FLUSH) {
+                    sc.extent = Math.max(sc.extent, r.offset + r.length);
+                }
+                if (r.timeNs >= 0) {
+                    sc.lastTimeNs = Math.max(sc.lastTimeNs, r.timeNs);
+                }
+            }
+        }
+        sc.volumes = volumes;
+        if (s.volume == null && volumes.size() > 1) {
+            throw new ReplayException("the trace has " + volumes.size() + " volumes (" + String.join(", ",
+                    volumes.keySet().stream().limit(10).toList()) + (volumes.size() > 10 ? ", …" : "")
+                    + "); replay one with --volume ID");
+        }
+        if (s.volume != null && !volumes.containsKey(s.volume)) {
+            throw new ReplayException("no volume '" + s.volume + "' in the trace (it has: " + String.join(", ",
+                    volumes.keySet().stream().limit(10).toList()) + ")");
+        }
+        return sc;
+    }
+
+    public ReplayReport run() throws IOException, TraceFormatException, ReplayException, DmError {
+        long t0 = System.nanoTime();
+        ReplayReport.Scan sc = scan();
+        ReplayReport rep = new ReplayReport(trace.toString(), s, sc);
+        rep.scanSeconds = (System.nanoTime() - t0) / 1e9;
+        if (s.checkOnly) {
+            return rep;
+        }
+        int bs = s.blockSize;
+        long originBytes = s.originBytes != null ? s.originBytes : Math.max(roundUp(sc.extent, bs), 1L << 20);
+        if (originBytes % bs != 0) {
+            throw new ReplayException("--origin-size " + originBytes + " is not a multiple of the block size " + bs);
+        }
+        rep.originBytes = originBytes;
+        Path dir = Files.createTempDirectory(s.workDir, "dmwc-replay-");
+        Path originPath = dir.resolve("origin.img");
+        Path cachePath = dir.resolve("cache.img");
+        DaxDevice dax = null;
+        FileBlockDevice origin = null;
+        FileBlockDevice ssd = null;
+        WritecacheTarget t = null;
+        try {
+            origin = FileBlockDevice.create(originPath, originBytes, false);
+            Object cache;
+            if (s.mode.equals("p")) {
+                try (RandomAccessFile f = new RandomAccessFile(cachePath.toFile(), "rw")) {
+                    f.setLength(s.cacheBytes);
+                }
+                dax = DaxDevice.open(cachePath, new DaxDevice.Options().backend(s.backend));
+                cache = dax;
+            } else {
+                ssd = FileBlockDevice.create(cachePath, s.cacheBytes, false);
+                cache = ssd;
+            }
+            List<String> table = new ArrayList<>(List.of(s.mode, "origin", "cache", Integer.toString(bs),
+                    Integer.toString(s.features.size())));
+            table.addAll(s.features);
+            rep.table = String.join(" ", table);
+            VirtualScheduler sched = new VirtualScheduler();
+            t = WritecacheTarget.create(table, Map.of("origin", origin, "cache", cache), sched, null, rep.kernelLog::add);
+            t.engine().setDataless(s.noData);
+            replay(t, sched, sc, rep, originBytes);
+            rep.finalStatus = t.status();
+            rep.writebackBlocks = t.engine().writebackBlocks();
+            rep.writebackRuns = t.engine().writebackRuns();
+            if (s.verify && !s.noData) {
+                finalCheck(t, sched, rep, originBytes);
+            }
+            t.remove();
+            t = null;
+        } finally {
+            if (t != null) {
+                t.close();
+            }
+            if (dax != null) {
+                dax.close();
+            }
+            if (origin != null) {
+                origin.close();
+            }
+            if (ssd != null) {
+                ssd.close();
+            }
+            if (!s.keep) {
+                Files.deleteIfExists(originPath);
+                Files.deleteIfExists(cachePath);
+                Files.deleteIfExists(dir);
+            } else {
+                rep.keptIn = dir.toString();
+            }
+        }
+        rep.totalSeconds = (System.nanoTime() - t0) / 1e9;
+        return rep;
+    }
+
+    private static long roundUp(long v, long m) {
+        return (v + m - 1) / m * m;
+    }
+
+    private SectorModel model;
+    private long nextVersion = 1;
+    private ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+
+    private ByteBuffer buffer(long bytes) throws ReplayException {
+        if (bytes > Integer.MAX_VALUE - 4096) {
+            throw new ReplayException("request of " + bytes + " bytes is too large to replay");
+        }
+        if (buf.capacity() < bytes) {
+            buf = ByteBuffer.allocateDirect((int) roundUp(bytes, 1 << 20));
+        }
+        ByteBuffer b = buf.duplicate();
+        b.clear().limit((int) bytes);
+        return b;
+    }
+
+    private void replay(WritecacheTarget t, VirtualScheduler sched, ReplayReport.Scan sc, ReplayReport rep, long originBytes)
+            throws IOException, TraceFormatException, ReplayException {
+        if (s.verify && !s.noData) {
+            model = new SectorModel(originBytes / 512);
+        }
+        double speed = s.timing.equals("afap") ? 0 : s.timing.equals("real") ? 1 : Double.parseDouble(s.timing.substring(1));
+        Map<TraceRecord.Op, Histogram> lat = new EnumMap<>(TraceRecord.Op.class);
+        for (TraceRecord.Op op : TraceRecord.Op.values()) {
+            lat.put(op, new Histogram(3_600_000_000_000L, 2));
+        }
+        rep.latency = lat;
+        long sampleEvery = Math.max(1, sc.records / 200);
+        TraceRecord r = new TraceRecord();
+        long done = 0;
+        long start = System.nanoTime();
+        long lastProgress = 0;
+        try (TraceReader in = Traces.open(trace, traceOptions)) {
+            while (done < sc.records) {
+                boolean more;
+                try {
+                    more = in.next(r);
+                } catch (TraceFormatException e) {
+                    continue; // counted by the scan, within --skip-bad
+                }
+                if (!more) {
+                    break;
+                }
+                if (s.volume != null && !s.volume.equals(r.volume == null ? "" : r.volume)) {
+                    continue;
+                }
+                if (r.timeNs >= 0) {
+                    long ms = r.timeNs / 1_000_000L;
+                    if (ms > sched.nowMs()) {
+                        sched.advance(ms - sched.nowMs());
+                    }
+                    if (speed > 0) {
+                        long due = start + (long) (r.timeNs / speed);
+                        long wait = due - System.nanoTime();
+                        if (wait > 0) {
+                            LockSupport.parkNanos(wait);
+                        }
+                    }
+                }
+                long ts = System.nanoTime();
+                one(t, r, rep, originBytes);
+                lat.get(r.op).recordValue(Math.max(1, System.nanoTime() - ts));
+                sched.runPending();
+                done++;
+                if (done % sampleEvery == 0) {
+                    rep.sample(r.timeNs, done, t.status(), t.engine().writebackBlocks());
+                }
+                if (progress != null && (done & 1023) == 0) {
+                    long now = System.nanoTime();
+                    if (now - lastProgress > 200_000_000L) {
+                        progress.update(done, sc.records, (now - start) / 1e9);
+                        lastProgress = now;
+                    }
+                }
+            }
+        }
+        rep.replaySeconds = (System.nanoTime() - start) / 1e9;
+        rep.requests = done;
+        rep.sample(r.timeNs, done, t.status(), t.engine().writebackBlocks());
+        if (progress != null) {
+            progress.update(done, sc.records, rep.replaySeconds);
+            progress.done();
+        }
+    }
+
+    private void one(WritecacheTarget t, TraceRecord r, ReplayReport rep, long originBytes) throws ReplayException {
+        int bs = s.blockSize;
+        rep.count(r);
+        if (r.op == TraceRecord.Op.FLUSH) {
+            String err = t.flush();
+            if (err != null) {
+                rep.error(r, "flush failed: " + err);
+            }
+            return;
+        }
+        long off = r.offset;
+        long len = r.length;
+        if (off + len > originBytes) {
+            rep.beyond++;
+            switch (s.beyond) {
+                case "skip" -> {
+                    return;
+                }
+                case "wrap" -> {
+                    off = (off % originBytes) / 512 * 512;
+                    len = Math.min(len, originBytes - off);
+                }
+                default -> throw new ReplayException(r.position + ": " + r + " ends at byte " + (r.offset + r.length)
+                        + ", beyond the origin (" + originBytes + " bytes); --beyond wrap|skip");
+            }
+        }
+        long a0 = off / bs * bs;
+        long a1 = roundUp(off + len, bs);
+        boolean aligned = a0 == off && a1 == off + len;
+        if (r.op == TraceRecord.Op.DISCARD) {
+            long d0 = roundUp(off, bs);
+            long d1 = (off + len) / bs * bs;
+            if (!aligned) {
+                rep.unalignedDiscards++;
+            }
+            if (d1 <= d0) {
+                return;
+            }
+            String err = t.submit(Bio.Op.DISCARD, 0, d0 >> 9, (int) (d1 - d0), null);
+            if (err != null) {
+                rep.error(r, "discard failed: " + err);
+            } else if (model != null) {
+                model.set(d0 >> 9, (d1 - d0) >> 9, 0);
+            }
+            return;
+        }
+        if (!aligned) {
+            if (s.unaligned.equals("error")) {
+                throw new ReplayException(r.position + ": " + r + " is not aligned to the " + bs
+                        + "-byte cache block (--unaligned rmw|widen to replay it)");
+            }
+            rep.unaligned++;
+        }
+        int flags = (r.has(TraceRecord.PREFLUSH) ? Bio.REQ_PREFLUSH : 0) | (r.has(TraceRecord.FUA) ? Bio.REQ_FUA : 0);
+        if (r.op == TraceRecord.Op.READ) {
+            ByteBuffer b = s.noData ? null : buffer(a1 - a0);
+            String err = t.submit(Bio.Op.READ, 0, a0 >> 9, (int) (a1 - a0), b);
+            if (err != null) {
+                rep.error(r, "read failed: " + err);
+            } else if (model != null) {
+                verify(b, a0, a1, r, rep);
+            }
+            return;
+        }
+        // a write
+        if (s.noData) {
+            String err = t.submit(Bio.Op.WRITE, flags, a0 >> 9, (int) (a1 - a0), null);
+            if (err != null) {
+                rep.error(r, "write failed: " + err);
+            }
+            return;
+        }
+        int n = (int) ((a1 - a0) >> 9);
+        long[] versions = new long[n];
+        long v = nextVersion++;
+        long first = a0 >> 9;
+        long lo = off >> 9;
+        long hi = (off + len + 511) >> 9;
+        if (!aligned && s.unaligned.equals("rmw")) {
+            ByteBuffer old = buffer(a1 - a0);
+            String err = t.submit(Bio.Op.READ, 0, a0 >> 9, (int) (a1 - a0), old);
+            rep.rmwReads++;
+            if (err != null) {
+                rep.error(r, "read-modify-write: read failed: " + err);
+                return;
+            }
+            if (model != null) {
+                verify(old, a0, a1, r, rep);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            long sector = first + i;
+            boolean inside = sector >= lo && sector < hi;
+            versions[i] = inside || s.unaligned.equals("widen") || model == null ? v : model.get(sector);
+        }
+        ByteBuffer b = buffer(a1 - a0);
+        SectorModel.fill(b, first, n, versions, 0);
+        String err = t.submit(Bio.Op.WRITE, flags, a0 >> 9, (int) (a1 - a0), b);
+        if (err != null) {
+            rep.error(r, "write failed: " + err);
+            return;
+        }
+        if (model != null) {
+            for (int i = 0; i < n; i++) {
+                model.set(first + i, 1, versions[i]);
+            }
+        }
+    }
+
+    private void verify(ByteBuffer b, long a0, long a1, TraceRecord r, ReplayReport rep) {
+        int n = (int) ((a1 - a0) >> 9);
+        rep.verifiedReads++;
+        int bad = model.check(b, a0 >> 9, 0, n);
+        if (bad >= 0) {
+            long sector = (a0 >> 9) + bad;
+            rep.mismatch(r.position + ": " + r + ": sector " + sector + " should hold version " + model.get(sector)
+                    + ", holds " + SectorModel.describe(b, bad));
+        }
+    }
+
+    /** After the trace: write everything back (message flush), then read the whole device once more. */
+    private void finalCheck(WritecacheTarget t, VirtualScheduler sched, ReplayReport rep, long originBytes) throws ReplayException {
+        try {
+            t.message(new String[] {"flush"});
+        } catch (DmError e) {
+            rep.mismatch("final check: message flush failed: " + e.getMessage());
+            return;
+        }
+        sched.runPending();
+        long chunk = 1 << 20;
+        for (long off = 0; off < originBytes; off += chunk) {
+            long len = Math.min(chunk, originBytes - off);
+            ByteBuffer b = buffer(len);
+            String err = t.submit(Bio.Op.READ, 0, off >> 9, (int) len, b);
+            if (err != null) {
+                rep.mismatch("final check: read at byte " + off + " failed: " + err);
+                return;
+            }
+            int bad = model.check(b, off >> 9, 0, (int) (len >> 9));
+            rep.finalCheckedBytes += len;
+            if (bad >= 0) {
+                long sector = (off >> 9) + bad;
+                rep.mismatch("final check after writeback: sector " + sector + " should hold version " + model.get(sector)
+                        + ", holds " + SectorModel.describe(b, bad));
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+package dev.dmwc.writecache.replay;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/**
+ * What the logical device must hold: a version per 512-byte sector (0 = zeros: never written, or
+ * discarded). Payloads encode (sector, version) in every 16 bytes, so a read says exactly which
+ * write it returns.
+ */
+final class SectorModel {
+    private final long[] version;
+
+    SectorModel(long sectors) {
+        if (sectors > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("--verify keeps 8 bytes per sector: " + sectors
+                    + " sectors is too many; replay a --volume, or use --no-data");
+        }
+        version = new long[(int) sectors];
+    }
+
+    long get(long sector) {
+        return version[(int) sector];
+    }
+
+    void set(long sector, long nSectors, long v) {
+        java.util.Arrays.fill(version, (int) sector, (int) (sector + nSectors), v);
+    }
+
+    /** Fill {@code buf} (from position 0, {@code nSectors} sectors) with the payload of those sectors. */
+    static void fill(ByteBuffer buf, long firstSector, long nSectors, long[] versions, int vOff) {
+        ByteBuffer b = buf.order(ByteOrder.LITTLE_ENDIAN);
+        int p = 0;
+        for (int s = 0; s < nSectors; s++) {
+            long sector = firstSector + s;
+            long v = versions[vOff + s];
+            if (v == 0) {
+                for (int i = 0; i < 64; i++, p += 8) {
+                    b.putLong(p, 0);
+                }
+                continue;
+            }
+            for (int i = 0; i < 32; i++, p += 16) {
+                b.putLong(p, sector);
+                b.putLong(p + 8, v);
+            }
+        }
+    }
+
+    /**
+     * Check sectors {@code [from, from+n)} of a read that started at {@code firstSector}: each must
+     * hold its expected version. Returns the index of the first wrong sector, or -1.
+     */
+    int check(ByteBuffer buf, long firstSector, int from, int n) {
+        ByteBuffer b = buf.order(ByteOrder.LITTLE_ENDIAN);
+        for (int s = from; s < from + n; s++) {
+            long sector = firstSector + s;
+            long v = get(sector);
+            int p = s * 512;
+            if (v == 0) {
+                for (int i = 0; i < 64; i++, p += 8) {
+                    if (b.getLong(p) != 0) {
+                        return s;
+                    }
+                }
+                continue;
+            }
+            for (int i = 0; i < 32; i++, p += 16) {
+                if (b.getLong(p) != sector || b.getLong(p + 8) != v) {
+                    return s;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** What a wrong sector holds, for the report: "sector S version V", "zeros" or "foreign data". */
+    static String describe(ByteBuffer buf, int s) {
+        ByteBuffer b = buf.order(ByteOrder.LITTLE_ENDIAN);
+        long sec = b.getLong(s * 512);
+        long v = b.getLong(s * 512 + 8);
+        boolean zero = true;
+        for (int i = 0; i < 64 && zero; i++) {
+            zero = b.getLong(s * 512 + i * 8) == 0;
+        }
+        return zero ? "zeros" : "sector " + sec + " version " + v;
+    }
+}

@@ -1,0 +1,228 @@
+package dev.dmwc.writecache.trace;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+
+/** Opening traces: gzip by magic, the format detected from the first bytes or forced. */
+public final class Traces {
+    private Traces() {}
+
+    /** The formats {@code --format} accepts. */
+    public static final List<String> FORMATS =
+            List.of("blkparse", "blktrace", "fio2", "fio3", "msr", "spc", "alibaba", "tencent", "csv:…");
+
+    /** How to read: format (null = detect), which blkparse/blktrace events (Q or D). */
+    public record Options(String format, String events) {
+        public Options {
+            if (events == null) {
+                events = "Q";
+            }
+            if (!events.equals("Q") && !events.equals("D")) {
+                throw new IllegalArgumentException("--events must be Q (bios as queued) or D (requests as issued), not '"
+                        + events + "'");
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(null, "Q");
+        }
+    }
+
+    private static final Pattern PER_CPU = Pattern.compile("(.*\\.blktrace\\.)(\\d+)(\\.gz)?");
+
+    /** Open {@code path} (plain or .gz). For blktrace per-CPU files, all CPUs are merged. */
+    public static TraceReader open(Path path, Options opt) throws IOException, TraceFormatException {
+        if (!Files.isRegularFile(path)) {
+            throw new IOException("no such trace file: " + path);
+        }
+        String format = opt.format() != null ? opt.format() : detect(path);
+        String name = path.toString();
+        switch (format) {
+            case "blktrace" -> {
+                List<Path> files = perCpuSiblings(path);
+                List<InputStream> ins = new ArrayList<>();
+                List<String> names = new ArrayList<>();
+                for (Path f : files) {
+                    ins.add(new BufferedInputStream(open(f), 1 << 16));
+                    names.add(f.toString());
+                }
+                return new BlktraceReader(ins, names, opt.events());
+            }
+            case "blkparse" -> {
+                return new BlkparseReader(text(path), name, opt.events());
+            }
+            case "fio2" -> {
+                return new FioIologReader(text(path), name, 2);
+            }
+            case "fio3" -> {
+                return new FioIologReader(text(path), name, 3);
+            }
+            case "msr" -> {
+                return new CsvTraceReader(text(path), name, CsvLayout.MSR);
+            }
+            case "spc" -> {
+                return new CsvTraceReader(text(path), name, CsvLayout.SPC);
+            }
+            case "alibaba" -> {
+                return new CsvTraceReader(text(path), name, CsvLayout.ALIBABA);
+            }
+            case "tencent" -> {
+                return new CsvTraceReader(text(path), name, CsvLayout.TENCENT);
+            }
+            default -> {
+                if (format.equals("csv") || format.startsWith("csv:")) {
+                    return new CsvTraceReader(text(path), name, CsvLayout.parse(format));
+                }
+                throw new IllegalArgumentException("unknown trace format '" + format + "' (known: " + String.join(", ", FORMATS) + ")");
+            }
+        }
+    }
+
+    /** The stream, gunzipped if it starts with the gzip magic. */
+    static InputStream open(Path p) throws IOException {
+        InputStream raw = new BufferedInputStream(Files.newInputStream(p), 1 << 16);
+        raw.mark(2);
+        int a = raw.read();
+        int b = raw.read();
+        raw.reset();
+        if (a == 0x1f && b == 0x8b) {
+            return new TruncationReportingStream(new GZIPInputStream(raw, 1 << 16), p.toString());
+        }
+        return raw;
+    }
+
+    private static BufferedReader text(Path p) throws IOException {
+        return new BufferedReader(new InputStreamReader(open(p), StandardCharsets.UTF_8), 1 << 16);
+    }
+
+    /** {@code X.blktrace.N[.gz]}: every CPU's file of the same trace, in CPU order. */
+    static List<Path> perCpuSiblings(Path path) throws IOException {
+        Matcher m = PER_CPU.matcher(path.getFileName().toString());
+        if (!m.matches()) {
+            return List.of(path);
+        }
+        Path dir = path.toAbsolutePath().getParent();
+        String prefix = m.group(1);
+        List<Path> out = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            s.filter(f -> {
+                Matcher k = PER_CPU.matcher(f.getFileName().toString());
+                return k.matches() && k.group(1).equals(prefix);
+            }).sorted((x, y) -> Integer.compare(cpu(x), cpu(y))).forEach(out::add);
+        }
+        return out;
+    }
+
+    private static int cpu(Path p) {
+        Matcher m = PER_CPU.matcher(p.getFileName().toString());
+        return m.matches() ? Integer.parseInt(m.group(2)) : 0;
+    }
+
+    /** Tell the format from the first bytes; a clear error when nothing fits. */
+    public static String detect(Path path) throws IOException, TraceFormatException {
+        byte[] head;
+        try (InputStream in = open(path)) {
+            head = in.readNBytes(16384);
+        }
+        if (head.length >= 4) {
+            int be = (head[0] & 0xff) << 24 | (head[1] & 0xff) << 16 | (head[2] & 0xff) << 8 | (head[3] & 0xff);
+            if ((be & 0xffffff00) == BlktraceReader.MAGIC || (Integer.reverseBytes(be) & 0xffffff00) == BlktraceReader.MAGIC) {
+                return "blktrace";
+            }
+        }
+        String text = new String(head, StandardCharsets.ISO_8859_1);
+        for (int i = 0; i < Math.min(head.length, 4096); i++) {
+            int c = head[i] & 0xff;
+            if (c == 0 || (c < 9) || (c > 13 && c < 32)) {
+                throw new TraceFormatException(path.toString(), 1,
+                        "binary data that is not a blktrace record (no blktrace magic); name the format with --format");
+            }
+        }
+        String[] lines = text.split("\n");
+        String first = "";
+        for (String l : lines) {
+            if (!l.isBlank() && !l.startsWith("#")) {
+                first = l.trim();
+                break;
+            }
+        }
+        if (first.equals("fio version 2 iolog")) {
+            return "fio2";
+        }
+        if (first.equals("fio version 3 iolog")) {
+            return "fio3";
+        }
+        if (BlkparseReader.isEventLine(first.split("\\s+"))) {
+            return "blkparse";
+        }
+        // CSV families: look at a data line (the second one if the first is a header)
+        String data = first;
+        if (!first.isEmpty() && !Character.isDigit(first.charAt(0)) && lines.length > 1) {
+            data = lines[1].trim();
+        }
+        String[] f = data.split(",", -1);
+        for (int i = 0; i < f.length; i++) {
+            f[i] = f[i].trim();
+        }
+        if (f.length == 7 && f[3].toLowerCase(Locale.ROOT).matches("read|write")) {
+            return "msr";
+        }
+        if (f.length == 5 && f[1].matches("[RWrw]") && f[0].matches("\\d+") && f[4].matches("\\d+")) {
+            return "alibaba";
+        }
+        if (f.length == 5 && f[3].matches("[01]") && f[0].matches("\\d+") && f[1].matches("\\d+")) {
+            return "tencent";
+        }
+        if (f.length >= 5 && f[3].matches("[RWrw]") && f[1].matches("\\d+")) {
+            return "spc";
+        }
+        throw new TraceFormatException(path.toString(), 1, "cannot tell the trace format from '"
+                + (first.length() > 80 ? first.substring(0, 80) + "…" : first) + "'; name it with --format ("
+                + String.join(", ", FORMATS) + ")");
+    }
+
+    /** Turns a gzip stream that ends early into an error that says so. */
+    static final class TruncationReportingStream extends java.io.FilterInputStream {
+        private final String file;
+
+        TruncationReportingStream(InputStream in, String file) {
+            super(in);
+            this.file = file;
+        }
+
+        private IOException truncated(IOException e) {
+            return new IOException(file + ": truncated or corrupt gzip data (" + e.getMessage() + ")", e);
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return super.read();
+            } catch (java.io.EOFException | java.util.zip.ZipException e) {
+                throw truncated(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return super.read(b, off, len);
+            } catch (java.io.EOFException | java.util.zip.ZipException e) {
+                throw truncated(e);
+            }
+        }
+    }
+}
