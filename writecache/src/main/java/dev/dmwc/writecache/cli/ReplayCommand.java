@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -24,14 +25,8 @@ final class ReplayCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them).")
     Path trace;
 
-    @Option(names = "--format", paramLabel = "F",
-            description = "blkparse, blktrace, fio2, fio3, msr, spc, alibaba, tencent, or csv:op=N,offset=N[:unit],"
-                    + "size=N[:unit][,time=N:s|ms|us|ns|filetime][,volume=N][,delimiter=…][,header=true] (default: detect)")
-    String format;
-
-    @Option(names = "--events", paramLabel = "Q|D", defaultValue = "Q",
-            description = "blkparse/blktrace events to replay: Q (bios as submitted) or D (requests as issued). Default: ${DEFAULT-VALUE}")
-    String events;
+    @Mixin
+    TraceInput input;
 
     @Option(names = "--mode", paramLabel = "s|p", defaultValue = "s", description = "Cache mode: s (ssd) or p (pmem). Default: ${DEFAULT-VALUE}")
     String mode;
@@ -152,7 +147,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         Traces.Options topts;
         try {
-            topts = new Traces.Options(format, events);
+            topts = new Traces.Options(input.format, input.events);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }

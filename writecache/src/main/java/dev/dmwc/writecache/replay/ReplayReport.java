@@ -123,6 +123,7 @@ public final class ReplayReport {
         m.put("verified_reads", verifiedReads);
         m.put("mismatches", mismatches);
         m.put("requests_per_second", requestsPerSecond());
+        m.put("parse_requests_per_second", scanSeconds > 0 ? scan.records / scanSeconds : 0.0);
         m.put("errors", errors);
         m.put("mode", settings.mode);
         m.put("table", table);
@@ -203,9 +204,10 @@ public final class ReplayReport {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "trace     %s (%s)%n", trace, scan.format));
         sb.append(String.format(Locale.ROOT, "target    %s   origin %s, cache %s%n", table, size(originBytes), size(settings.cacheBytes)));
-        sb.append(String.format(Locale.ROOT, "replayed  %d requests in %.2f s = %.0f requests/s (%s, %s%s)%n", requests,
-                replaySeconds, requestsPerSecond(), settings.timing, settings.noData ? "no data" : "data",
-                settings.verify && !settings.noData ? ", verified" : ""));
+        sb.append(String.format(Locale.ROOT, "replayed  %d requests in %.2f s = %.0f requests/s (%s, %s%s); "
+                + "parsing alone: %.0f requests/s%n", requests, replaySeconds, requestsPerSecond(), settings.timing,
+                settings.noData ? "no data" : "data", settings.verify && !settings.noData ? ", verified" : "",
+                scanSeconds > 0 ? scan.records / scanSeconds : 0.0));
         sb.append(String.format(Locale.ROOT, "%n%-9s %12s %14s %10s %10s %10s %10s%n", "op", "requests", "bytes", "p50 µs",
                 "p99 µs", "p99.9 µs", "max µs"));
         for (TraceRecord.Op op : TraceRecord.Op.values()) {

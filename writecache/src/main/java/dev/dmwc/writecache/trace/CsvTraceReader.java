@@ -100,15 +100,28 @@ final class CsvTraceReader extends LineReader {
         throw bad("unknown op code '" + v + "' (expected " + layout.opsExpected() + ")", line);
     }
 
+    private long scaled(long v, long by, String line) throws TraceFormatException {
+        try {
+            return Math.multiplyExact(v, by);
+        } catch (ArithmeticException e) {
+            throw bad("time " + v + " overflows 64-bit nanoseconds", line);
+        }
+    }
+
     private long timeNs(String v, String line) throws TraceFormatException {
         switch (layout.timeUnit()) {
             case "s" -> { return secondsToNs(v, line); }
-            case "ms" -> { return Math.multiplyExact(nonNegative(parseLong(v, "a time in ms", line), "time", line), 1_000_000L); }
-            case "us" -> { return Math.multiplyExact(nonNegative(parseLong(v, "a time in µs", line), "time", line), 1_000L); }
+            case "ms" -> { return scaled(nonNegative(parseLong(v, "a time in ms", line), "time", line), 1_000_000L, line); }
+            case "us" -> { return scaled(nonNegative(parseLong(v, "a time in µs", line), "time", line), 1_000L, line); }
             case "ns" -> { return nonNegative(parseLong(v, "a time in ns", line), "time", line); }
             case "filetime" -> {
-                // Windows FILETIME: 100-ns ticks since 1601-01-01
-                return Math.multiplyExact(nonNegative(parseLong(v, "a FILETIME", line), "time", line), 100L);
+                // Windows FILETIME: 100-ns ticks since 1601-01-01; to Unix ns (the 1601 value overflows in ns)
+                long ticks = nonNegative(parseLong(v, "a FILETIME", line), "time", line);
+                try {
+                    return Math.multiplyExact(ticks - 116_444_736_000_000_000L, 100L);
+                } catch (ArithmeticException e) {
+                    throw bad("FILETIME " + ticks + " is out of range", line);
+                }
             }
             default -> throw new IllegalStateException("time unit " + layout.timeUnit());
         }

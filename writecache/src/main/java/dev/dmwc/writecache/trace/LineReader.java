@@ -26,6 +26,8 @@ abstract class LineReader implements TraceReader {
 
     protected TraceFormatException bad(String what, String line) {
         String shown = line.length() > 120 ? line.substring(0, 120) + "…" : line;
+        shown = shown.codePoints().map(c -> c < 32 && c != 9 || c == 0xfffd || c > 126 && c < 160 ? '?' : c)
+                .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append).toString();
         return new TraceFormatException(file, lineNo, what + ": '" + shown + "'");
     }
 

@@ -88,4 +88,70 @@ class CliTest {
         assertEquals(0, r.code());
         assertTrue(r.out().contains("\"persistence\":") && r.out().contains("\"pku\":"), r.out());
     }
+
+    @org.junit.jupiter.api.Test
+    void replayVerifiesAndWritesJsonAndRefusesMalformedTracesWithExit2() throws Exception {
+        Path json = dir.resolve("r.json");
+        Run ok = run("replay", "-q", "--work-dir", dir.toString(), "--verify", "--json", json.toString(),
+                "../test-data/traces/edge/blkparse-small.txt");
+        org.junit.jupiter.api.Assertions.assertEquals(0, ok.code(), ok.err());
+        String j = Files.readString(json);
+        for (String k : new String[] {"\"requests\": 4", "\"verified_reads\"", "\"mismatches\": 0", "\"requests_per_second\""}) {
+            org.junit.jupiter.api.Assertions.assertTrue(j.contains(k), k + " in " + j);
+        }
+        org.junit.jupiter.api.Assertions.assertTrue(ok.out().contains("0 mismatches"), ok.out());
+        Run bad = run("replay", "-q", "--work-dir", dir.toString(), "../test-data/traces/edge/blkparse-unknown-op.txt");
+        org.junit.jupiter.api.Assertions.assertEquals(2, bad.code());
+        org.junit.jupiter.api.Assertions.assertTrue(bad.err().contains("blkparse-unknown-op.txt:2"), bad.err());
+        Run check = run("replay", "--check", "--skip-bad", "1", "--volume", "0", "../test-data/traces/edge/spc-with-bad-line.csv");
+        org.junit.jupiter.api.Assertions.assertEquals(0, check.code(), check.err());
+        org.junit.jupiter.api.Assertions.assertTrue(check.out().contains("1 bad lines skipped"), check.out());
+        org.junit.jupiter.api.Assertions.assertEquals(2, run("replay", "--cache-size", "lots", "x").code());
+    }
+
+    @org.junit.jupiter.api.Test
+    void traceStatsAndConvertToAFioLogThatReadsBackTheSame() throws Exception {
+        Run st = run("trace", "stats", "--json", "../test-data/traces/ext4-tree.blkparse.txt.gz");
+        org.junit.jupiter.api.Assertions.assertEquals(0, st.code(), st.err());
+        org.junit.jupiter.api.Assertions.assertTrue(st.out().contains("\"requests\": 10704"), st.out());
+        Path out = dir.resolve("t.v3.iolog");
+        Run cv = run("trace", "convert", "../test-data/traces/ext4-tree.blkparse.txt.gz", out.toString());
+        org.junit.jupiter.api.Assertions.assertEquals(0, cv.code(), cv.err());
+        Run back = run("trace", "stats", "--json", out.toString());
+        org.junit.jupiter.api.Assertions.assertTrue(back.out().contains("\"format\": \"fio3\""), back.out());
+        // reads, writes and discards survive the conversion one to one
+        for (String op : new String[] {"read", "discard"}) {
+            String a = st.out().substring(st.out().indexOf("\"" + op + "\""));
+            String b = back.out().substring(back.out().indexOf("\"" + op + "\""));
+            org.junit.jupiter.api.Assertions.assertEquals(a.substring(0, a.indexOf('}')), b.substring(0, b.indexOf('}')), op);
+        }
+    }
+
+    /** fio (installed by .ci/run) replays a converted log: every read and write of the trace is issued. */
+    @org.junit.jupiter.api.Test
+    void fioAcceptsAConvertedIolog() throws Exception {
+        boolean haveFio = java.util.stream.Stream.of(System.getenv("PATH").split(":"))
+                .anyMatch(d -> Files.isExecutable(Path.of(d, "fio")));
+        if (!haveFio) {
+            System.err.println("SKIPPED: fio is not installed (apt-get install fio; .ci/run installs it)");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(haveFio, "fio is not installed");
+        Path log = dir.resolve("t.v3.iolog");
+        org.junit.jupiter.api.Assertions.assertEquals(0,
+                run("trace", "convert", "../test-data/traces/ext4-tree.blkparse.txt.gz", log.toString()).code());
+        Path scratch = dir.resolve("scratch.img");
+        try (var f = new java.io.RandomAccessFile(scratch.toFile(), "rw")) {
+            f.setLength(256L << 20);
+        }
+        Process p = new ProcessBuilder("fio", "--name=replay", "--read_iolog=" + log, "--ioengine=psync",
+                "--filename=" + scratch, "--size=256m", "--replay_no_stall=1", "--replay_redirect=" + scratch,
+                "--output-format=json").redirectErrorStream(false).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.getErrorStream().readAllBytes();
+        org.junit.jupiter.api.Assertions.assertEquals(0, p.waitFor(), out);
+        // the trace's reads: 82.4 MB (shared/traces/README.md); writes 126.5 MB
+        org.junit.jupiter.api.Assertions.assertTrue(out.contains("\"io_bytes\" : 82408448"),
+                "fio read the trace's 82.4 MB: " + out.substring(0, Math.min(2000, out.length())));
+        org.junit.jupiter.api.Assertions.assertTrue(out.contains("\"io_bytes\" : 126464000"), "and wrote its 126.5 MB");
+    }
 }

@@ -1,0 +1,201 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.writecache.trace.TraceFormatException;
+import dev.dmwc.writecache.trace.TraceReader;
+import dev.dmwc.writecache.trace.TraceRecord;
+import dev.dmwc.writecache.trace.Traces;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.zip.GZIPOutputStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "trace", mixinStandardHelpOptions = true, description = "Look at and convert block traces without replaying them.",
+        subcommands = {TraceCommand.Stats.class, TraceCommand.Convert.class})
+final class TraceCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    static TraceReader open(Path trace, String format, String events) throws IOException, TraceFormatException {
+        if (!Files.isRegularFile(trace)) {
+            throw new Main.UsageError("no such trace file: " + trace);
+        }
+        try {
+            return Traces.open(trace, new Traces.Options(format, events));
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+    }
+
+    @Command(name = "stats", mixinStandardHelpOptions = true,
+            description = "Summarise a trace: requests and bytes by op, flags, volumes, extent, time span, sizes, alignment.")
+    static final class Stats implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "TRACE")
+        Path trace;
+
+        @Mixin
+        TraceInput input;
+
+        @Option(names = "--json", description = "Print JSON instead of the table.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            Map<TraceRecord.Op, long[]> ops = new EnumMap<>(TraceRecord.Op.class);
+            Map<String, Long> volumes = new TreeMap<>();
+            Map<Long, Long> sizes = new TreeMap<>();
+            long n = 0;
+            long extent = 0;
+            long last = -1;
+            long preflush = 0;
+            long fua = 0;
+            long aligned4k = 0;
+            long withData = 0;
+            String fmt;
+            try (TraceReader in = open(trace, input.format, input.events)) {
+                fmt = in.format();
+                TraceRecord r = new TraceRecord();
+                while (in.next(r)) {
+                    n++;
+                    long[] c = ops.computeIfAbsent(r.op, k -> new long[2]);
+                    c[0]++;
+                    c[1] += r.length;
+                    volumes.merge(r.volume == null ? "" : r.volume, 1L, Long::sum);
+                    if (r.op != TraceRecord.Op.FLUSH) {
+                        extent = Math.max(extent, r.offset + r.length);
+                        sizes.merge(Long.highestOneBit(Math.max(1, r.length)), 1L, Long::sum);
+                    }
+                    if (r.op == TraceRecord.Op.READ || r.op == TraceRecord.Op.WRITE) {
+                        withData++;
+                        if (r.offset % 4096 == 0 && r.length % 4096 == 0) {
+                            aligned4k++;
+                        }
+                    }
+                    preflush += r.has(TraceRecord.PREFLUSH) ? 1 : 0;
+                    fua += r.has(TraceRecord.FUA) ? 1 : 0;
+                    last = Math.max(last, r.timeNs);
+                }
+            } catch (TraceFormatException e) {
+                throw new Main.UsageError("malformed trace: " + e.getMessage());
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("trace", trace.toString());
+            m.put("format", fmt);
+            m.put("requests", n);
+            Map<String, Object> o = new LinkedHashMap<>();
+            for (var e : ops.entrySet()) {
+                Map<String, Object> c = new LinkedHashMap<>();
+                c.put("requests", e.getValue()[0]);
+                c.put("bytes", e.getValue()[1]);
+                o.put(e.getKey().name().toLowerCase(Locale.ROOT), c);
+            }
+            m.put("ops", o);
+            m.put("preflush", preflush);
+            m.put("fua", fua);
+            m.put("aligned_4k_with_data", aligned4k);
+            m.put("with_data", withData);
+            m.put("extent_bytes", extent);
+            m.put("seconds", last < 0 ? null : last / 1e9);
+            m.put("volumes", volumes);
+            Map<String, Long> sz = new LinkedHashMap<>();
+            sizes.forEach((k, v) -> sz.put(k + "+", v));
+            m.put("size_histogram_bytes", sz);
+            if (json) {
+                System.out.print(Json.of(m));
+                return 0;
+            }
+            System.out.printf(Locale.ROOT, "%s (%s): %d requests over %s, extent %d bytes%n", trace, fmt, n,
+                    last < 0 ? "no time" : String.format(Locale.ROOT, "%.3f s", last / 1e9), extent);
+            for (var e : ops.entrySet()) {
+                System.out.printf(Locale.ROOT, "  %-8s %10d requests %16d bytes%n", e.getKey().name().toLowerCase(Locale.ROOT),
+                        e.getValue()[0], e.getValue()[1]);
+            }
+            System.out.printf(Locale.ROOT, "  PREFLUSH %d, FUA %d; 4 KiB-aligned %d of %d with data%n", preflush, fua, aligned4k, withData);
+            System.out.printf(Locale.ROOT, "  volumes: %s%n", volumes);
+            System.out.printf(Locale.ROOT, "  sizes (power-of-two buckets, bytes): %s%n", sz);
+            return 0;
+        }
+    }
+
+    @Command(name = "convert", mixinStandardHelpOptions = true,
+            description = {"Convert a trace to fio iolog v3 (µs timestamps; PREFLUSH becomes a 'sync' line before the",
+                "write, FUA a 'datasync' after it), so it can be replayed with fio --read_iolog against an NBD export.",
+                "OUT ending in .gz is compressed."})
+    static final class Convert implements Callable<Integer> {
+        @Parameters(index = "0", paramLabel = "TRACE")
+        Path trace;
+
+        @Parameters(index = "1", paramLabel = "OUT")
+        Path out;
+
+        @Option(names = "--to", paramLabel = "fio3", defaultValue = "fio3", description = "Output format (fio3). Default: ${DEFAULT-VALUE}")
+        String to;
+
+        @Mixin
+        TraceInput input;
+
+        @Option(names = "--file-name", paramLabel = "NAME", defaultValue = "dmwc",
+                description = "The file name in the log (fio opens it unless --replay_redirect). Default: ${DEFAULT-VALUE}")
+        String fileName;
+
+        @Override
+        public Integer call() throws Exception {
+            if (!to.equals("fio3")) {
+                throw new Main.UsageError("--to: only fio3 is supported, not '" + to + "'");
+            }
+            long n = 0;
+            Path tmp = out.resolveSibling(out.getFileName() + ".part");
+            try (TraceReader in = open(trace, input.format, input.events);
+                    OutputStream raw = Files.newOutputStream(tmp);
+                    OutputStream o = out.toString().endsWith(".gz") ? new GZIPOutputStream(raw, 1 << 16) : raw;
+                    BufferedWriter w = new BufferedWriter(new OutputStreamWriter(o, StandardCharsets.UTF_8), 1 << 16)) {
+                w.write("fio version 3 iolog\n");
+                w.write("0 " + fileName + " add\n0 " + fileName + " open\n");
+                TraceRecord r = new TraceRecord();
+                long us = 0;
+                while (in.next(r)) {
+                    us = r.timeNs < 0 ? us : r.timeNs / 1000;
+                    String p = us + " " + fileName + " ";
+                    if (r.op == TraceRecord.Op.FLUSH) {
+                        w.write(p + "sync 0 0\n");
+                    } else {
+                        if (r.has(TraceRecord.PREFLUSH)) {
+                            w.write(p + "sync 0 0\n");
+                        }
+                        String a = r.op == TraceRecord.Op.READ ? "read" : r.op == TraceRecord.Op.WRITE ? "write" : "trim";
+                        w.write(p + a + " " + r.offset + " " + r.length + "\n");
+                        if (r.has(TraceRecord.FUA)) {
+                            w.write(p + "datasync 0 0\n");
+                        }
+                    }
+                    n++;
+                }
+                w.write(us + " " + fileName + " close\n");
+            } catch (TraceFormatException e) {
+                Files.deleteIfExists(tmp);
+                throw new Main.UsageError("malformed trace: " + e.getMessage());
+            }
+            Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            System.out.printf("%s: %d requests written as fio iolog v3%n", out, n);
+            return 0;
+        }
+    }
+}

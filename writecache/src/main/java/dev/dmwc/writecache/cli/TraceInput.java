@@ -1,0 +1,15 @@
+package dev.dmwc.writecache.cli;
+
+import picocli.CommandLine.Option;
+
+/** The options that say how to read a trace, shared by replay, trace stats and trace convert. */
+final class TraceInput {
+    @Option(names = "--format", paramLabel = "F",
+            description = "blkparse, blktrace, fio2, fio3, msr, spc, alibaba, tencent, or csv:op=N,offset=N[:unit],"
+                    + "size=N[:unit][,time=N:s|ms|us|ns|filetime][,volume=N][,delimiter=…][,header=true] (default: detect)")
+    String format;
+
+    @Option(names = "--events", paramLabel = "Q|D", defaultValue = "Q",
+            description = "blkparse/blktrace events: Q (bios as submitted) or D (requests as issued). Default: ${DEFAULT-VALUE}")
+    String events;
+}

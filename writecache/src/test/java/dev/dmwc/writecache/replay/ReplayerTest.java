@@ -1,0 +1,119 @@
+package dev.dmwc.writecache.replay;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dmwc.daxlib.ProtectionKeys;
+import dev.dmwc.writecache.trace.Traces;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Replays of the real traces in both modes with --verify: zero mismatches, and the counts add up. */
+class ReplayerTest {
+    static final Path TRACES = Path.of("..", "test-data", "traces");
+
+    @TempDir
+    Path work;
+
+    Replayer.Settings settings(String mode) {
+        Replayer.Settings s = new Replayer.Settings();
+        s.mode = mode;
+        s.verify = true;
+        s.workDir = work;
+        s.backend = ProtectionKeys.Backend.SOFTWARE;
+        s.cacheBytes = 64L << 20;
+        return s;
+    }
+
+    @ParameterizedTest(name = "{0} mode {1}")
+    @CsvSource({
+        "ext4-tree.blkparse.txt.gz, s", "ext4-tree.blkparse.txt.gz, p",
+        "ext4-tree.blktrace.0.gz, s", "ext4-tree.iolog.gz, p",
+        "raw-mixed.v3.iolog.gz, s", "raw-mixed.v3.iolog.gz, p",
+        "ext4-fsync.v3.iolog.gz, s", "ext4-fsync.v3.iolog.gz, p",
+    })
+    void realTracesReplayWithoutAMismatch(String file, String mode) throws Exception {
+        ReplayReport r = new Replayer(TRACES.resolve(file), Traces.Options.defaults(), settings(mode), null).run();
+        assertEquals(0, r.mismatches, r.mismatchExamples.toString());
+        assertEquals(0, r.errors, r.errorExamples.toString());
+        assertEquals(r.scan.records, r.requests);
+        assertTrue(r.verifiedReads > 0);
+        assertTrue(r.finalCheckedBytes == r.originBytes, "the whole device read back after writeback");
+        Map<String, Object> json = r.toMap();
+        for (String k : List.of("requests", "verified_reads", "mismatches", "requests_per_second")) {
+            assertTrue(json.containsKey(k), k);
+        }
+        try (var files = Files.list(work)) {
+            assertEquals(0, files.count(), "device files removed");
+        }
+    }
+
+    @Test
+    void aSmallCacheWritesBackAndStillVerifies() throws Exception {
+        Replayer.Settings s = settings("s");
+        s.cacheBytes = 4L << 20; // ~1000 blocks for a 190 MB workload: watermark writeback all the time
+        ReplayReport r = new Replayer(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(), s, null).run();
+        assertEquals(0, r.mismatches, r.mismatchExamples.toString());
+        assertTrue(r.writebackBlocks > 10_000, "writeback happened: " + r.writebackBlocks);
+    }
+
+    @Test
+    void unalignedRequestsAreReadModifyWrittenOrRefused() throws Exception {
+        Path t = TRACES.resolve("edge").resolve("blkparse-small.txt");
+        ReplayReport r = new Replayer(t, Traces.Options.defaults(), settings("s"), null).run();
+        assertEquals(1, r.unaligned);
+        assertEquals(0, r.mismatches);
+        Replayer.Settings strict = settings("s");
+        strict.unaligned = "error";
+        Replayer.ReplayException e = assertThrows(Replayer.ReplayException.class,
+                () -> new Replayer(t, Traces.Options.defaults(), strict, null).run());
+        assertTrue(e.getMessage().startsWith("2: ") && e.getMessage().contains("not aligned"), e.getMessage());
+    }
+
+    @Test
+    void badLinesStopTheReplayBeforeAnythingIsWrittenUnlessSkipped() throws Exception {
+        Path t = TRACES.resolve("edge").resolve("spc-with-bad-line.csv");
+        Replayer.Settings s = settings("s");
+        s.volume = "0";
+        assertThrows(dev.dmwc.writecache.trace.TraceFormatException.class,
+                () -> new Replayer(t, Traces.Options.defaults(), s, null).run());
+        try (var files = Files.list(work)) {
+            assertEquals(0, files.count(), "nothing created");
+        }
+        s.skipBad = 1;
+        ReplayReport r = new Replayer(t, Traces.Options.defaults(), s, null).run();
+        assertEquals(1, r.scan.badLines);
+        assertEquals(3, r.requests);
+    }
+
+    @Test
+    void multiVolumeTracesNeedAVolume() throws Exception {
+        Path t = TRACES.resolve("edge").resolve("tencent.csv");
+        Replayer.ReplayException e = assertThrows(Replayer.ReplayException.class,
+                () -> new Replayer(t, Traces.Options.defaults(), settings("s"), null).run());
+        assertTrue(e.getMessage().contains("2 volumes") && e.getMessage().contains("--volume"), e.getMessage());
+        Replayer.Settings s = settings("s");
+        s.volume = "1063";
+        assertEquals(2, new Replayer(t, Traces.Options.defaults(), s, null).run().requests);
+    }
+
+    @Test
+    void noDataRunsTheStateMachineWithTheSameCounters() throws Exception {
+        Path t = TRACES.resolve("raw-mixed.v3.iolog.gz");
+        Replayer.Settings data = settings("s");
+        data.verify = false;
+        Replayer.Settings none = settings("s");
+        none.verify = false;
+        none.noData = true;
+        ReplayReport a = new Replayer(t, Traces.Options.defaults(), data, null).run();
+        ReplayReport b = new Replayer(t, Traces.Options.defaults(), none, null).run();
+        assertEquals(a.finalStatus, b.finalStatus, "the same cache decisions with and without payloads");
+    }
+}

@@ -1,0 +1,187 @@
+package dev.dmwc.writecache.trace;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Every reader on real traces (test-data/traces) and hand-made edge cases (test-data/traces/edge). */
+class TraceReadersTest {
+    static final Path TRACES = Path.of("..", "test-data", "traces");
+    static final Path EDGE = TRACES.resolve("edge");
+
+    @TempDir
+    Path dir;
+
+    static List<TraceRecord> readAll(Path p, String format) throws Exception {
+        List<TraceRecord> out = new ArrayList<>();
+        try (TraceReader in = Traces.open(p, new Traces.Options(format, "Q"))) {
+            TraceRecord r = new TraceRecord();
+            while (in.next(r)) {
+                out.add(r.copy());
+            }
+        }
+        return out;
+    }
+
+    /** The Q counts of the real traces (shared/traces/README.md, "Counts"). */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "ext4-tree.blkparse.txt.gz, blkparse, 10704",
+        "ext4-tree.blktrace.0.gz, blktrace, 10704",
+        "ext4-tree.blktrace.1.gz, blktrace, 10704",
+    })
+    void realTracesGiveEveryQueuedBio(String file, String format, int q) throws Exception {
+        assertEquals(format, Traces.detect(TRACES.resolve(file)));
+        List<TraceRecord> all = readAll(TRACES.resolve(file), null);
+        assertEquals(q, all.size());
+        // README: 3642 reads, 891 discards, 16 PREFLUSH (11 empty), 9 FUA
+        assertEquals(3642, all.stream().filter(r -> r.op == TraceRecord.Op.READ).count());
+        assertEquals(891, all.stream().filter(r -> r.op == TraceRecord.Op.DISCARD).count());
+        assertEquals(11, all.stream().filter(r -> r.op == TraceRecord.Op.FLUSH).count());
+        assertEquals(16, all.stream().filter(r -> r.has(TraceRecord.PREFLUSH)).count());
+        assertEquals(9, all.stream().filter(r -> r.has(TraceRecord.FUA)).count());
+        assertEquals("254,16", all.get(0).volume);
+        for (int i = 1; i < all.size(); i++) {
+            assertTrue(all.get(i).timeNs >= all.get(i - 1).timeNs, "time order at " + i);
+        }
+    }
+
+    @Test
+    void textAndBinaryFormsOfOneTraceAgreeRecordForRecord() throws Exception {
+        List<TraceRecord> text = readAll(TRACES.resolve("ext4-tree.blkparse.txt.gz"), null);
+        List<TraceRecord> bin = readAll(TRACES.resolve("ext4-tree.blktrace.0.gz"), null);
+        for (int i = 0; i < text.size(); i++) {
+            TraceRecord a = text.get(i);
+            TraceRecord b = bin.get(i);
+            assertEquals(a.op + " " + a.offset + "+" + a.length + " " + a.flags + " @" + a.timeNs,
+                    b.op + " " + b.offset + "+" + b.length + " " + b.flags + " @" + b.timeNs, "record " + i);
+        }
+    }
+
+    @Test
+    void fioLogsV2AndV3() throws Exception {
+        assertEquals("fio2", Traces.detect(TRACES.resolve("ext4-tree.iolog.gz")));
+        assertEquals("fio3", Traces.detect(TRACES.resolve("ext4-tree.v3.iolog.gz")));
+        List<TraceRecord> v3 = readAll(TRACES.resolve("ext4-tree.v3.iolog.gz"), null);
+        assertEquals(readAll(TRACES.resolve("ext4-tree.iolog.gz"), null).size(), v3.size());
+        assertTrue(v3.get(v3.size() - 1).timeNs > 6_000_000_000L, "µs timestamps: the trace spans 6.6 s");
+
+        List<TraceRecord> w = readAll(EDGE.resolve("fio2-wait.iolog"), null);
+        assertEquals(List.of("WRITE", "READ", "FLUSH", "DISCARD"), w.stream().map(r -> r.op.name()).toList());
+        assertEquals(-1, w.get(0).timeNs);
+        assertEquals(5_000_000L, w.get(1).timeNs, "wait 5 = 5 ms since start, as fio's code reads it");
+        List<TraceRecord> f3 = readAll(EDGE.resolve("fio3.iolog"), null);
+        assertEquals(2, f3.size());
+        assertEquals(TraceRecord.Op.FLUSH, f3.get(1).op);
+        assertEquals((121318 - 20) * 1000L, f3.get(1).timeNs, "µs since the log's first entry");
+    }
+
+    @Test
+    void csvFamilies() throws Exception {
+        assertEquals("msr", Traces.detect(EDGE.resolve("msr-wdev_0.csv")));
+        List<TraceRecord> msr = readAll(EDGE.resolve("msr-wdev_0.csv"), null);
+        assertEquals(3, msr.size());
+        assertEquals("wdev_0", msr.get(0).volume);
+        assertEquals(1_332_052_600L, msr.get(1).timeNs, "FILETIME ticks of 100 ns");
+        assertEquals(1, readAll(EDGE.resolve("msr-header.csv"), "msr").size());
+
+        assertEquals("alibaba", Traces.detect(EDGE.resolve("alibaba.csv")));
+        List<TraceRecord> ali = readAll(EDGE.resolve("alibaba.csv"), null);
+        assertEquals(1_000_000L, ali.get(1).timeNs);
+        assertEquals(8192, ali.get(1).offset);
+
+        assertEquals("tencent", Traces.detect(EDGE.resolve("tencent.csv")));
+        List<TraceRecord> ten = readAll(EDGE.resolve("tencent.csv"), null);
+        assertEquals(TraceRecord.Op.WRITE, ten.get(0).op);
+        assertEquals(TraceRecord.Op.READ, ten.get(1).op);
+        assertEquals(16 * 512, ten.get(0).offset);
+        assertEquals(8 * 512, ten.get(0).length);
+        assertEquals("1063", ten.get(0).volume);
+
+        List<TraceRecord> gen = readAll(EDGE.resolve("generic-semicolon.csv"),
+                "csv:time=1:us,op=2,offset=3:sectors,size=4:sectors,delimiter=semicolon,header=true");
+        assertEquals(3, gen.size());
+        assertEquals(4096, gen.get(1).offset);
+        assertEquals(1_500_000L, gen.get(2).timeNs - gen.get(1).timeNs);
+    }
+
+    @Test
+    void malformedLinesNameFileLineAndWhatWasExpected() throws Exception {
+        Path spc = EDGE.resolve("spc-with-bad-line.csv");
+        assertEquals("spc", Traces.detect(spc));
+        TraceFormatException e = assertThrows(TraceFormatException.class, () -> readAll(spc, null));
+        assertEquals(4, e.position());
+        assertTrue(e.getMessage().contains("spc-with-bad-line.csv:4") && e.getMessage().contains("time in seconds"),
+                e.getMessage());
+
+        TraceFormatException u = assertThrows(TraceFormatException.class, () -> readAll(EDGE.resolve("blkparse-unknown-op.txt"), null));
+        assertEquals(2, u.position());
+        assertTrue(u.getMessage().contains("unknown RWBS op 'X'"), u.getMessage());
+
+        Path neg = dir.resolve("neg.iolog");
+        Files.writeString(neg, "fio version 2 iolog\nf write -4096 4096\n");
+        TraceFormatException n = assertThrows(TraceFormatException.class, () -> readAll(neg, null));
+        assertTrue(n.getMessage().contains(":2:") && n.getMessage().contains("negative"), n.getMessage());
+
+        Path big = dir.resolve("big.csv");
+        Files.writeString(big, "0,99999999999999999999999,8192,W,0.1\n");
+        TraceFormatException o = assertThrows(TraceFormatException.class, () -> readAll(big, "spc"));
+        assertTrue(o.getMessage().contains("an offset"), o.getMessage());
+
+        Path unknown = dir.resolve("x.iolog");
+        Files.writeString(unknown, "fio version 3 iolog\n10 f frobnicate 0 1\n");
+        assertTrue(assertThrows(TraceFormatException.class, () -> readAll(unknown, null)).getMessage().contains("unknown iolog action"));
+    }
+
+    @Test
+    void binaryGivenAsTextAndTruncatedGzipAreClearErrors() throws Exception {
+        Path bin = dir.resolve("junk.bin");
+        Files.write(bin, new byte[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+        TraceFormatException b = assertThrows(TraceFormatException.class, () -> Traces.detect(bin));
+        assertTrue(b.getMessage().contains("binary data"), b.getMessage());
+        TraceFormatException t = assertThrows(TraceFormatException.class,
+                () -> readAll(TRACES.resolve("ext4-tree.blktrace.0.gz"), "blkparse"));
+        assertTrue(t.getMessage().contains(":1: expected a blkparse event"), t.getMessage());
+
+        byte[] whole = Files.readAllBytes(TRACES.resolve("ext4-tree.v3.iolog.gz"));
+        Path cut = dir.resolve("cut.iolog.gz");
+        Files.write(cut, java.util.Arrays.copyOf(whole, whole.length / 2));
+        IOException c = assertThrows(IOException.class, () -> readAll(cut, null));
+        assertTrue(c.getMessage().contains("truncated or corrupt gzip"), c.getMessage());
+    }
+
+    @Test
+    void textTraceGzippedIsReadTransparently() throws Exception {
+        Path gz = dir.resolve("small.txt.gz");
+        try (OutputStream o = new GZIPOutputStream(Files.newOutputStream(gz))) {
+            o.write(Files.readAllBytes(EDGE.resolve("blkparse-small.txt")));
+        }
+        List<TraceRecord> r = readAll(gz, null);
+        assertEquals(4, r.size());
+        assertEquals(1024, r.get(1).offset);
+        assertEquals(TraceRecord.PREFLUSH | TraceRecord.FUA | TraceRecord.SYNC | TraceRecord.META, r.get(2).flags);
+        assertEquals(TraceRecord.Op.DISCARD, r.get(3).op);
+    }
+
+    @Test
+    void badCsvLayoutsAreRefusedWithTheReason() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> CsvLayout.parse("csv:op=2,offset=3")).getMessage()
+                .contains("'size=COLUMN' is required"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> CsvLayout.parse("csv:op=2,offset=3,size=4,colour=5"))
+                .getMessage().contains("unknown key 'colour'"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> CsvLayout.parse("csv:op=2,offset=3:furlongs,size=4"))
+                .getMessage().contains("unit must be"));
+    }
+}
