@@ -77,6 +77,9 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the report as JSON to FILE ('-' = stdout instead of the table).")
     Path json;
 
+    @Option(names = "--html", paramLabel = "FILE", description = "Also write a self-contained HTML report with plots over trace time.")
+    Path html;
+
     @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem: protection backend (default: the best available).")
     String protection;
 
@@ -176,6 +179,9 @@ final class ReplayCommand implements Callable<Integer> {
             } else {
                 Files.writeString(json, rep.toJson(), StandardCharsets.UTF_8);
             }
+        }
+        if (html != null) {
+            Files.writeString(html, rep.toHtml(), StandardCharsets.UTF_8);
         }
         if (!jsonToStdout) {
             System.out.print(rep.toText());

@@ -199,6 +199,11 @@ public final class ReplayReport {
         return Json.of(toMap());
     }
 
+    /** A self-contained HTML page with the summary and plots (no network needed to view it). */
+    public String toHtml() {
+        return HtmlReport.render(this);
+    }
+
     /** The human table. */
     public String toText() {
         StringBuilder sb = new StringBuilder();

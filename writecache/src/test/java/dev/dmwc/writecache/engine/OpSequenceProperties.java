@@ -17,11 +17,11 @@ import net.jqwik.api.Tuple;
  * jqwik: random op sequences (write, FUA, read, discard, flush, the flush / clear_stats / cleaner
  * messages, reload, crash, time passing) in both modes and several block sizes, against the model
  * of {@link ModelHarness}. A failure is shrunk to a short sequence and reported with jqwik's seed;
- * More tries for a deep run: {@code -Djqwik.tries.default=N} is not used here; edit {@code tries}
- * or run the seeded {@link RandomOpsAgainstModelTest} with more seeds.
+ * 150 tries by default (src/test/resources/junit-platform.properties); a deep run:
+ * {@code mvn -pl writecache test -Dtest=OpSequenceProperties -Djqwik.tries.default=5000}.
  */
 class OpSequenceProperties {
-    @Property(tries = 150, afterFailure = AfterFailureMode.SAMPLE_FIRST)
+    @Property(afterFailure = AfterFailureMode.SAMPLE_FIRST)
     void theLogicalDeviceHoldsWhatWasWritten(@ForAll("configs") Config cfg, @ForAll("ops") List<Op> ops) throws Exception {
         try (ModelHarness h = new ModelHarness(cfg)) {
             int step = 0;

@@ -116,4 +116,30 @@ class ReplayerTest {
         ReplayReport b = new Replayer(t, Traces.Options.defaults(), none, null).run();
         assertEquals(a.finalStatus, b.finalStatus, "the same cache decisions with and without payloads");
     }
+
+    /** The HTML report, opened in headless Chromium (installed by .ci/run): the script drew all three plots. */
+    @Test
+    void htmlReportDrawsItsPlotsInABrowser() throws Exception {
+        String chromium = java.util.stream.Stream.of("chromium", "chromium-browser", "google-chrome")
+                .filter(c -> java.util.stream.Stream.of(System.getenv("PATH").split(":")).anyMatch(d -> Files.isExecutable(Path.of(d, c))))
+                .findFirst().orElse(null);
+        if (chromium == null) {
+            System.err.println("SKIPPED: no chromium on PATH (apt-get install chromium; .ci/run installs it)");
+        }
+        org.junit.jupiter.api.Assumptions.assumeTrue(chromium != null, "chromium is not installed");
+        Replayer.Settings s = settings("s");
+        s.cacheBytes = 4L << 20;
+        ReplayReport r = new Replayer(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(), s, null).run();
+        Path html = work.resolve("report.html");
+        Files.writeString(html, r.toHtml());
+        Process p = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                html.toUri().toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String dom = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(dom.contains("data-plotted=\"3\""), "all three plots drawn: " + dom.substring(0, Math.min(500, dom.length())));
+        long lines = java.util.regex.Pattern.compile("<polyline[^>]*data-points=\"(\\d+)\"").matcher(dom).results()
+                .filter(m -> Integer.parseInt(m.group(1)) > 100).count();
+        assertEquals(4, lines, "hit ratio, dirty, free and writeback series, each with its samples");
+        Files.delete(html);
+    }
 }
