@@ -96,16 +96,7 @@ public final class FileBlockDevice implements BlockDevice {
 
     @Override
     public void discard(long sector, long nSectors) throws IOException {
-        BlockDevice.checkRange(this, sector, nSectors << SECTOR_SHIFT);
-        ByteBuffer z = ByteBuffer.allocate((int) Math.min(nSectors << SECTOR_SHIFT, 1 << 20));
-        long pos = sector << SECTOR_SHIFT;
-        long end = pos + (nSectors << SECTOR_SHIFT);
-        while (pos < end) {
-            z.clear().limit((int) Math.min(z.capacity(), end - pos));
-            while (z.hasRemaining()) {
-                pos += ch.write(z, pos);
-            }
-        }
+        BlockDevice.zeroFill(this, sector, nSectors);
     }
 
     @Override

@@ -3,7 +3,7 @@ package dev.dmwc.writecache.replay;
 import dev.dmwc.daxlib.DaxDevice;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
-import dev.dmwc.writecache.block.FileBlockDevice;
+import dev.dmwc.writecache.block.MappedBlockDevice;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.VirtualScheduler;
 import dev.dmwc.writecache.target.WritecacheTarget;
@@ -155,11 +155,11 @@ public final class Replayer {
         Path originPath = dir.resolve("origin.img");
         Path cachePath = dir.resolve("cache.img");
         DaxDevice dax = null;
-        FileBlockDevice origin = null;
-        FileBlockDevice ssd = null;
+        MappedBlockDevice origin = null;
+        MappedBlockDevice ssd = null;
         WritecacheTarget t = null;
         try {
-            origin = FileBlockDevice.create(originPath, originBytes, false);
+            origin = MappedBlockDevice.create(originPath, originBytes, false);
             Object cache;
             if (s.mode.equals("p")) {
                 try (RandomAccessFile f = new RandomAccessFile(cachePath.toFile(), "rw")) {
@@ -168,7 +168,7 @@ public final class Replayer {
                 dax = DaxDevice.open(cachePath, new DaxDevice.Options().backend(s.backend));
                 cache = dax;
             } else {
-                ssd = FileBlockDevice.create(cachePath, s.cacheBytes, false);
+                ssd = MappedBlockDevice.create(cachePath, s.cacheBytes, false);
                 cache = ssd;
             }
             List<String> table = new ArrayList<>(List.of(s.mode, "origin", "cache", Integer.toString(bs),

@@ -24,7 +24,30 @@ final class BlkparseReader extends LineReader {
     }
 
     static boolean isEventLine(String[] t) {
-        return t.length >= 7 && t[0].matches("\\d+,\\d+") && t[1].matches("\\d+") && t[3].matches("\\d+\\.\\d+");
+        return t.length >= 7 && isDevice(t[0]) && isDigits(t[1], 0, t[1].length()) && isTime(t[3]);
+    }
+
+    private static boolean isDigits(String s, int from, int to) {
+        if (from >= to) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isDevice(String s) {
+        int c = s.indexOf(',');
+        return c > 0 && isDigits(s, 0, c) && isDigits(s, c + 1, s.length());
+    }
+
+    private static boolean isTime(String s) {
+        int d = s.indexOf('.');
+        return d > 0 && isDigits(s, 0, d) && isDigits(s, d + 1, s.length());
     }
 
     static boolean isSummaryLine(String l) {
@@ -41,7 +64,7 @@ final class BlkparseReader extends LineReader {
     public boolean next(TraceRecord r) throws IOException, TraceFormatException {
         String l;
         while ((l = line()) != null) {
-            String[] t = l.trim().split("\\s+");
+            String[] t = words(l);
             if (!isEventLine(t)) {
                 if (inSummary || isSummaryLine(l)) {
                     inSummary |= !l.isBlank();

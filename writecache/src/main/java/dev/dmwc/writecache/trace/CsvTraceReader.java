@@ -30,7 +30,7 @@ final class CsvTraceReader extends LineReader {
             if (l.isBlank() || l.startsWith("#")) {
                 continue;
             }
-            String[] f = l.split(layout.delimiterRegex(), -1);
+            String[] f = layout.delimiter().equals(" ") ? words(l) : fields(l, layout.delimiter().charAt(0));
             int need = layout.maxColumn();
             if (f.length < need) {
                 if (lineNo == 1 && layout.header()) {

@@ -43,7 +43,7 @@ final class FioIologReader extends LineReader {
             if (s.isEmpty()) {
                 continue;
             }
-            String[] t = s.split("\\s+");
+            String[] t = words(s);
             int i = 0;
             long time = waitNs;
             if (version == 3) {

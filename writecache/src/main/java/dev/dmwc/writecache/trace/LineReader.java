@@ -82,6 +82,52 @@ abstract class LineReader implements TraceReader {
         }
     }
 
+    /** Split on runs of blanks (no regular expression: this is the hot path of text traces). */
+    static String[] words(String line) {
+        int n = 0;
+        int len = line.length();
+        String[] out = new String[8];
+        int i = 0;
+        while (i < len) {
+            while (i < len && line.charAt(i) <= ' ') {
+                i++;
+            }
+            if (i >= len) {
+                break;
+            }
+            int start = i;
+            while (i < len && line.charAt(i) > ' ') {
+                i++;
+            }
+            if (n == out.length) {
+                out = java.util.Arrays.copyOf(out, n * 2);
+            }
+            out[n++] = line.substring(start, i);
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
+    /** Split on one delimiter character, keeping empty fields (as {@code split(d, -1)}). */
+    static String[] fields(String line, char d) {
+        int n = 1;
+        for (int i = 0; i < line.length(); i++) {
+            if (line.charAt(i) == d) {
+                n++;
+            }
+        }
+        String[] out = new String[n];
+        int k = 0;
+        int start = 0;
+        for (int i = 0; i < line.length(); i++) {
+            if (line.charAt(i) == d) {
+                out[k++] = line.substring(start, i);
+                start = i + 1;
+            }
+        }
+        out[k] = line.substring(start);
+        return out;
+    }
+
     @Override
     public void close() throws IOException {
         in.close();

@@ -19,8 +19,11 @@ class BlockDeviceContractTest {
     Path dir;
 
     BlockDevice make(String kind, long size) throws IOException {
-        return kind.equals("file") ? FileBlockDevice.create(dir.resolve("dev.img"), size, true)
-                : new MemoryBlockDevice("mem", size);
+        return switch (kind) {
+            case "file" -> FileBlockDevice.create(dir.resolve("dev.img"), size, true);
+            case "mapped" -> MappedBlockDevice.create(dir.resolve("dev.img"), size, true);
+            default -> new MemoryBlockDevice("mem", size);
+        };
     }
 
     static byte[] pattern(int n, int seed) {
@@ -37,7 +40,7 @@ class BlockDeviceContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"file", "memory"})
+    @ValueSource(strings = {"file", "mapped", "memory"})
     void writesReadBackAndDiscardsReadAsZero(String kind) throws IOException {
         try (BlockDevice d = make(kind, 1 << 20)) {
             assertEquals(2048, d.sizeSectors());
@@ -56,7 +59,7 @@ class BlockDeviceContractTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"file", "memory"})
+    @ValueSource(strings = {"file", "mapped", "memory"})
     void ioBeyondTheEndIsRefusedNamingTheRangeAndChangesNothing(String kind) throws IOException {
         try (BlockDevice d = make(kind, 64 << 10)) {
             d.write(0, ByteBuffer.wrap(pattern(64 << 10, 3)), false);

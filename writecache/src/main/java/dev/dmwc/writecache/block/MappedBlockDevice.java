@@ -1,0 +1,110 @@
+package dev.dmwc.writecache.block;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A block device on a memory-mapped file: reads and writes are copies, no system call per I/O
+ * (what replay uses for its sparse device files under /dev/shm). Flush and FUA {@code force()}
+ * the mapping when {@code durable}. The file is seen through views of 1 GiB.
+ */
+public final class MappedBlockDevice implements BlockDevice {
+    private static final int SHIFT = 30;
+    private static final long VIEW = 1L << SHIFT;
+    private static final long MASK = VIEW - 1;
+
+    private final Path path;
+    private final FileChannel ch;
+    private final long size;
+    private final boolean durable;
+    private final MappedByteBuffer[] views;
+
+    private MappedBlockDevice(Path path, FileChannel ch, long size, boolean durable) throws IOException {
+        this.path = path;
+        this.ch = ch;
+        this.size = size;
+        this.durable = durable;
+        int n = (int) ((size + MASK) >>> SHIFT);
+        views = new MappedByteBuffer[n];
+        for (int i = 0; i < n; i++) {
+            long start = (long) i << SHIFT;
+            views[i] = ch.map(FileChannel.MapMode.READ_WRITE, start, Math.min(VIEW, size - start));
+        }
+    }
+
+    /** Create (sparse, zero) a file of {@code size} bytes, or open one of that size, and map it. */
+    public static MappedBlockDevice create(Path path, long size, boolean durable) throws IOException {
+        FileBlockDevice.create(path, size, false).close();
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        return new MappedBlockDevice(path, ch, size, durable);
+    }
+
+    @Override
+    public long sizeBytes() {
+        return size;
+    }
+
+    @Override
+    public void read(long sector, ByteBuffer dst) throws IOException {
+        BlockDevice.checkRange(this, sector, dst.remaining());
+        long pos = sector << SECTOR_SHIFT;
+        while (dst.hasRemaining()) {
+            int c = (int) Math.min(dst.remaining(), VIEW - (pos & MASK));
+            dst.put(dst.position(), views[(int) (pos >>> SHIFT)], (int) (pos & MASK), c);
+            dst.position(dst.position() + c);
+            pos += c;
+        }
+    }
+
+    @Override
+    public void write(long sector, ByteBuffer src, boolean fua) throws IOException {
+        BlockDevice.checkRange(this, sector, src.remaining());
+        long pos = sector << SECTOR_SHIFT;
+        long start = pos;
+        while (src.hasRemaining()) {
+            int c = (int) Math.min(src.remaining(), VIEW - (pos & MASK));
+            views[(int) (pos >>> SHIFT)].put((int) (pos & MASK), src, src.position(), c);
+            src.position(src.position() + c);
+            pos += c;
+        }
+        if (fua && durable) {
+            force(start, pos - start);
+        }
+    }
+
+    private void force(long from, long len) {
+        for (long p = from; p < from + len;) {
+            int c = (int) Math.min(from + len - p, VIEW - (p & MASK));
+            views[(int) (p >>> SHIFT)].force((int) (p & MASK), c);
+            p += c;
+        }
+    }
+
+    @Override
+    public void flush() {
+        if (durable) {
+            for (MappedByteBuffer v : views) {
+                v.force();
+            }
+        }
+    }
+
+    @Override
+    public void discard(long sector, long nSectors) throws IOException {
+        BlockDevice.zeroFill(this, sector, nSectors);
+    }
+
+    @Override
+    public String name() {
+        return path.toString();
+    }
+
+    @Override
+    public void close() throws IOException {
+        ch.close();
+    }
+}
