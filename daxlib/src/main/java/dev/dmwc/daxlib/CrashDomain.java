@@ -25,6 +25,15 @@ public final class CrashDomain {
     private final Map<Long, long[]> pending = new HashMap<>();
     private long storesRecorded;
     private long drains;
+    private volatile Runnable barrierListener;
+
+    /**
+     * Called just before every drain (the persistence barrier), outside the domain's lock: a crash
+     * explorer takes crash states there, in the middle of the operation that drains.
+     */
+    public void setBarrierListener(Runnable r) {
+        this.barrierListener = r;
+    }
 
     /**
      * Before a store of {@code len} bytes at {@code off}: remember the durable value of every
@@ -73,7 +82,15 @@ public final class CrashDomain {
     }
 
     /** A fence: every flushed word is durable now. */
-    public synchronized void drain() {
+    public void drain() {
+        Runnable r = barrierListener;
+        if (r != null) {
+            r.run();
+        }
+        drainLocked();
+    }
+
+    private synchronized void drainLocked() {
         drains++;
         pending.values().removeIf(p -> p[1] == FLUSHED);
     }

@@ -98,6 +98,12 @@ public final class Writecache implements AutoCloseable {
     private final ByteBuffer copyBuf;
     private Consumer<String> logSink = LOG::severe;
     private long kernelBugsAvoided;
+    /**
+     * A deliberately wrong commit order for proving that crash exploration has teeth
+     * ({@code -Ddmwc.test.mutant=superblock-first}): the superblock's new seq_count is made durable
+     * before the metadata of the entries it commits. Never set outside tests.
+     */
+    static final boolean MUTANT_SUPERBLOCK_FIRST = "superblock-first".equals(System.getProperty("dmwc.test.mutant"));
     private volatile boolean dataless;
     private long writebackBlocksTotal;
     private long writebackRunsTotal;
@@ -550,11 +556,19 @@ public final class Writecache implements AutoCloseable {
             }
             e = e2;
         }
-        commitFlushed(true);
+        if (MUTANT_SUPERBLOCK_FIRST) {
+            // test-only: persist the new seq_count before the entries it commits (crashtest must catch it)
+            seqCount++;
+            mem.assignLong(SuperblockLayout.SEQ_COUNT_OFFSET, seqCount);
+            commitSuperblock();
+            commitFlushed(true);
+        } else {
+            commitFlushed(true);
 
-        seqCount++;
-        mem.assignLong(SuperblockLayout.SEQ_COUNT_OFFSET, seqCount);
-        commitSuperblock();
+            seqCount++;
+            mem.assignLong(SuperblockLayout.SEQ_COUNT_OFFSET, seqCount);
+            commitSuperblock();
+        }
 
         overwroteCommitted = false;
 
@@ -1081,6 +1095,16 @@ public final class Writecache implements AutoCloseable {
         kernelBugsAvoided++;
         logSink.accept("dmwc: Linux 6.1 would BUG here (list_del corruption in writecache_writeback: the oldest "
                 + "block was freed by the commit writeback forced); skipping the freed block");
+    }
+
+    /** The current commit sequence number ({@code wc->seq_count}); it grows by one per commit. */
+    public long seqCount() {
+        lock.lock();
+        try {
+            return seqCount;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** How many times the port stepped around a state in which Linux 6.1 oopses (see {@link #kernelBugAvoided}). */

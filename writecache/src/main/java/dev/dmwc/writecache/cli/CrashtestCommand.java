@@ -1,0 +1,96 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.writecache.crash.CrashExplorer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "crashtest", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Cut the power after every operation of random workloads, in many ways, recover and check the",
+            "mode's guarantee (RELIABILITY.md). Exit 0: no violation; 1: violations (each with the seeds that",
+            "reproduce it)."})
+final class CrashtestCommand implements Callable<Integer> {
+    @Option(names = "--mode", paramLabel = "s|p|both", defaultValue = "both", description = "Default: ${DEFAULT-VALUE}")
+    String mode;
+
+    @Option(names = "--seed", defaultValue = "1", description = "First workload seed. Default: ${DEFAULT-VALUE}")
+    long seed;
+
+    @Option(names = "--workloads", defaultValue = "20", description = "Workloads per mode. Default: ${DEFAULT-VALUE}")
+    int workloads;
+
+    @Option(names = "--seconds", description = "Run workloads for this long per mode instead of --workloads.")
+    Double seconds;
+
+    @Option(names = "--ops", defaultValue = "60", description = "Operations per workload (a power cut after each). Default: ${DEFAULT-VALUE}")
+    int ops;
+
+    @Option(names = "--states", defaultValue = "8", description = "Crash states per power cut. Default: ${DEFAULT-VALUE}")
+    int states;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON ('-' = stdout only).")
+    Path json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!mode.matches("s|p|both")) {
+            throw new Main.UsageError("--mode must be s, p or both, not '" + mode + "'");
+        }
+        if (workloads < 1 || ops < 1 || states < 1) {
+            throw new Main.UsageError("--workloads, --ops and --states must be at least 1");
+        }
+        Map<String, Object> all = new LinkedHashMap<>();
+        long violations = 0;
+        for (String m : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
+            CrashExplorer.Settings s = new CrashExplorer.Settings();
+            s.mode = m;
+            s.seed = seed;
+            s.workloads = workloads;
+            s.opsPerWorkload = ops;
+            s.statesPerCut = states;
+            if (seconds != null) {
+                s.seconds = seconds;
+            }
+            CrashExplorer.Result r = new CrashExplorer(s).run();
+            violations += r.violations;
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("workloads", r.workloads);
+            j.put("power_cuts", r.cuts);
+            j.put("crash_states", r.states);
+            j.put("violations", r.violations);
+            j.put("states_per_second", r.statesPerSecond());
+            j.put("seconds", r.seconds);
+            j.put("commits_seen", r.commitsSeen);
+            j.put("cuts_inside_operations", r.barrierCuts);
+            j.put("two_identical_entries_recoveries", r.twinEntryErrors);
+            Map<String, Object> after = new LinkedHashMap<>();
+            r.cutsAfter.forEach((k, v) -> after.put(k.name().toLowerCase(Locale.ROOT), v));
+            j.put("cuts_after", after);
+            j.put(m.equals("p") ? "max_pending_words" : "max_pending_writes", m.equals("p") ? r.pendingWordsMax : r.pendingWritesMax);
+            j.put("violation_examples", r.examples);
+            all.put(m.equals("p") ? "pmem" : "ssd", j);
+            if (json == null || !json.toString().equals("-")) {
+                System.out.printf(Locale.ROOT, "%s: %d workloads, %d power cuts, %d crash states in %.1f s (%.0f states/s), "
+                        + "%d commits, %d cuts inside operations, %d recoveries with \"two identical entries\"; cuts after %s; "
+                        + "%s %d: %d violations%n", m.equals("p") ? "pmem" : "ssd", r.workloads,
+                        r.cuts, r.states, r.seconds, r.statesPerSecond(), r.commitsSeen, r.barrierCuts, r.twinEntryErrors, after,
+                        m.equals("p") ? "max unfenced words" : "max unflushed writes",
+                        m.equals("p") ? r.pendingWordsMax : r.pendingWritesMax, r.violations);
+                r.examples.forEach(e -> System.out.println("  VIOLATION " + e));
+            }
+        }
+        if (json != null) {
+            if (json.toString().equals("-")) {
+                System.out.print(Json.of(all));
+            } else {
+                Files.writeString(json, Json.of(all));
+            }
+        }
+        return violations == 0 ? 0 : 1;
+    }
+}
