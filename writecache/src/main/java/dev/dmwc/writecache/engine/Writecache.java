@@ -1216,7 +1216,8 @@ public final class Writecache implements AutoCloseable {
             long nWalked = 0;
             for (WritebackRun run : list) {
                 if (run.failed) {
-                    error(5, pmem ? "write error -5" : "copy error");
+                    // the kernel prints the blk_status_t of the bio: BLK_STS_IOERR is 10
+                    error(5, pmem ? "write error 10" : "copy error");
                 }
                 for (int i = 0; i < run.count; i++) {
                     int e = run.entries[i];
