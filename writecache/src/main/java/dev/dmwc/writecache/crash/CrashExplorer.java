@@ -76,7 +76,7 @@ public final class CrashExplorer {
     static final long ORIGIN_BYTES = 1 << 20;
     private static final boolean TRACE = Boolean.getBoolean("dmwc.crashtest.trace");
     /** Recoveries that ended in the kernel's "two identical entries" error state (see RELIABILITY.md). */
-    static final java.util.concurrent.atomic.AtomicLong KNOWN_TWINS = new java.util.concurrent.atomic.AtomicLong();
+    private long twins;
     private final Settings s;
 
     public CrashExplorer(Settings s) {
@@ -94,7 +94,7 @@ public final class CrashExplorer {
             res.workloads++;
         }
         res.seconds = (System.nanoTime() - t0) / 1e9;
-        res.twinEntryErrors = KNOWN_TWINS.getAndSet(0);
+        res.twinEntryErrors = twins;
         return res;
     }
 
@@ -354,7 +354,7 @@ public final class CrashExplorer {
     }
 
     /** Recover one crash state on copies of the devices; null when it keeps the guarantee. */
-    private static String checkState(List<String> table, CrashableBlockDevice origin, CrashableBlockDevice ssd,
+    private String checkState(List<String> table, CrashableBlockDevice origin, CrashableBlockDevice ssd,
             DaxDevice dax, CrashDomain domain, Path recoverFile, int bs, int blocks, List<Set<Long>> allowed,
             long crashSeed) throws IOException {
         CrashableBlockDevice o2 = new CrashableBlockDevice("origin", origin.crashImage(crashSeed));
@@ -390,7 +390,7 @@ public final class CrashExplorer {
                     // uncommitted block with the same seq_count; a cut inside the commit, before the
                     // older copy's freeing is written, leaves two committed twins. The data must still
                     // read right.
-                    KNOWN_TWINS.incrementAndGet();
+                    twins++;
                 }
                 String inv = t2.engine().checkInvariants();
                 if (inv != null) {
