@@ -37,6 +37,24 @@ public final class FileBlockDevice implements BlockDevice {
         return new FileBlockDevice(path, ch, size, durable);
     }
 
+    /**
+     * Open an existing file with {@code O_DIRECT} (bypassing the page cache, so a throttled or real
+     * disk is measured, not RAM). Fails with an IOException where the file system refuses it
+     * (tmpfs before Linux 6.6, for one); the JDK then bounces heap buffers through aligned ones.
+     */
+    public static FileBlockDevice openDirect(Path path) throws IOException {
+        FileBlockDevice plain = open(path, true);
+        plain.close();
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                    com.sun.nio.file.ExtendedOpenOption.DIRECT);
+        } catch (UnsupportedOperationException | IOException e) {
+            throw new IOException("O_DIRECT refused for " + path + ": " + e.getMessage(), e);
+        }
+        return new FileBlockDevice(path, ch, plain.size, true);
+    }
+
     /** Create (sparse, zero) or open a file of exactly {@code size} bytes. */
     public static FileBlockDevice create(Path path, long size, boolean durable) throws IOException {
         if (size <= 0 || size % SECTOR_SIZE != 0) {

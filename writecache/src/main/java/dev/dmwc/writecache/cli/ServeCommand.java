@@ -1,134 +1,157 @@
 package dev.dmwc.writecache.cli;
 
-import dev.dmwc.daxlib.DaxDevice;
-import dev.dmwc.daxlib.ProtectionKeys;
-import dev.dmwc.writecache.block.BlockDevice;
-import dev.dmwc.writecache.block.MappedBlockDevice;
 import dev.dmwc.writecache.engine.DmError;
-import dev.dmwc.writecache.engine.VirtualScheduler;
-import dev.dmwc.writecache.nbd.EngineLoop;
+import dev.dmwc.writecache.engine.Writecache;
+import dev.dmwc.writecache.nbd.CacheExport;
+import dev.dmwc.writecache.nbd.ControlSocket;
 import dev.dmwc.writecache.nbd.NbdServer;
 import dev.dmwc.writecache.target.WritecacheTarget;
-import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve the write-back cache as an NBD export (fio --ioengine=nbd, qemu-img, nbdcopy, nbdinfo).",
-            "Existing device files are loaded (recovery), missing ones created sparse. SIGINT/SIGTERM suspend the",
-            "target (commit) before exit, so nothing acknowledged is lost across a restart."})
+        description = {"Serve the write-back cache as an NBD export for fio --ioengine=nbd, qemu-img, nbdcopy and nbdinfo.",
+            "Existing device files are loaded (the kernel's recovery), missing ones are created sparse. The engine runs",
+            "on real threads in wall-clock time: autocommit, max_age and writeback behave as in the kernel.",
+            "SIGINT/SIGTERM stop accepting, finish what is in flight and suspend the target (a commit) before exit,",
+            "so everything acknowledged is on the devices for the next start.",
+            "While it runs: dmwc status, dmwc message MSG (same --listen) talk to it through its control socket."},
+        footer = {"", "Examples:",
+            "  ./dmwc serve --listen unix:/tmp/wc.sock --mode p",
+            "  fio --name=w --ioengine=nbd --uri='nbd+unix:///?socket=/tmp/wc.sock' --rw=randwrite --bs=4k --iodepth=32 --size=256m",
+            "  qemu-img convert -n -f raw -O raw disk.img nbd://127.0.0.1:10809/"})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--listen", paramLabel = "unix:PATH|tcp:HOST:PORT", defaultValue = "tcp:127.0.0.1:10809",
-            description = "Default: ${DEFAULT-VALUE}")
+            description = "Where to listen. Default: ${DEFAULT-VALUE}")
     String listen;
 
-    @Option(names = "--mode", paramLabel = "s|p", defaultValue = "s", description = "Default: ${DEFAULT-VALUE}")
-    String mode;
-
-    @Option(names = "--origin", paramLabel = "FILE", description = "Origin device file (default: a sparse file under /dev/shm).")
-    Path origin;
-
-    @Option(names = "--origin-size", paramLabel = "SIZE", defaultValue = "1G", description = "Size of a new origin. Default: ${DEFAULT-VALUE}")
-    String originSize;
-
-    @Option(names = "--cache", paramLabel = "FILE", description = "Cache device file (default: a sparse file under /dev/shm).")
-    Path cache;
-
-    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Size of a new cache. Default: ${DEFAULT-VALUE}")
-    String cacheSize;
-
-    @Option(names = "--block-size", paramLabel = "N", defaultValue = "4096", description = "Default: ${DEFAULT-VALUE}")
-    int blockSize;
-
-    @Option(names = "--table", paramLabel = "FEATURES", description = "Feature arguments of the table line.")
-    String table;
+    @Mixin
+    DeviceOptions devices;
 
     @Option(names = "--export", paramLabel = "NAME", defaultValue = "", description = "Export name (default: the empty name).")
     String export;
 
-    @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem: protection backend.")
-    String protection;
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "-1",
+            description = "Threads of the shared request pool (default: the number of CPUs, at least 2).")
+    int workers;
+
+    @Option(names = "--dispatch", paramLabel = "inline|pool", defaultValue = "inline",
+            description = "inline: reads and writes run on each connection's reader thread, replies are batched, flushes and FUA go to the pool; pool: every request goes to the pool. Default: ${DEFAULT-VALUE}")
+    String dispatch;
+
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}")
+    int maxConnections;
+
+    @Option(names = "--control", paramLabel = "PATH",
+            description = "Control socket for dmwc status/message (default: the listen path + .ctl, or dmwc-serve-PORT.ctl in the temp dir).")
+    Path control;
 
     @Override
     public Integer call() throws Exception {
-        if (!mode.matches("[sp]")) {
-            throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
+        DeviceOptions.Opened d = devices.open();
+        WritecacheTarget t = d.target();
+        NbdServer.Options o = new NbdServer.Options().exportName(export).maxConnections(maxConnections)
+                .log(m -> System.err.println("nbd: " + m));
+        if (workers > 0) {
+            o.workers(workers);
         }
-        Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
-        Path o = origin != null ? origin : shm.resolve("dmwc-serve-origin.img");
-        Path c = cache != null ? cache : shm.resolve("dmwc-serve-cache.img");
-        long oSize = Files.exists(o) ? Files.size(o) : Sizes.parse(originSize, "--origin-size");
-        long cSize = Files.exists(c) ? Files.size(c) : Sizes.parse(cacheSize, "--cache-size");
-        BlockDevice od = MappedBlockDevice.create(o, oSize, true);
-        Object cd;
-        DaxDevice dax = null;
-        if (mode.equals("p")) {
-            if (!Files.exists(c)) {
-                try (RandomAccessFile f = new RandomAccessFile(c.toFile(), "rw")) {
-                    f.setLength(cSize);
-                }
-            }
-            ProtectionKeys.Backend b;
-            try {
-                b = protection == null ? ProtectionKeys.Backend.best() : ProtectionKeys.Backend.parse(protection);
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageError(e.getMessage());
-            }
-            dax = DaxDevice.open(c, new DaxDevice.Options().backend(b));
-            cd = dax;
-        } else {
-            cd = MappedBlockDevice.create(c, cSize, true);
+        if (!dispatch.equals("inline") && !dispatch.equals("pool")) {
+            d.close(false);
+            throw new Main.UsageError("--dispatch must be inline or pool, not '" + dispatch + "'");
         }
-        List<String> argv = new ArrayList<>(List.of(mode, "origin", "cache", Integer.toString(blockSize)));
-        List<String> feats = table == null || table.isBlank() ? List.of() : Arrays.asList(table.trim().split("\\s+"));
-        argv.add(Integer.toString(feats.size()));
-        argv.addAll(feats);
-        VirtualScheduler sched = new VirtualScheduler();
-        WritecacheTarget t;
-        try {
-            t = WritecacheTarget.create(argv, Map.of("origin", od, "cache", cd), sched, null,
-                    m -> System.err.println("device-mapper: writecache: " + m));
-        } catch (DmError e) {
-            throw new Main.UsageError("the table was refused: " + e.getMessage());
-        }
-        EngineLoop loop = new EngineLoop(t, sched);
+        o.inline(dispatch.equals("inline"));
         NbdServer server;
         try {
-            server = new NbdServer(loop, export, listen, m -> System.err.println("nbd: " + m));
+            server = new NbdServer(new CacheExport(t), listen, o);
         } catch (IllegalArgumentException e) {
+            d.close(false);
             throw new Main.UsageError(e.getMessage());
         }
-        DaxDevice daxFinal = dax;
+        long started = System.nanoTime();
+        ControlSocket ctl = new ControlSocket(control != null ? control : ControlSocket.defaultPath(listen),
+                line -> control(line, t, server, d, started));
+        CountDownLatch stopped = new CountDownLatch(1);
         Thread hook = new Thread(() -> {
             try {
-                server.close();
-                loop.call(() -> {
-                    t.remove(); // suspend: commit, then the target is gone
-                    return null;
-                });
-                loop.close();
-                od.close();
-                if (daxFinal != null) {
-                    daxFinal.close();
-                } else {
-                    ((BlockDevice) cd).close();
-                }
-                System.err.println("dmwc serve: suspended (committed) and stopped after " + server.requests() + " requests");
+                server.shutdown(30_000);
+                ctl.close();
+                d.close(true); // suspend (commit) and remove, then close the files
+                System.err.println("dmwc serve: stopped after " + server.stats().requests()
+                        + " requests; target suspended, everything acknowledged is on the devices");
             } catch (Exception e) {
                 System.err.println("dmwc serve: shutdown: " + e);
+            } finally {
+                stopped.countDown();
             }
         }, "dmwc-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        System.err.printf("dmwc serve: %s on %s (table %s; origin %s, cache %s)%n", export.isEmpty() ? "export" : "export '" + export + "'",
-                server.address(), String.join(" ", argv), o, c);
+        System.err.printf("dmwc serve: table '0 %d writecache %s'%n", t.lengthSectors(), d.tableLine());
+        System.err.printf("dmwc serve: origin %s, cache %s%n", d.originDescription(), d.cacheDescription());
+        System.err.printf("dmwc serve: control socket %s%n", ctl.path());
+        System.err.printf("dmwc serve: listening on %s%n", server.uri());
+        System.err.flush();
         server.serve();
+        stopped.await();
         return 0;
+    }
+
+    private static String control(String line, WritecacheTarget t, NbdServer server, DeviceOptions.Opened d, long started) {
+        String[] argv = line.trim().split("\\s+");
+        switch (argv[0]) {
+            case "status" -> {
+                return Json.of(statusMap(t, server, d, started));
+            }
+            case "message" -> {
+                if (argv.length < 2) {
+                    return Json.of(Map.of("ok", false, "error", "message: no message given"));
+                }
+                try {
+                    t.message(java.util.Arrays.copyOfRange(argv, 1, argv.length));
+                    return Json.of(Map.of("ok", true));
+                } catch (DmError e) {
+                    return Json.of(Map.of("ok", false, "error", e.getMessage(), "errno", e.errno()));
+                }
+            }
+            default -> {
+                return Json.of(Map.of("ok", false, "error", "unknown request '" + argv[0] + "' (status, message ARGS)"));
+            }
+        }
+    }
+
+    static Map<String, Object> statusMap(WritecacheTarget t, NbdServer server, DeviceOptions.Opened d, long started) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("table", "0 " + t.lengthSectors() + " writecache " + d.tableLine());
+        m.put("status", "0 " + t.lengthSectors() + " writecache " + t.status());
+        Map<String, Object> f = new LinkedHashMap<>();
+        long[] v = t.engine().statusFields();
+        for (int i = 0; i < v.length; i++) {
+            f.put(Writecache.STATUS_FIELDS[i], v[i]);
+        }
+        m.put("fields", f);
+        m.put("error_text", t.engine().errorText());
+        m.put("writeback_blocks", t.engine().writebackBlocks());
+        m.put("writeback_runs", t.engine().writebackRuns());
+        NbdServer.Stats s = server.stats();
+        Map<String, Object> n = new LinkedHashMap<>();
+        n.put("uptime_s", (System.nanoTime() - started) / 1e9);
+        n.put("connections", s.connections.get());
+        n.put("connections_open", s.connectionsOpen.get());
+        n.put("reads", s.reads.get());
+        n.put("writes", s.writes.get());
+        n.put("flushes", s.flushes.get());
+        n.put("trims", s.trims.get());
+        n.put("write_zeroes", s.writeZeroes.get());
+        n.put("bytes_read", s.bytesRead.get());
+        n.put("bytes_written", s.bytesWritten.get());
+        n.put("error_replies", s.errorReplies.get());
+        n.put("protocol_errors", s.protocolErrors.get());
+        m.put("server", n);
+        return m;
     }
 }

@@ -95,6 +95,7 @@ public final class Writecache implements AutoCloseable {
     private final Scheduler.Timer pauseTimer;
     private final List<WritebackRun> endioList = new ArrayList<>();
     private final List<Bio> flushList = new ArrayList<>();
+    private final Object flushThread = new Object();
     private final ByteBuffer copyBuf;
     private Consumer<String> logSink = LOG::severe;
     private long kernelBugsAvoided;
@@ -108,6 +109,12 @@ public final class Writecache implements AutoCloseable {
     private long writebackBlocksTotal;
     private long writebackRunsTotal;
     private final long epochMs;
+    /**
+     * {@code bio_in_progress[READ, WRITE]}: ssd-mode bios remapped to the cache device and not yet
+     * ended. Always zero when one thread drives the engine (the I/O ends before {@code map}'s
+     * caller returns); with a threaded scheduler, commit and discard wait here as the kernel does.
+     */
+    private final int[] bioInProgress = new int[2];
 
     /** One writeback bio (pmem) or kcopyd job (ssd): the entries and the result. */
     static final class WritebackRun {
@@ -484,6 +491,24 @@ public final class Writecache implements AutoCloseable {
         mem.flushRegion(entryOffset(e), EntryLayout.LENGTH);
     }
 
+    /** {@code writecache_wait_for_ios}: wait (lock held) until no bio of {@code dir} is in flight on the cache. */
+    private void waitForIos(Bio.Op dir) {
+        int d = dir == Bio.Op.READ ? 0 : 1;
+        synchronized (bioInProgress) {
+            boolean interrupted = false;
+            while (bioInProgress[d] != 0) {
+                try {
+                    bioInProgress.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     /** {@code writecache_wait_on_freelist}: let other contexts run (with the lock released). */
     private void waitOnFreelist() {
         sched.waitForProgress(lock);
@@ -496,16 +521,19 @@ public final class Writecache implements AutoCloseable {
         if (pmem) {
             mem.wmb();
         } else {
-            ssdCommitFlushed();
+            ssdCommitFlushed(waitForIos);
         }
     }
 
-    private void ssdCommitFlushed() {
+    private void ssdCommitFlushed(boolean waitForIos) {
         SsdMemoryMap sm = (SsdMemoryMap) mem;
         try {
             sm.writeDirty(ssd, startSector, metadataSectors);
         } catch (IOException e) {
             error(5, "error writing metadata");
+        }
+        if (waitForIos) {
+            waitForIos(Bio.Op.WRITE);
         }
         diskFlush(ssd);
         sm.clearDirty();
@@ -542,6 +570,7 @@ public final class Writecache implements AutoCloseable {
         }
         if (isCommitted(e)) {
             if (overwroteCommitted) {
+                waitForIos(Bio.Op.WRITE);
                 diskFlush(ssd);
                 overwroteCommitted = false;
             }
@@ -641,6 +670,10 @@ public final class Writecache implements AutoCloseable {
         while (Long.compareUnsigned(readOriginalSector(e), end) < 0) {
             int node = en.rbNext(e);
             if (!en.writeInProgress(e)) {
+                if (!discardedSomething && !pmem) {
+                    waitForIos(Bio.Op.READ);
+                    waitForIos(Bio.Op.WRITE);
+                }
                 discardedSomething = true;
                 if (!isCommitted(e)) {
                     uncommittedBlocks--;
@@ -666,6 +699,10 @@ public final class Writecache implements AutoCloseable {
             MapResult r = mapLocked(bio);
             if (r == MapResult.REMAP_ORIGIN && pause != 0 && bio.op == Bio.Op.WRITE) {
                 iotInFlight++;
+            } else if (r == MapResult.REMAP) {
+                synchronized (bioInProgress) {
+                    bioInProgress[bio.op == Bio.Op.READ ? 0 : 1]++;
+                }
             }
             return r;
         } finally {
@@ -690,6 +727,14 @@ public final class Writecache implements AutoCloseable {
 
     /** {@code writecache_end_io} for a bio sent to the origin (the pause tracker). */
     public void endIo(Bio bio, MapResult r) {
+        if (r == MapResult.REMAP) {
+            synchronized (bioInProgress) {
+                if (--bioInProgress[bio.op == Bio.Op.READ ? 0 : 1] == 0) {
+                    bioInProgress.notifyAll();
+                }
+            }
+            return;
+        }
         if (r == MapResult.REMAP_ORIGIN && pause != 0 && bio.op == Bio.Op.WRITE) {
             lock.lock();
             try {
@@ -729,6 +774,9 @@ public final class Writecache implements AutoCloseable {
                 }
                 bio.acceptPartial(blockSize >> 9);
                 bio.remapSector = cacheSector(e);
+                if (!isCommitted(e)) {
+                    waitForIos(Bio.Op.WRITE);
+                }
                 return MapResult.REMAP;
             }
             mapRemapOrigin(bio, e);
@@ -896,6 +944,12 @@ public final class Writecache implements AutoCloseable {
      * false when the bio fails (EIO).
      */
     public boolean runFlushThread() throws IOException {
+        synchronized (flushThread) { // the kernel has one flush thread: callers take turns being it
+            return runFlushThreadOnce();
+        }
+    }
+
+    private boolean runFlushThreadOnce() throws IOException {
         boolean ok = true;
         while (true) {
             Bio bio;
@@ -953,6 +1007,9 @@ public final class Writecache implements AutoCloseable {
                 }
                 if (writebackAll != 0 && waitForWriteback()) {
                     continue restart;
+                }
+                if (overwroteCommitted) {
+                    waitForIos(Bio.Op.WRITE);
                 }
                 selectRuns(wbl);
                 break;
@@ -1233,6 +1290,9 @@ public final class Writecache implements AutoCloseable {
                     }
                 }
             }
+            if (!pmem) {
+                waitForIos(Bio.Op.READ);
+            }
             commitFlushed(false);
         } finally {
             lock.unlock();
@@ -1433,6 +1493,12 @@ public final class Writecache implements AutoCloseable {
     // =================================================================== status
 
     /** The 14 fields of {@code STATUSTYPE_INFO}. */
+    /** Names of the 14 status fields, in order (snake case of writecache.rst's list). */
+    public static final String[] STATUS_FIELDS = {"error", "blocks", "free_blocks", "blocks_under_writeback", "reads",
+        "read_hits", "writes", "write_hits_uncommitted", "write_hits_committed", "writes_around", "writes_allocate",
+        "writes_blocked_on_freelist", "flushes", "discards"};
+
+    /** {@code dmsetup status}'s 14 fields as numbers (unsigned). */
     public long[] statusFields() {
         lock.lock();
         try {

@@ -24,9 +24,7 @@ public final class ReplayReport {
         public final Map<TraceRecord.Op, Long> byOp = new EnumMap<>(TraceRecord.Op.class);
     }
 
-    static final String[] STATUS_FIELDS = {"error", "blocks", "free_blocks", "blocks_under_writeback", "reads",
-        "read_hits", "writes", "write_hits_uncommitted", "write_hits_committed", "writes_around", "writes_allocate",
-        "writes_blocked_on_freelist", "flushes", "discards"};
+    static final String[] STATUS_FIELDS = dev.dmwc.writecache.engine.Writecache.STATUS_FIELDS;
 
     public final String trace;
     public final Replayer.Settings settings;

@@ -149,7 +149,11 @@ public final class WritecacheTarget implements AutoCloseable {
                     }
                     return null;
                 case REMAP:
-                    io(wc.ssd(), b, b.remapSector);
+                    try {
+                        io(wc.ssd(), b, b.remapSector);
+                    } finally {
+                        wc.endIo(b, r);
+                    }
                     return null;
                 default:
                     throw new IllegalStateException("map result " + r);

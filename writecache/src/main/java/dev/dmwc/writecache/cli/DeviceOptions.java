@@ -1,0 +1,207 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.daxlib.ProtectionKeys;
+import dev.dmwc.writecache.block.BlockDevice;
+import dev.dmwc.writecache.block.FileBlockDevice;
+import dev.dmwc.writecache.block.MappedBlockDevice;
+import dev.dmwc.writecache.block.ThrottledBlockDevice;
+import dev.dmwc.writecache.engine.DmError;
+import dev.dmwc.writecache.engine.ThreadedScheduler;
+import dev.dmwc.writecache.target.WritecacheTarget;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * The devices and table of a live target ({@code serve}, {@code bench}): files for origin and
+ * cache (loaded if they exist, created sparse if not), the origin's speed model, the table's
+ * features; the engine on a {@link ThreadedScheduler}.
+ */
+final class DeviceOptions {
+    @Option(names = "--mode", paramLabel = "s|p", defaultValue = "s", description = "s: ssd mode, p: pmem mode. Default: ${DEFAULT-VALUE}")
+    String mode;
+
+    @Option(names = "--origin", paramLabel = "FILE", description = "Origin device file (default: a sparse file in /dev/shm, removed at exit).")
+    Path origin;
+
+    @Option(names = "--origin-size", paramLabel = "SIZE", defaultValue = "1G", description = "Size of a new origin. Default: ${DEFAULT-VALUE}")
+    String originSize;
+
+    @Option(names = "--origin-model", paramLabel = "MODEL", defaultValue = "file",
+            description = "How fast the origin is: file (as fast as the file), hdd, ssd, or latency=5ms,bandwidth=100M[,flush=2ms]. Default: ${DEFAULT-VALUE}")
+    String originModel;
+
+    @Option(names = "--origin-direct", description = "Open the origin file with O_DIRECT (not on tmpfs).")
+    boolean originDirect;
+
+    @Option(names = "--cache", paramLabel = "FILE", description = "Cache device file (default: a sparse file in /dev/shm, removed at exit).")
+    Path cache;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Size of a new cache. Default: ${DEFAULT-VALUE}")
+    String cacheSize;
+
+    @Option(names = "--block-size", paramLabel = "N", defaultValue = "4096", description = "Cache block size. Default: ${DEFAULT-VALUE}")
+    int blockSize;
+
+    @Option(names = "--table", paramLabel = "FEATURES",
+            description = "Optional table features, e.g. 'high_watermark 60 low_watermark 50 autocommit_time 1000'.")
+    String table;
+
+    @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem mode: the stray-access protection backend (default: the best available).")
+    String protection;
+
+    /** A loaded target and what must be closed with it. */
+    static final class Opened {
+        private final WritecacheTarget target;
+        private final List<String> argv;
+        private final BlockDevice originDev;
+        private final AutoCloseable cacheDev;
+        private final String originDescription;
+        private final String cacheDescription;
+        private final List<Path> temporary;
+
+        Opened(WritecacheTarget target, List<String> argv, BlockDevice originDev, AutoCloseable cacheDev,
+                String originDescription, String cacheDescription, List<Path> temporary) {
+            this.target = target;
+            this.argv = argv;
+            this.originDev = originDev;
+            this.cacheDev = cacheDev;
+            this.originDescription = originDescription;
+            this.cacheDescription = cacheDescription;
+            this.temporary = temporary;
+        }
+
+        WritecacheTarget target() {
+            return target;
+        }
+
+        BlockDevice origin() {
+            return originDev;
+        }
+
+        /** The writecache arguments of the table line, with the device files' names. */
+        String tableLine() {
+            return String.join(" ", argv);
+        }
+
+        String originDescription() {
+            return originDescription;
+        }
+
+        String cacheDescription() {
+            return cacheDescription;
+        }
+
+        /** {@code remove}: suspend (commit) and destroy the target, then close and flush the files. */
+        void close(boolean suspend) throws Exception {
+            if (suspend) {
+                target.remove();
+            } else {
+                target.close();
+            }
+            originDev.flush();
+            originDev.close();
+            if (cacheDev instanceof BlockDevice b) {
+                b.flush();
+            }
+            cacheDev.close();
+            for (Path p : temporary) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    Opened open() throws IOException {
+        if (!mode.matches("[sp]")) {
+            throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
+        }
+        ThrottledBlockDevice.Model model;
+        try {
+            model = ThrottledBlockDevice.Model.parse(originModel);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--origin-model: " + e.getMessage());
+        }
+        List<Path> temporary = new ArrayList<>();
+        Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+        String tag = "dmwc-" + ProcessHandle.current().pid();
+        Path o = origin;
+        if (o == null) {
+            o = shm.resolve(tag + "-origin.img");
+            temporary.add(o);
+        }
+        Path c = cache;
+        if (c == null) {
+            c = shm.resolve(tag + "-cache.img");
+            temporary.add(c);
+        }
+        long oSize = Files.exists(o) ? Files.size(o) : Sizes.parse(originSize, "--origin-size");
+        long cSize = Files.exists(c) ? Files.size(c) : Sizes.parse(cacheSize, "--cache-size");
+        BlockDevice od;
+        if (originDirect) {
+            FileBlockDevice.create(o, oSize, true).close();
+            try {
+                od = FileBlockDevice.openDirect(o);
+            } catch (IOException e) {
+                throw new Main.UsageError("--origin-direct: " + e.getMessage());
+            }
+        } else {
+            od = MappedBlockDevice.create(o, oSize, true);
+        }
+        od = ThrottledBlockDevice.wrap(od, model);
+        AutoCloseable cd;
+        Object cacheObject;
+        if (mode.equals("p")) {
+            if (!Files.exists(c)) {
+                try (RandomAccessFile f = new RandomAccessFile(c.toFile(), "rw")) {
+                    f.setLength(cSize);
+                }
+            }
+            ProtectionKeys.Backend b;
+            try {
+                b = protection == null ? ProtectionKeys.Backend.best() : ProtectionKeys.Backend.parse(protection);
+            } catch (IllegalArgumentException e) {
+                throw new Main.UsageError(e.getMessage());
+            }
+            DaxDevice dax = DaxDevice.open(c, new DaxDevice.Options().backend(b));
+            cd = dax;
+            cacheObject = dax;
+        } else {
+            BlockDevice b = MappedBlockDevice.create(c, cSize, true);
+            cd = b;
+            cacheObject = b;
+        }
+        List<String> argv = new ArrayList<>(List.of(mode, o.toString(), c.toString(), Integer.toString(blockSize)));
+        List<String> feats = table == null || table.isBlank() ? List.of() : Arrays.asList(table.trim().split("\\s+"));
+        argv.add(Integer.toString(feats.size()));
+        argv.addAll(feats);
+        ThreadedScheduler sched = new ThreadedScheduler(e -> System.err.println("dmwc: engine work failed: " + e));
+        WritecacheTarget t;
+        try {
+            t = WritecacheTarget.create(argv, Map.of(o.toString(), od, c.toString(), cacheObject), sched, null,
+                    m -> System.err.println("device-mapper: writecache: " + m));
+        } catch (DmError e) {
+            sched.shutdown();
+            od.close();
+            try {
+                cd.close();
+            } catch (Exception ex) {
+                e.addSuppressed(ex);
+            }
+            for (Path p : temporary) {
+                Files.deleteIfExists(p);
+            }
+            throw new Main.UsageError("the table was refused: " + e.getMessage());
+        }
+        String od0 = o + " (" + oSize / 1048576 + " MiB" + (originDirect ? ", O_DIRECT" : "") + ", model "
+                + (model == null ? "file" : model.toString()) + ")";
+        String cd0 = c + " (" + cSize / 1048576 + " MiB, " + (mode.equals("p") ? "pmem" : "ssd") + " mode)";
+        return new Opened(t, argv, od, cd, od0, cd0, temporary);
+    }
+}

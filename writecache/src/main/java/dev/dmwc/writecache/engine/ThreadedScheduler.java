@@ -1,0 +1,222 @@
+package dev.dmwc.writecache.engine;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+
+/**
+ * The kernel's contexts on real threads in wall-clock time, for serving and stress runs: one
+ * thread per queue (the writeback workqueue has {@code max_active 1}; the endio thread is its
+ * own), one timer thread, {@code jiffies} from {@link System#nanoTime()}. Foreground bios come
+ * from the caller's threads, as from many CPUs in the kernel.
+ *
+ * <p>{@link #waitForProgress} releases the engine lock until some work item or timer has finished
+ * (the kernel's {@code freelist_wait} is woken when endio frees entries, which is such an item),
+ * or 10 ms at most, and callers re-check their condition.
+ */
+public final class ThreadedScheduler implements Scheduler {
+    private static final long WAIT_SLICE_MS = 10;
+
+    private final long startNanos = System.nanoTime();
+    private final Map<String, ExecutorService> queues = new ConcurrentHashMap<>();
+    private final Map<String, Thread> queueThreads = new ConcurrentHashMap<>();
+    private final ScheduledThreadPoolExecutor timerThread;
+    private final Object progress = new Object();
+    private final Consumer<Throwable> onFailure;
+    private long progressCount;
+    private volatile boolean shut;
+
+    /** {@code onFailure}: told of anything a work item or timer throws (the item is not retried). */
+    public ThreadedScheduler(Consumer<Throwable> onFailure) {
+        this.onFailure = onFailure;
+        timerThread = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "dmwc-timer"));
+        timerThread.setRemoveOnCancelPolicy(true);
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    private ExecutorService queue(String name) {
+        return queues.computeIfAbsent(name, n -> Executors.newSingleThreadExecutor(r -> {
+            Thread t = daemon(r, "dmwc-" + n);
+            queueThreads.put(n, t);
+            return t;
+        }));
+    }
+
+    private void progressed() {
+        synchronized (progress) {
+            progressCount++;
+            progress.notifyAll();
+        }
+    }
+
+    private void run(Runnable body) {
+        try {
+            body.run();
+        } catch (Throwable t) {
+            onFailure.accept(t);
+        } finally {
+            progressed();
+        }
+    }
+
+    @Override
+    public long nowMs() {
+        return (System.nanoTime() - startNanos) / 1_000_000L;
+    }
+
+    @Override
+    public Work newWork(String queue, String name, Runnable body) {
+        ExecutorService exec = queue(queue);
+        AtomicBoolean pending = new AtomicBoolean();
+        return new Work() {
+            @Override
+            public void queue() {
+                if (!shut && pending.compareAndSet(false, true)) {
+                    exec.execute(() -> {
+                        pending.set(false); // like the kernel: queuing again while it runs is allowed
+                        if (!shut) {
+                            ThreadedScheduler.this.run(body);
+                        }
+                    });
+                }
+            }
+
+            @Override
+            public boolean pending() {
+                return pending.get();
+            }
+
+            @Override
+            public String toString() {
+                return queue + "/" + name;
+            }
+        };
+    }
+
+    @Override
+    public Timer newTimer(String name, Runnable body) {
+        return new Timer() {
+            private ScheduledFuture<?> due;
+
+            @Override
+            public synchronized void mod(long delayMs) {
+                if (shut) {
+                    return;
+                }
+                if (due != null) {
+                    due.cancel(false);
+                }
+                ScheduledFuture<?>[] self = new ScheduledFuture<?>[1];
+                Runnable fire = () -> {
+                    synchronized (this) {
+                        if (due != self[0]) {
+                            return; // modified or deleted since
+                        }
+                        due = null;
+                    }
+                    if (!shut) {
+                        ThreadedScheduler.this.run(body);
+                    }
+                };
+                synchronized (this) {
+                    self[0] = timerThread.schedule(fire, Math.max(0, delayMs), TimeUnit.MILLISECONDS);
+                    due = self[0];
+                }
+            }
+
+            @Override
+            public synchronized void del() {
+                if (due != null) {
+                    due.cancel(false);
+                    due = null;
+                }
+            }
+
+            @Override
+            public synchronized boolean pending() {
+                return due != null;
+            }
+
+            @Override
+            public String toString() {
+                return name;
+            }
+        };
+    }
+
+    @Override
+    public void flushQueue(String queue) {
+        if (Thread.currentThread() == queueThreads.get(queue)) {
+            throw new IllegalStateException("flush_workqueue(" + queue + ") from inside that queue: deadlock");
+        }
+        try {
+            queue(queue).submit(() -> { }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.RejectedExecutionException e) {
+            // shut down: nothing left to flush
+        }
+    }
+
+    @Override
+    public void waitForProgress(ReentrantLock lock) {
+        long seen;
+        synchronized (progress) {
+            seen = progressCount;
+        }
+        int holds = lock.getHoldCount();
+        for (int i = 0; i < holds; i++) {
+            lock.unlock();
+        }
+        try {
+            synchronized (progress) {
+                long deadline = System.nanoTime() + WAIT_SLICE_MS * 1_000_000L;
+                while (progressCount == seen && !shut) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        break;
+                    }
+                    progress.wait(Math.max(1, left / 1_000_000L));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            for (int i = 0; i < holds; i++) {
+                lock.lock();
+            }
+        }
+    }
+
+    /** Cancel timers and pending work, and wait (up to 30 s) for running items to finish. */
+    @Override
+    public void shutdown() {
+        shut = true;
+        timerThread.shutdownNow();
+        Thread self = Thread.currentThread();
+        for (Map.Entry<String, ExecutorService> q : queues.entrySet()) {
+            q.getValue().shutdown();
+            if (queueThreads.get(q.getKey()) != self) {
+                try {
+                    q.getValue().awaitTermination(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        progressed();
+    }
+}
