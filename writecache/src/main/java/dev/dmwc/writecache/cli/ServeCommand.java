@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -76,28 +75,22 @@ final class ServeCommand implements Callable<Integer> {
         long started = System.nanoTime();
         ControlSocket ctl = new ControlSocket(control != null ? control : ControlSocket.defaultPath(listen),
                 line -> control(line, t, server, d, started));
-        CountDownLatch stopped = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            try {
-                server.shutdown(30_000);
-                ctl.close();
-                d.close(true); // suspend (commit) and remove, then close the files
-                System.err.println("dmwc serve: stopped after " + server.stats().requests()
-                        + " requests; target suspended, everything acknowledged is on the devices");
-            } catch (Exception e) {
-                System.err.println("dmwc serve: shutdown: " + e);
-            } finally {
-                stopped.countDown();
-            }
-        }, "dmwc-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
+        // SIGINT/SIGTERM: stop serving; the main thread then suspends the target and exits 0
+        Signals.onStop(sig -> {
+            System.err.println("dmwc serve: " + sig + ": finishing requests in flight, then suspending the target");
+            server.shutdown(30_000);
+        });
         System.err.printf("dmwc serve: table '0 %d writecache %s'%n", t.lengthSectors(), d.tableLine());
         System.err.printf("dmwc serve: origin %s, cache %s%n", d.originDescription(), d.cacheDescription());
         System.err.printf("dmwc serve: control socket %s%n", ctl.path());
         System.err.printf("dmwc serve: listening on %s%n", server.uri());
         System.err.flush();
         server.serve();
-        stopped.await();
+        server.shutdown(30_000);
+        ctl.close();
+        d.close(true); // suspend (commit) and remove, then flush and close the files
+        System.err.println("dmwc serve: stopped after " + server.stats().requests()
+                + " requests; target suspended, everything acknowledged is on the devices");
         return 0;
     }
 
