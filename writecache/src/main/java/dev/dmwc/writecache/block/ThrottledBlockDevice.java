@@ -9,7 +9,8 @@ import java.util.concurrent.locks.LockSupport;
  * A device made as slow as a real one, in wall-clock time: each request pays the model's access
  * latency (a seek, unless it starts where the previous one ended) and its transfer time at the
  * model's bandwidth. Transfers are serialized, as on one spindle or channel; latencies of
- * concurrent requests overlap, as with a queue. Flush and FUA pay the flush latency. The data
+ * concurrent requests overlap, as with a queue. A flush completes the flush latency after every
+ * transfer before it; a FUA write adds the flush latency to its own (overlapping) latency. The data
  * itself goes to the wrapped device.
  */
 public final class ThrottledBlockDevice implements BlockDevice {
@@ -130,8 +131,12 @@ public final class ThrottledBlockDevice implements BlockDevice {
             if (bytes > 0) {
                 nextSector = sector + (bytes >> SECTOR_SHIFT);
             }
-            busyUntil = Math.max(busyUntil, now) + transfer + (flush ? model.flushNanos : 0);
-            return Math.max(busyUntil, now + access);
+            busyUntil = Math.max(busyUntil, now) + transfer;
+            if (bytes == 0 && flush) {
+                return busyUntil + model.flushNanos; // a flush waits for every transfer before it
+            }
+            // FUA: this write's own trip to stable media, overlapping with other requests
+            return Math.max(busyUntil, now + access + (flush ? model.flushNanos : 0));
         }
     }
 

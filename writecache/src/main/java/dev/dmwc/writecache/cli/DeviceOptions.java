@@ -34,9 +34,15 @@ final class DeviceOptions {
     @Option(names = "--origin-size", paramLabel = "SIZE", defaultValue = "1G", description = "Size of a new origin. Default: ${DEFAULT-VALUE}")
     String originSize;
 
-    @Option(names = "--origin-model", paramLabel = "MODEL", defaultValue = "file",
-            description = "How fast the origin is: file (as fast as the file), hdd, ssd, or latency=5ms,bandwidth=100M[,flush=2ms]. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--origin-model", paramLabel = "MODEL",
+            description = "How fast the origin is: file (as fast as the file), hdd, ssd, or latency=5ms,bandwidth=100M[,flush=2ms]. Default: file for serve, ssd for bench.")
     String originModel;
+
+    /** The model when --origin-model is not given (the command's choice). */
+    String defaultOriginModel = "file";
+
+    /** Write zeros over a new cache file before use, so first-touch page faults are not measured. */
+    boolean prefaultCache;
 
     @Option(names = "--origin-direct", description = "Open the origin file with O_DIRECT (not on tmpfs).")
     boolean originDirect;
@@ -124,7 +130,7 @@ final class DeviceOptions {
         }
         ThrottledBlockDevice.Model model;
         try {
-            model = ThrottledBlockDevice.Model.parse(originModel);
+            model = ThrottledBlockDevice.Model.parse(originModel != null ? originModel : defaultOriginModel);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError("--origin-model: " + e.getMessage());
         }
@@ -142,7 +148,13 @@ final class DeviceOptions {
             temporary.add(c);
         }
         long oSize = Files.exists(o) ? Files.size(o) : Sizes.parse(originSize, "--origin-size");
-        long cSize = Files.exists(c) ? Files.size(c) : Sizes.parse(cacheSize, "--cache-size");
+        boolean newCache = !Files.exists(c);
+        long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : Files.size(c);
+        if (newCache && prefaultCache) {
+            try (BlockDevice z = MappedBlockDevice.create(c, cSize, false)) {
+                BlockDevice.zeroFill(z, 0, z.sizeSectors());
+            }
+        }
         BlockDevice od;
         if (originDirect) {
             FileBlockDevice.create(o, oSize, true).close();

@@ -45,6 +45,15 @@ public interface Scheduler {
      */
     void waitForProgress(java.util.concurrent.locks.ReentrantLock lock);
 
+    /**
+     * Send one I/O to a device; {@code io} performs it and then its completion. The kernel's bios
+     * are asynchronous: many are in flight at once. Default (and {@link VirtualScheduler}): now, on
+     * the caller's thread.
+     */
+    default void submitIo(Runnable io) {
+        io.run();
+    }
+
     /** Cancel everything of this target (dtr). */
     void shutdown();
 }

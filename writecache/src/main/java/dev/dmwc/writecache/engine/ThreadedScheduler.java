@@ -29,6 +29,7 @@ public final class ThreadedScheduler implements Scheduler {
     private final Map<String, ExecutorService> queues = new ConcurrentHashMap<>();
     private final Map<String, Thread> queueThreads = new ConcurrentHashMap<>();
     private final ScheduledThreadPoolExecutor timerThread;
+    private final ExecutorService io;
     private final Object progress = new Object();
     private final Consumer<Throwable> onFailure;
     private long progressCount;
@@ -39,6 +40,16 @@ public final class ThreadedScheduler implements Scheduler {
         this.onFailure = onFailure;
         timerThread = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "dmwc-timer"));
         timerThread.setRemoveOnCancelPolicy(true);
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        io = Executors.newFixedThreadPool(IO_DEPTH, r -> daemon(r, "dmwc-io-" + n.incrementAndGet()));
+    }
+
+    /** Device I/Os in flight at once (writeback bios / kcopyd jobs): a queue depth. */
+    public static final int IO_DEPTH = 32;
+
+    @Override
+    public void submitIo(Runnable body) {
+        io.execute(() -> run(body));
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -206,6 +217,12 @@ public final class ThreadedScheduler implements Scheduler {
     public void shutdown() {
         shut = true;
         timerThread.shutdownNow();
+        io.shutdown();
+        try {
+            io.awaitTermination(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         Thread self = Thread.currentThread();
         for (Map.Entry<String, ExecutorService> q : queues.entrySet()) {
             q.getValue().shutdown();

@@ -94,6 +94,8 @@ public final class Writecache implements AutoCloseable {
     private final Scheduler.Timer maxAgeTimer;
     private final Scheduler.Timer pauseTimer;
     private final List<WritebackRun> endioList = new ArrayList<>();
+    /** Guards the writeback totals (runs complete on I/O threads). */
+    private final Object wbCounters = new Object();
     private final List<Bio> flushList = new ArrayList<>();
     private final Object flushThread = new Object();
     private final ByteBuffer copyBuf;
@@ -1177,19 +1179,27 @@ public final class Writecache implements AutoCloseable {
         }
         for (WritebackRun run : wbl) {
             inBatch -= run.count;
-            try {
-                if (!hasError()) {
-                    writeRun(run);
-                } else {
+            // the bio (pmem) or kcopyd job (ssd) goes out; its completion queues the endio work
+            sched.submitIo(() -> {
+                try {
+                    if (!hasError()) {
+                        writeRun(run);
+                    } else {
+                        run.failed = true;
+                    }
+                } catch (IOException | RuntimeException ex) {
                     run.failed = true;
                 }
-            } catch (IOException ex) {
-                run.failed = true;
-            }
+                lock.lock();
+                try {
+                    endioList.add(run);
+                    endioWork.queue();
+                } finally {
+                    lock.unlock();
+                }
+            });
             lock.lock();
             try {
-                endioList.add(run);
-                endioWork.queue();
                 // __writeback_throttle
                 if (maxWritebackJobs != 0) {
                     while (writebackSize - inBatch >= maxWritebackJobs) {
@@ -1212,16 +1222,22 @@ public final class Writecache implements AutoCloseable {
 
     /** Blocks and origin writes (runs) written back since the table load. */
     public long writebackBlocks() {
-        return writebackBlocksTotal;
+        synchronized (wbCounters) {
+            return writebackBlocksTotal;
+        }
     }
 
     public long writebackRuns() {
-        return writebackRunsTotal;
+        synchronized (wbCounters) {
+            return writebackRunsTotal;
+        }
     }
 
     private void writeRun(WritebackRun run) throws IOException {
-        writebackRunsTotal++;
-        writebackBlocksTotal += run.count;
+        synchronized (wbCounters) {
+            writebackRunsTotal++;
+            writebackBlocksTotal += run.count;
+        }
         if (dataless) {
             return;
         }

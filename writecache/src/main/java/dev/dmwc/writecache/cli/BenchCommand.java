@@ -1,0 +1,165 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.writecache.block.BlockDevice;
+import dev.dmwc.writecache.block.MappedBlockDevice;
+import dev.dmwc.writecache.workload.Bench;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"How fast the cache absorbs writes and how fast it writes back, beside this machine's limits measured",
+            "in the same run. Phases: absorb (random writes below the high watermark; baseline: raw copies into a mapped",
+            "file of the cache's size), drain (a sequential fill written back by 'message flush'; baseline: the origin's",
+            "sequential 1 MiB write rate), overflow (twice the cache: write-back bound), flush-heavy (a flush every N",
+            "writes), mixed (random reads and writes), zipf (a zipf:1.2 hot set). Bios go straight into the target from",
+            "--threads threads; the engine runs on real threads. The origin is throttled (--origin-model, default ssd).",
+            "The devices are scratch files unless given: bench overwrites them."},
+        footer = {"", "Examples:", "  ./dmwc bench", "  ./dmwc bench --modes s --origin-model hdd --phases absorb,drain --json"})
+final class BenchCommand implements Callable<Integer> {
+    @Mixin
+    DeviceOptions devices;
+
+    @Option(names = "--modes", paramLabel = "s,p", defaultValue = "s,p", split = ",", description = "Modes to run. Default: ${DEFAULT-VALUE}")
+    List<String> modes;
+
+    @Option(names = "--phases", paramLabel = "LIST", split = ",", description = "Phases to run, in order (default: all: absorb, drain, overflow, flush-heavy, mixed, zipf).")
+    List<String> phases;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "Submitting threads. Default: ${DEFAULT-VALUE}")
+    int threads;
+
+    @Option(names = "--scale", paramLabel = "X", defaultValue = "1", description = "Multiply every phase's request count. Default: ${DEFAULT-VALUE}")
+    double scale;
+
+    @Option(names = "--max-phase-seconds", paramLabel = "S", defaultValue = "20", description = "Stop a phase after this long. Default: ${DEFAULT-VALUE}")
+    double maxPhaseSeconds;
+
+    @Option(names = "--flush-every", paramLabel = "N", defaultValue = "16", description = "flush-heavy: writes per flush. Default: ${DEFAULT-VALUE}")
+    int flushEvery;
+
+    @Option(names = "--read-percent", paramLabel = "P", defaultValue = "70", description = "mixed: share of reads. Default: ${DEFAULT-VALUE}")
+    int readPercent;
+
+    @Option(names = "--zipf", paramLabel = "S", defaultValue = "1.2", description = "zipf: the exponent. Default: ${DEFAULT-VALUE}")
+    double zipf;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
+    long seed;
+
+    @Option(names = "--json", description = "Print the report as JSON (the table is not printed).")
+    boolean json;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws Exception {
+        for (String m : modes) {
+            if (!m.equals("s") && !m.equals("p")) {
+                throw new Main.UsageError("--modes: s and/or p, not '" + m + "'");
+            }
+        }
+        if (threads < 1 || scale <= 0 || flushEvery < 1 || readPercent < 0 || readPercent > 100 || zipf <= 0) {
+            throw new Main.UsageError("--threads, --scale, --flush-every and --zipf must be positive, --read-percent 0..100");
+        }
+        Bench.Config cfg = new Bench.Config();
+        cfg.threads = threads;
+        cfg.scale = scale;
+        cfg.maxPhaseSeconds = maxPhaseSeconds;
+        cfg.flushEvery = flushEvery;
+        cfg.readPercent = readPercent;
+        cfg.zipfExponent = zipf;
+        cfg.seed = seed;
+        if (phases != null) {
+            for (String p : phases) {
+                if (!Bench.PHASES.contains(p)) {
+                    throw new Main.UsageError("--phases: unknown phase '" + p + "' (phases: " + String.join(", ", Bench.PHASES) + ")");
+                }
+            }
+            cfg.phases = phases;
+        }
+        devices.defaultOriginModel = "ssd";
+        devices.prefaultCache = true;
+        if ((devices.origin != null || devices.cache != null) && modes.size() > 1) {
+            throw new Main.UsageError("with --origin/--cache files, run one mode at a time (--modes s or --modes p)");
+        }
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("machine", Map.of("cpus", Runtime.getRuntime().availableProcessors(), "java", System.getProperty("java.version"),
+                "os", System.getProperty("os.name") + " " + System.getProperty("os.version")));
+        List<Object> runs = new ArrayList<>();
+        StringBuilder table = new StringBuilder();
+        for (String mode : modes) {
+            devices.mode = mode;
+            DeviceOptions.Opened d = devices.open();
+            Path scratch = Files.createTempFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
+                    "dmwc-bench-copy", ".img");
+            try {
+                long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();
+                int bs = d.target().engine().blockSize();
+                double copy;
+                try (BlockDevice s = MappedBlockDevice.create(scratch, Math.max(cacheBytes, 1 << 20), false)) {
+                    copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
+                }
+                // the origin's sequential rate, measured on the (throttled) origin before the phases write it
+                double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
+                Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode, false));
+                List<Bench.PhaseResult> rs = b.run(copy, seq);
+                Map<String, Object> run = new LinkedHashMap<>();
+                run.put("mode", mode);
+                run.put("table", "0 " + d.target().lengthSectors() + " writecache " + d.tableLine());
+                run.put("origin", d.originDescription());
+                run.put("cache", d.cacheDescription());
+                run.put("threads", threads);
+                run.put("baseline_copy_mb_per_s", copy);
+                run.put("baseline_origin_sequential_mb_per_s", seq);
+                List<Object> ps = new ArrayList<>();
+                for (Bench.PhaseResult r : rs) {
+                    ps.add(r.toMap());
+                }
+                run.put("phases", ps);
+                run.put("status", d.target().status());
+                runs.add(run);
+                table.append(table(mode, d, rs, copy, seq));
+            } finally {
+                Files.deleteIfExists(scratch);
+                d.close(true);
+            }
+        }
+        report.put("runs", runs);
+        if (json) {
+            System.out.print(Json.of(report));
+        } else {
+            System.out.print(table);
+        }
+        return 0;
+    }
+
+    private String table(String mode, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq) {
+        StringBuilder sb = new StringBuilder();
+        sb.append(String.format(Locale.ROOT, "%nmode %s: %s%n  origin %s%n  cache  %s%n  baselines (this run): raw copy %.0f MB/s, origin sequential %.0f MB/s%n",
+                mode, d.tableLine(), d.originDescription(), d.cacheDescription(), copy, seq));
+        sb.append(String.format(Locale.ROOT, "  %-12s %9s %9s %8s %9s %9s %9s %9s %6s %8s  %s%n", "phase", "ops", "IOPS", "MB/s",
+                "p50 us", "p99 us", "p99.9 us", "wb MB/s", "run", "blocked", "vs baseline"));
+        for (Bench.PhaseResult r : rs) {
+            String vs = r.baselineName == null ? "" : String.format(Locale.ROOT, "%.2f x %s", r.ratio, r.baselineName);
+            if (!Double.isNaN(r.flushP50us)) {
+                vs = String.format(Locale.ROOT, "flush p50 %.0f us, p99 %.0f us", r.flushP50us, r.flushP99us);
+            }
+            if (!Double.isNaN(r.readHitRate)) {
+                vs = String.format(Locale.ROOT, "read hits %.1f%%", 100 * r.readHitRate);
+            }
+            sb.append(String.format(Locale.ROOT, "  %-12s %9d %9.0f %8.1f %9.1f %9.1f %9.1f %9.1f %6.1f %8d  %s%n", r.phase, r.ops, r.iops,
+                    r.mbPerSecond, r.p50us, r.p99us, r.p999us, r.writebackMbPerSecond, r.writebackRunBlocks, r.blockedOnFreelist, vs));
+        }
+        return sb.toString();
+    }
+}

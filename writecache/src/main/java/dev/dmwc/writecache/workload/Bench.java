@@ -1,0 +1,384 @@
+package dev.dmwc.writecache.workload;
+
+import dev.dmwc.writecache.block.BlockDevice;
+import dev.dmwc.writecache.block.Bio;
+import dev.dmwc.writecache.engine.DmError;
+import dev.dmwc.writecache.engine.Writecache;
+import dev.dmwc.writecache.replay.Replayer;
+import dev.dmwc.writecache.target.WritecacheTarget;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The workloads of {@code dmwc bench}, driven straight into a live target from several threads
+ * (no protocol in between), each measured beside a baseline taken in the same run:
+ *
+ * <ul>
+ * <li>{@code absorb}: random writes into an empty cache, staying below the high watermark — the
+ * cache's intake; baseline: the same copies straight into a mapped file of the cache's size.
+ * <li>{@code drain}: a sequential fill, then {@code message flush} (commit, write everything back
+ * and wait) — write-back throughput; baseline: the origin's sequential write rate in 1 MiB writes.
+ * <li>{@code overflow}: random writes of twice the cache: past capacity the steady state is
+ * write-back bound (blocked-on-freelist counts it).
+ * <li>{@code flush-heavy}: random writes with a flush every N writes (commit latency).
+ * <li>{@code mixed}: random reads and writes over the whole origin.
+ * <li>{@code zipf}: reads and writes over a zipf:1.2 hot set (STEC-style), the hit rate shown.
+ * </ul>
+ */
+public final class Bench {
+    /** The phases, in the order they run. */
+    public static final List<String> PHASES = List.of("absorb", "drain", "overflow", "flush-heavy", "mixed", "zipf");
+
+    /** Settings of a run. */
+    public static final class Config {
+        public int threads = 2;
+        public double scale = 1.0;
+        public int flushEvery = 16;
+        public int readPercent = 70;
+        public int zipfReadPercent = 90;
+        public double zipfExponent = 1.2;
+        public double maxPhaseSeconds = 30;
+        public List<String> phases = PHASES;
+        public long seed = 1;
+    }
+
+    /** One phase's measurements. */
+    public static final class PhaseResult {
+        public String phase;
+        public long ops;
+        public long reads;
+        public long writes;
+        public long flushes;
+        public double seconds;
+        public double iops;
+        public double mbPerSecond;
+        public double p50us;
+        public double p99us;
+        public double p999us;
+        public double maxUs;
+        public double flushP50us = Double.NaN;
+        public double flushP99us = Double.NaN;
+        public double writebackMbPerSecond;
+        public double writebackRunBlocks;
+        public long blockedOnFreelist;
+        public double readHitRate = Double.NaN;
+        public String baselineName;
+        public double baselineMbPerSecond = Double.NaN;
+        public double ratio = Double.NaN;
+
+        public Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("phase", phase);
+            m.put("ops", ops);
+            m.put("reads", reads);
+            m.put("writes", writes);
+            m.put("flushes", flushes);
+            m.put("seconds", seconds);
+            m.put("iops", iops);
+            m.put("mb_per_s", mbPerSecond);
+            m.put("latency_us", Map.of("p50", p50us, "p99", p99us, "p99_9", p999us, "max", maxUs));
+            if (!Double.isNaN(flushP50us)) {
+                m.put("flush_latency_us", Map.of("p50", flushP50us, "p99", flushP99us));
+            }
+            m.put("writeback_mb_per_s", writebackMbPerSecond);
+            m.put("writeback_run_blocks", writebackRunBlocks);
+            m.put("writes_blocked_on_freelist", blockedOnFreelist);
+            if (!Double.isNaN(readHitRate)) {
+                m.put("read_hit_rate", readHitRate);
+            }
+            if (baselineName != null) {
+                m.put("baseline", baselineName);
+                m.put("baseline_mb_per_s", baselineMbPerSecond);
+                m.put("ratio", ratio);
+            }
+            return m;
+        }
+    }
+
+    private final WritecacheTarget target;
+    private final Writecache wc;
+    private final Config cfg;
+    private final int bs;
+    private final long originBlocks;
+    private final long cacheBlocks;
+    private final Replayer.Progress progress;
+
+    public Bench(WritecacheTarget target, Config cfg, Replayer.Progress progress) {
+        this.target = target;
+        this.wc = target.engine();
+        this.cfg = cfg;
+        this.bs = wc.blockSize();
+        this.originBlocks = (target.lengthSectors() << 9) / bs;
+        this.cacheBlocks = wc.nBlocks();
+        this.progress = progress;
+    }
+
+    /** How a worker picks its next request: a block, and whether it is a read. */
+    private interface Picker {
+        /** Block number; a negative value {@code -(b + 1)} means read block {@code b}. */
+        long next(SplittableRandom r, int thread, long i);
+    }
+
+    /** Run the configured phases; {@code copyBaseline}/{@code originBaseline} are this run's baselines in MB/s. */
+    public List<PhaseResult> run(double copyBaseline, double originBaseline) throws IOException {
+        List<PhaseResult> out = new ArrayList<>();
+        long absorbBlocks = Math.max(cfg.threads, (long) (cacheBlocks * 0.4 * Math.min(1, cfg.scale)));
+        long span = Math.min(originBlocks, Math.max(1, cacheBlocks * 4));
+        for (String phase : cfg.phases) {
+            PhaseResult r;
+            switch (phase) {
+                case "absorb" -> {
+                    r = phase("absorb", absorbBlocks, 0, (rnd, t, i) -> rnd.nextLong(originBlocks));
+                    r.baselineName = "raw copy into a mapped file";
+                    r.baselineMbPerSecond = copyBaseline;
+                    r.ratio = r.mbPerSecond / copyBaseline;
+                    commitAndClean();
+                }
+                case "drain" -> r = drain(absorbBlocks, originBaseline);
+                case "overflow" -> r = phase("overflow", (long) (cacheBlocks * 2 * cfg.scale), 0, (rnd, t, i) -> rnd.nextLong(span));
+                case "flush-heavy" -> r = phase("flush-heavy", (long) (20_000 * cfg.scale), cfg.flushEvery,
+                        (rnd, t, i) -> rnd.nextLong(span));
+                case "mixed" -> r = phase("mixed", (long) (100_000 * cfg.scale), 0, (rnd, t, i) -> {
+                    long b = rnd.nextLong(span);
+                    return rnd.nextInt(100) < cfg.readPercent ? -(b + 1) : b;
+                });
+                case "zipf" -> {
+                    Zipf z = new Zipf(originBlocks, cfg.zipfExponent);
+                    r = phase("zipf", (long) (200_000 * cfg.scale), 0, (rnd, t, i) -> {
+                        long b = z.next(rnd);
+                        return rnd.nextInt(100) < cfg.zipfReadPercent ? -(b + 1) : b;
+                    });
+                }
+                default -> throw new IllegalArgumentException("unknown phase '" + phase + "' (phases: " + String.join(", ", PHASES) + ")");
+            }
+            out.add(r);
+        }
+        return out;
+    }
+
+    /** {@code message flush}: commit, write every block back, wait. */
+    private void commitAndClean() throws IOException {
+        try {
+            target.message(new String[] {"flush"});
+        } catch (DmError e) {
+            throw new IOException("message flush failed: " + e.getMessage(), e);
+        }
+    }
+
+    private PhaseResult drain(long blocks, double originBaseline) throws IOException {
+        long n = Math.min(blocks, originBlocks);
+        long per = n / cfg.threads;
+        PhaseResult fill = phase("drain (fill)", per * cfg.threads, 0, (rnd, t, i) -> t * per + i);
+        long wb0 = wc.writebackBlocks();
+        long runs0 = wc.writebackRuns();
+        long t0 = System.nanoTime();
+        commitAndClean();
+        double s = (System.nanoTime() - t0) / 1e9;
+        long wbBlocks = wc.writebackBlocks() - wb0;
+        PhaseResult r = new PhaseResult();
+        r.phase = "drain";
+        r.ops = fill.ops;
+        r.writes = fill.writes;
+        r.seconds = s;
+        r.iops = wbBlocks / s;
+        r.mbPerSecond = (double) wbBlocks * bs / s / 1e6;
+        r.p50us = fill.p50us;
+        r.p99us = fill.p99us;
+        r.p999us = fill.p999us;
+        r.maxUs = fill.maxUs;
+        r.writebackMbPerSecond = r.mbPerSecond;
+        long runs = wc.writebackRuns() - runs0;
+        r.writebackRunBlocks = runs == 0 ? 0 : (double) wbBlocks / runs;
+        r.baselineName = "origin sequential write, 1 MiB";
+        r.baselineMbPerSecond = originBaseline;
+        r.ratio = r.writebackMbPerSecond / originBaseline;
+        return r;
+    }
+
+    private PhaseResult phase(String name, long ops, int flushEvery, Picker picker) throws IOException {
+        long[] st0 = wc.statusFields();
+        long wb0 = wc.writebackBlocks();
+        long runs0 = wc.writebackRuns();
+        AtomicLong done = new AtomicLong();
+        Histogram[] lat = new Histogram[cfg.threads];
+        Histogram[] flushLat = new Histogram[cfg.threads];
+        long[][] counts = new long[cfg.threads][3];
+        IOException[] failure = new IOException[1];
+        long deadline = System.nanoTime() + (long) (cfg.maxPhaseSeconds * 1e9);
+        List<Thread> threads = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int k = 0; k < cfg.threads; k++) {
+            int me = k;
+            long mine = ops / cfg.threads + (k < ops % cfg.threads ? 1 : 0);
+            lat[k] = new Histogram(60_000_000_000L, 2);
+            flushLat[k] = new Histogram(60_000_000_000L, 2);
+            Thread th = new Thread(() -> {
+                SplittableRandom rnd = new SplittableRandom(cfg.seed * 1_000_003L + me * 7919L + name.hashCode());
+                ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+                byte[] fill = new byte[bs];
+                rnd.nextBytes(fill);
+                buf.put(fill).clear();
+                for (long i = 0; i < mine; i++) {
+                    if ((i & 255) == 0 && System.nanoTime() > deadline) {
+                        break;
+                    }
+                    long b = picker.next(rnd, me, i);
+                    boolean read = b < 0;
+                    long block = read ? -(b + 1) : b;
+                    buf.clear();
+                    if (!read) {
+                        buf.putLong(0, block).putLong(8, i); // distinct content per write
+                    }
+                    long s = System.nanoTime();
+                    String err = target.submit(read ? Bio.Op.READ : Bio.Op.WRITE, 0, block * bs >> 9, bs, buf);
+                    long e = System.nanoTime();
+                    if (err != null) {
+                        synchronized (failure) {
+                            failure[0] = new IOException(name + ": " + (read ? "read" : "write") + " of block " + block + " failed: " + err
+                                    + " (" + wc.errorText() + ")");
+                        }
+                        return;
+                    }
+                    lat[me].recordValue(Math.max(1, e - s));
+                    counts[me][read ? 0 : 1]++;
+                    if (flushEvery > 0 && !read && counts[me][1] % flushEvery == 0) {
+                        long fs = System.nanoTime();
+                        String ferr = target.flush();
+                        flushLat[me].recordValue(Math.max(1, System.nanoTime() - fs));
+                        counts[me][2]++;
+                        if (ferr != null) {
+                            synchronized (failure) {
+                                failure[0] = new IOException(name + ": flush failed: " + ferr);
+                            }
+                            return;
+                        }
+                    }
+                    if ((i & 1023) == 1023) {
+                        done.addAndGet(1024);
+                    }
+                }
+            }, "bench-" + name + "-" + k);
+            th.start();
+            threads.add(th);
+        }
+        while (true) {
+            boolean alive = false;
+            for (Thread th : threads) {
+                try {
+                    th.join(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted");
+                }
+                alive |= th.isAlive();
+            }
+            if (progress != null) {
+                progress.update(Math.min(done.get(), ops), ops, (System.nanoTime() - t0) / 1e9);
+            }
+            if (!alive) {
+                break;
+            }
+        }
+        if (progress != null) {
+            progress.done();
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        Histogram all = new Histogram(60_000_000_000L, 2);
+        Histogram flushAll = new Histogram(60_000_000_000L, 2);
+        PhaseResult r = new PhaseResult();
+        r.phase = name;
+        for (int k = 0; k < cfg.threads; k++) {
+            all.add(lat[k]);
+            flushAll.add(flushLat[k]);
+            r.reads += counts[k][0];
+            r.writes += counts[k][1];
+            r.flushes += counts[k][2];
+        }
+        r.ops = r.reads + r.writes;
+        r.seconds = s;
+        r.iops = r.ops / s;
+        r.mbPerSecond = (double) r.ops * bs / s / 1e6;
+        r.p50us = all.getValueAtPercentile(50) / 1e3;
+        r.p99us = all.getValueAtPercentile(99) / 1e3;
+        r.p999us = all.getValueAtPercentile(99.9) / 1e3;
+        r.maxUs = all.getMaxValue() / 1e3;
+        if (r.flushes > 0) {
+            r.flushP50us = flushAll.getValueAtPercentile(50) / 1e3;
+            r.flushP99us = flushAll.getValueAtPercentile(99) / 1e3;
+        }
+        long wbBlocks = wc.writebackBlocks() - wb0;
+        long runs = wc.writebackRuns() - runs0;
+        r.writebackMbPerSecond = (double) wbBlocks * bs / s / 1e6;
+        r.writebackRunBlocks = runs == 0 ? 0 : (double) wbBlocks / runs;
+        long[] st1 = wc.statusFields();
+        r.blockedOnFreelist = st1[11] - st0[11];
+        long reads = st1[4] - st0[4];
+        if (r.reads > 0 && reads > 0) {
+            r.readHitRate = (double) (st1[5] - st0[5]) / reads;
+        }
+        return r;
+    }
+
+    /** MB/s of {@code bs}-sized copies at random block offsets into {@code dev}, from {@code threads} threads, for about {@code bytes}. */
+    public static double copyBaseline(BlockDevice dev, int bs, int threads, long bytes) throws IOException {
+        long blocks = dev.sizeBytes() / bs;
+        long per = Math.max(1, bytes / bs / threads);
+        IOException[] failure = new IOException[1];
+        List<Thread> ts = new ArrayList<>();
+        // one untimed pass touches every page (the first touch of a sparse file is a page fault, not a copy)
+        BlockDevice.zeroFill(dev, 0, dev.sizeSectors());
+        long t0 = System.nanoTime();
+        for (int k = 0; k < threads; k++) {
+            int me = k;
+            Thread th = new Thread(() -> {
+                SplittableRandom rnd = new SplittableRandom(me);
+                ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+                try {
+                    for (long i = 0; i < per; i++) {
+                        buf.clear();
+                        dev.write(rnd.nextLong(blocks) * bs >> 9, buf, false);
+                    }
+                } catch (IOException e) {
+                    failure[0] = e;
+                }
+            });
+            th.start();
+            ts.add(th);
+        }
+        for (Thread th : ts) {
+            try {
+                th.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (failure[0] != null) {
+            throw failure[0];
+        }
+        return (double) per * threads * bs / ((System.nanoTime() - t0) / 1e9) / 1e6;
+    }
+
+    /** MB/s of sequential 1 MiB writes to {@code dev} from its start, about {@code bytes}, then a flush. */
+    public static double sequentialBaseline(BlockDevice dev, long bytes) throws IOException {
+        int chunk = 1 << 20;
+        long n = Math.max(1, Math.min(bytes, dev.sizeBytes()) / chunk);
+        ByteBuffer buf = ByteBuffer.allocateDirect(chunk);
+        long t0 = System.nanoTime();
+        for (long i = 0; i < n; i++) {
+            buf.clear();
+            dev.write(i * chunk >> 9, buf, false);
+        }
+        dev.flush();
+        return (double) n * chunk / ((System.nanoTime() - t0) / 1e9) / 1e6;
+    }
+}
