@@ -61,13 +61,16 @@ final class ControlClient {
         @Parameters(arity = "1..*", paramLabel = "MSG", description = "The message and its arguments.")
         java.util.List<String> message;
 
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Override
         public Integer call() {
             String reply = request(target.control, target.listen, "message " + String.join(" ", message));
             if (reply.contains("\"ok\": true")) {
                 return 0;
             }
-            System.err.println("dmwc: message refused: " + flatten(reply).getOrDefault("error", reply.trim()));
+            spec.commandLine().getErr().println("dmwc: message refused: " + flatten(reply).getOrDefault("error", reply.trim()));
             return 1;
         }
     }

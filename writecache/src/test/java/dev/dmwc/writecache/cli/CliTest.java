@@ -154,4 +154,52 @@ class CliTest {
                 "fio read the trace's 82.4 MB: " + out.substring(0, Math.min(2000, out.length())));
         org.junit.jupiter.api.Assertions.assertTrue(out.contains("\"io_bytes\" : 126464000"), "and wrote its 126.5 MB");
     }
+
+    @Test
+    void benchPrintsEveryPhaseWithItsBaselineAsTableAndJson() throws Exception {
+        Run r = run("bench", "--modes", "s", "--origin-size", "64M", "--cache-size", "8M", "--scale", "0.05", "-q",
+                "--origin-model", "latency=20us,bandwidth=400M");
+        assertEquals(0, r.code(), r.err());
+        for (String p : dev.dmwc.writecache.workload.Bench.PHASES) {
+            assertTrue(r.out().contains("\n  " + p + " "), p + " in\n" + r.out());
+        }
+        assertTrue(r.out().contains("x raw copy into a mapped file") && r.out().contains("x origin sequential write"), r.out());
+        Run j = run("bench", "--modes", "p", "--phases", "absorb,drain", "--origin-size", "64M", "--cache-size", "8M", "--json",
+                "--origin-model", "file", "--protection", "software");
+        assertEquals(0, j.code(), j.err());
+        assertTrue(j.out().contains("\"phase\": \"absorb\"") && j.out().contains("\"phase\": \"drain\"")
+                && j.out().contains("\"baseline_copy_mb_per_s\"") && j.out().contains("\"ratio\""), j.out());
+        Run bad = run("bench", "--phases", "absorb,warp");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("unknown phase 'warp'"), bad.err());
+        Run badModel = run("bench", "--origin-model", "fast");
+        assertEquals(2, badModel.code());
+        assertTrue(badModel.err().contains("origin model 'fast'"), badModel.err());
+    }
+
+    @Test
+    void statusAndMessageTalkToARunningServe() throws Exception {
+        Path sock = dir.resolve("wc.sock");
+        Thread serve = new Thread(() -> run("serve", "--listen", "unix:" + sock, "--origin-size", "64M", "--cache-size", "8M",
+                "--origin", dir.resolve("o.img").toString(), "--cache", dir.resolve("c.img").toString()));
+        serve.setDaemon(true);
+        serve.start();
+        Path ctl = Path.of(sock + ".ctl");
+        for (int i = 0; i < 300 && !Files.exists(ctl); i++) {
+            Thread.sleep(50);
+        }
+        Run st = run("status", "--listen", "unix:" + sock, "--json");
+        assertEquals(0, st.code(), st.err());
+        assertTrue(st.out().contains("\"free_blocks\"") && st.out().contains("\"connections\": 0"), "[" + st.out() + "]" + st.err());
+        Run human = run("status", "--listen", "unix:" + sock);
+        assertTrue(human.out().startsWith("table:  0 131072 writecache s "), "[" + human.out() + "]" + human.err());
+        assertEquals(0, run("message", "--listen", "unix:" + sock, "flush").code());
+        Run refused = run("message", "--listen", "unix:" + sock, "warp", "9");
+        assertEquals(1, refused.code());
+        assertTrue(refused.err().contains("message refused"), refused.err());
+        assertTrue(run("status", "--control", ctl.toString()).out().contains("flushes"), "by --control too");
+        Run none = run("status", "--listen", "unix:" + dir.resolve("nothing.sock"));
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("no dmwc serve answers"), none.err());
+    }
 }

@@ -1,0 +1,85 @@
+package dev.dmwc.writecache.workload;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dmwc.writecache.block.MemoryBlockDevice;
+import dev.dmwc.writecache.block.ThrottledBlockDevice;
+import dev.dmwc.writecache.engine.ThreadedScheduler;
+import dev.dmwc.writecache.target.WritecacheTarget;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class BenchTest {
+    @Test
+    void everyPhaseRunsAndReportsAgainstItsBaseline() throws Exception {
+        MemoryBlockDevice origin = new MemoryBlockDevice("origin", 64L << 20);
+        ThrottledBlockDevice slow = new ThrottledBlockDevice(origin, ThrottledBlockDevice.Model.parse("latency=20us,bandwidth=400M,flush=100us"));
+        MemoryBlockDevice cache = new MemoryBlockDevice("cache", 4L << 20);
+        WritecacheTarget t = WritecacheTarget.create(List.of("s", "origin", "cache", "4096", "0"), Map.of("origin", slow, "cache", cache),
+                new ThreadedScheduler(Throwable::printStackTrace), null, m -> { });
+        Bench.Config cfg = new Bench.Config();
+        cfg.scale = 0.05;
+        cfg.threads = 2;
+        List<Bench.PhaseResult> rs = new Bench(t, cfg, null).run(1000, 400);
+        assertEquals(Bench.PHASES, rs.stream().map(r -> r.phase).toList());
+        for (Bench.PhaseResult r : rs) {
+            assertTrue(r.ops > 0 && r.iops > 0 && r.p50us > 0, r.phase);
+        }
+        Bench.PhaseResult absorb = rs.get(0);
+        assertEquals(absorb.mbPerSecond / 1000, absorb.ratio, 1e-9);
+        Bench.PhaseResult drain = rs.get(1);
+        assertTrue(drain.writebackMbPerSecond > 0 && drain.writebackRunBlocks >= 1, "drain wrote back");
+        assertEquals(drain.writebackMbPerSecond / 400, drain.ratio, 1e-9);
+        assertTrue(rs.get(3).flushes > 0 && rs.get(3).flushP50us > 0, "flush-heavy flushed");
+        assertTrue(rs.get(4).reads > 0 && rs.get(4).writes > 0, "mixed mixes");
+        assertTrue(rs.get(5).readHitRate >= 0 && rs.get(5).readHitRate <= 1, "zipf reports its read hit rate");
+        assertEquals(null, t.engine().checkInvariants());
+        assertEquals(0, t.engine().statusFields()[0]);
+        t.remove();
+    }
+
+    @Test
+    void zipfPrefersItsHead() {
+        Zipf z = new Zipf(100_000, 1.2);
+        SplittableRandom r = new SplittableRandom(3);
+        int head = 0;
+        for (int i = 0; i < 100_000; i++) {
+            long x = z.next(r);
+            assertTrue(x >= 0 && x < 100_000);
+            if (z.rank(r) < 100) {
+                head++;
+            }
+        }
+        assertTrue(head > 50_000, "the 100 hottest of 100k items take most draws at s=1.2: " + head);
+    }
+
+    @Test
+    void throttledDeviceTakesTheModelsTimeAndModelsParse() throws Exception {
+        MemoryBlockDevice inner = new MemoryBlockDevice("d", 32L << 20);
+        ThrottledBlockDevice d = new ThrottledBlockDevice(inner, ThrottledBlockDevice.Model.parse("latency=1ms,bandwidth=100M"));
+        long t0 = System.nanoTime();
+        d.write(0, ByteBuffer.allocate(10 << 20), false); // 10 MiB at 100 MiB/s: at least 0.1 s
+        double s = (System.nanoTime() - t0) / 1e9;
+        assertTrue(s >= 0.099, "took " + s);
+        t0 = System.nanoTime();
+        for (int i = 0; i < 20; i++) {
+            d.read(1000 * i, ByteBuffer.allocate(512)); // 20 seeks of 1 ms
+        }
+        assertTrue((System.nanoTime() - t0) / 1e9 >= 0.019);
+        assertEquals(null, ThrottledBlockDevice.Model.parse("file"));
+        assertEquals("hdd", ThrottledBlockDevice.Model.parse("HDD").name());
+        ThrottledBlockDevice.Model m = ThrottledBlockDevice.Model.parse("latency=80us,bandwidth=1.5G,flush=2ms");
+        assertEquals(80_000, m.seekNanos());
+        assertEquals((long) (1.5 * (1L << 30)), m.bytesPerSecond());
+        assertEquals(2_000_000, m.flushNanos());
+        for (String bad : List.of("fast", "latency=5ms", "latency=x,bandwidth=1M", "latency=1ms,bandwidth=-1M", "speed=1")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse(bad));
+            assertTrue(e.getMessage().startsWith("origin model '" + bad + "'"), e.getMessage());
+        }
+    }
+}
