@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code dmwc}: the entry point. Bad arguments exit 2 with a one-line error. */
 @Command(name = "dmwc", mixinStandardHelpOptions = true, version = "dmwc 0.1.0 (dm-writecache 1.6.0 port)",
         description = "Userspace emulator of Linux dm-writecache: kernel-exact scripts, images, tools.",
-        subcommands = {ScriptCommand.class, ReplayCommand.class, TraceCommand.class, ServeCommand.class, BenchCommand.class, ControlClient.Status.class, ControlClient.Message.class, CrashtestCommand.class, FuzzCommand.class, DumpCommand.class, CheckCommand.class, InfoCommand.class,
+        subcommands = {ScriptCommand.class, ReplayCommand.class, TraceCommand.class, ServeCommand.class, BenchCommand.class, ControlClient.Status.class, ControlClient.Message.class, CrashtestCommand.class, StressCommand.class, FuzzCommand.class, DumpCommand.class, CheckCommand.class, InfoCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

@@ -1,0 +1,109 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.writecache.crash.Stress;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "stress", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Many threads of mixed I/O (writes, FUA, reads checked against a model, discards, flushes) on one",
+            "target running on real threads, with concurrent writeback, autocommit, flush messages, suspend/resume",
+            "and table reloads; in pmem mode a stray-writer thread stores into the DAX range without access and must",
+            "be refused every time. A watchdog fails the run (with every thread's stack) if I/O stalls. Exit 0: no",
+            "mismatch, no stall, every stray store refused; 1 otherwise."})
+final class StressCommand implements Callable<Integer> {
+    @Option(names = "--mode", paramLabel = "s|p|both", defaultValue = "both", description = "Default: ${DEFAULT-VALUE}")
+    String mode;
+
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "10", description = "Per mode. Default: ${DEFAULT-VALUE}")
+    double seconds;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "4", description = "I/O threads. Default: ${DEFAULT-VALUE}")
+    int threads;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
+    long seed;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "2M", description = "Small, so writeback never stops. Default: ${DEFAULT-VALUE}")
+    String cacheSize;
+
+    @Option(names = "--origin-size", paramLabel = "SIZE", defaultValue = "32M", description = "Default: ${DEFAULT-VALUE}")
+    String originSize;
+
+    @Option(names = "--table", paramLabel = "FEATURES", defaultValue = "", description = "Table features, e.g. 'autocommit_time 50 max_age 2000'.")
+    String table;
+
+    @Option(names = "--stall-seconds", paramLabel = "S", defaultValue = "30", description = "Watchdog: no I/O for this long is a stall. Default: ${DEFAULT-VALUE}")
+    double stallSeconds;
+
+    @Option(names = "--json", description = "Print the results as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        if (!mode.matches("s|p|both")) {
+            throw new Main.UsageError("--mode must be s, p or both, not '" + mode + "'");
+        }
+        if (threads < 1 || seconds <= 0) {
+            throw new Main.UsageError("--threads and --seconds must be positive");
+        }
+        Map<String, Object> all = new LinkedHashMap<>();
+        boolean ok = true;
+        for (String m : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
+            Stress.Settings s = new Stress.Settings();
+            s.mode = m;
+            s.seconds = seconds;
+            s.threads = threads;
+            s.seed = seed;
+            s.cacheBytes = Sizes.parse(cacheSize, "--cache-size");
+            s.originBytes = Sizes.parse(originSize, "--origin-size");
+            s.table = table;
+            s.stallSeconds = stallSeconds;
+            Stress.Result r = new Stress(s).run();
+            ok &= r.ok();
+            Map<String, Object> j = new LinkedHashMap<>();
+            j.put("seconds", r.seconds);
+            j.put("writes", r.writes);
+            j.put("fua_writes", r.fuaWrites);
+            j.put("reads_verified", r.reads);
+            j.put("discards", r.discards);
+            j.put("flushes", r.flushes);
+            j.put("flush_messages", r.flushMessages);
+            j.put("suspend_resumes", r.suspends);
+            j.put("reloads", r.reloads);
+            j.put("invariant_checks", r.invariantChecks);
+            j.put("writeback_blocks", r.writebackBlocks);
+            j.put("final_blocks_verified", r.finalBlocksVerified);
+            j.put("stray_attempts", r.strayAttempts);
+            j.put("stray_refused", r.strayRefused);
+            j.put("older_versions_after_discard", r.olderAfterDiscard);
+            j.put("mismatches", r.mismatches);
+            j.put("stalled", r.stalled);
+            j.put("examples", r.examples);
+            all.put(m.equals("p") ? "pmem" : "ssd", j);
+            if (!json) {
+                System.out.printf(Locale.ROOT, "%s: %.1f s, %d threads: %d writes (%d FUA), %d reads verified, %d discards, %d flushes; "
+                        + "%d flush messages, %d suspend/resume, %d reloads, %d invariant checks; %d blocks written back; "
+                        + "%d blocks verified at the end; %d reads after a discard saw an older version (allowed)%s: %d mismatches%s%n",
+                        m.equals("p") ? "pmem" : "ssd", r.seconds, threads,
+                        r.writes, r.fuaWrites, r.reads, r.discards, r.flushes, r.flushMessages, r.suspends, r.reloads, r.invariantChecks,
+                        r.writebackBlocks, r.finalBlocksVerified, r.olderAfterDiscard,
+                        m.equals("p") ? String.format(Locale.ROOT, "; stray stores refused %d of %d", r.strayRefused, r.strayAttempts) : "",
+                        r.mismatches, r.stalled ? "; STALLED" : "");
+                for (String e : r.examples) {
+                    System.out.println("  " + e);
+                }
+                if (r.stalled) {
+                    System.out.println(r.stallDump);
+                }
+            }
+        }
+        if (json) {
+            System.out.print(Json.of(all));
+        }
+        return ok ? 0 : 1;
+    }
+}
