@@ -10,7 +10,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "fuzz", mixinStandardHelpOptions = true,
         description = {"Feed generated hostile input to dmwc: corrupted cache images (through check and a table load),",
-            "random table lines, mangled traces. Exit 0 when every case ended in a clear refusal or a correct load."})
+            "random table lines, mangled traces, mangled NBD sessions against a live server (each must end with the",
+            "server closing within 5 s, no internal error, and a clean client still served; at most 500 cases).",
+            "Exit 0 when every case ended in a clear refusal or a correct load."})
 final class FuzzCommand implements Callable<Integer> {
     @Option(names = "--cases", defaultValue = "1000", description = "Cases per target. Default: ${DEFAULT-VALUE}")
     int cases;
@@ -32,6 +34,11 @@ final class FuzzCommand implements Callable<Integer> {
         failures += report("ssd images", f.images("s", seed, cases));
         failures += report("pmem images", f.images("p", seed, cases));
         failures += report("table lines", f.tables(seed, cases));
+        Fuzzer.Result nbd = new dev.dmwc.writecache.nbd.NbdFuzzer(dir).run(seed, Math.min(cases, 500));
+        System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d sessions ended by the server as the protocol prescribes, %d failures%n",
+                "nbd sessions", nbd.cases, nbd.refused, nbd.failures);
+        nbd.examples.forEach(e -> System.out.println("  FAILURE " + e));
+        failures += nbd.failures;
         if (trace != null) {
             if (!Files.isRegularFile(trace)) {
                 throw new Main.UsageError("no such trace file: " + trace);

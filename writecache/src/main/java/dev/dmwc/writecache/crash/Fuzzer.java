@@ -40,7 +40,7 @@ public final class Fuzzer {
         public long failures;
         public final List<String> examples = new ArrayList<>();
 
-        void fail(String what) {
+        public void fail(String what) {
             failures++;
             if (examples.size() < 20) {
                 examples.add(what);

@@ -26,6 +26,13 @@ class FuzzerTest {
     }
 
     @Test
+    void mangledNbdSessionsNeverHangOrBreakTheServer() throws Exception {
+        Fuzzer.Result r = new dev.dmwc.writecache.nbd.NbdFuzzer(dir).run(1, 150);
+        assertEquals(0, r.failures, String.join("\n", r.examples));
+        assertEquals(150, r.cases);
+    }
+
+    @Test
     void randomTableLinesGetTheKernelsErrors() {
         Fuzzer.Result r = new Fuzzer(dir).tables(1, CASES * 5);
         assertEquals(0, r.failures, String.join("\n", r.examples));
