@@ -68,6 +68,7 @@ final class CrashtestCommand implements Callable<Integer> {
             j.put("commits_seen", r.commitsSeen);
             j.put("cuts_inside_operations", r.barrierCuts);
             j.put("two_identical_entries_recoveries", r.twinEntryErrors);
+            j.put("images_checked", r.imagesChecked);
             Map<String, Object> after = new LinkedHashMap<>();
             r.cutsAfter.forEach((k, v) -> after.put(k.name().toLowerCase(Locale.ROOT), v));
             j.put("cuts_after", after);
@@ -76,9 +77,10 @@ final class CrashtestCommand implements Callable<Integer> {
             all.put(m.equals("p") ? "pmem" : "ssd", j);
             if (json == null || !json.toString().equals("-")) {
                 System.out.printf(Locale.ROOT, "%s: %d workloads, %d power cuts, %d crash states in %.1f s (%.0f states/s), "
-                        + "%d commits, %d cuts inside operations, %d recoveries with \"two identical entries\"; cuts after %s; "
-                        + "%s %d: %d violations%n", m.equals("p") ? "pmem" : "ssd", r.workloads,
-                        r.cuts, r.states, r.seconds, r.statesPerSecond(), r.commitsSeen, r.barrierCuts, r.twinEntryErrors, after,
+                        + "%d commits, %d cuts inside operations, %d recoveries with \"two identical entries\", "
+                        + "%d crash images through dmwc check; cuts after %s; %s %d: %d violations%n", m.equals("p") ? "pmem" : "ssd",
+                        r.workloads, r.cuts, r.states, r.seconds, r.statesPerSecond(), r.commitsSeen, r.barrierCuts, r.twinEntryErrors,
+                        r.imagesChecked, after,
                         m.equals("p") ? "max unfenced words" : "max unflushed writes",
                         m.equals("p") ? r.pendingWordsMax : r.pendingWritesMax, r.violations);
                 r.examples.forEach(e -> System.out.println("  VIOLATION " + e));

@@ -7,6 +7,7 @@ import dev.dmwc.writecache.block.Bio;
 import dev.dmwc.writecache.block.CrashableBlockDevice;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.VirtualScheduler;
+import dev.dmwc.writecache.format.CacheImage;
 import dev.dmwc.writecache.target.WritecacheTarget;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -66,6 +67,8 @@ public final class CrashExplorer {
         public long barrierCuts;
         /** Crash states whose recovery reported "two identical entries" (a kernel property; data checked). */
         public long twinEntryErrors;
+        /** Crash images that went through {@code dmwc check}'s reader before recovery. */
+        public long imagesChecked;
         public double seconds;
 
         public double statesPerSecond() {
@@ -77,6 +80,7 @@ public final class CrashExplorer {
     private static final boolean TRACE = Boolean.getBoolean("dmwc.crashtest.trace");
     /** Recoveries that ended in the kernel's "two identical entries" error state (see RELIABILITY.md). */
     private long twins;
+    private long imagesChecked;
     private final Settings s;
 
     public CrashExplorer(Settings s) {
@@ -95,6 +99,7 @@ public final class CrashExplorer {
         }
         res.seconds = (System.nanoTime() - t0) / 1e9;
         res.twinEntryErrors = twins;
+        res.imagesChecked = imagesChecked;
         return res;
     }
 
@@ -124,7 +129,7 @@ public final class CrashExplorer {
         CrashableBlockDevice origin = new CrashableBlockDevice("origin", ORIGIN_BYTES);
         CrashableBlockDevice ssd = pmem ? null : new CrashableBlockDevice("cache", 128 << 10);
         Path pmemFile = pmem ? Files.createTempFile(s.workDir, "dmwc-crash-", ".pmem") : null;
-        Path recoverFile = pmem ? Files.createTempFile(s.workDir, "dmwc-crash-rec-", ".pmem") : null;
+        Path recoverFile = Files.createTempFile(s.workDir, "dmwc-crash-rec-", pmem ? ".pmem" : ".img");
         CrashDomain domain = pmem ? new CrashDomain() : null;
         DaxDevice dax = null;
         try {
@@ -327,8 +332,8 @@ public final class CrashExplorer {
             }
             if (pmemFile != null) {
                 Files.deleteIfExists(pmemFile);
-                Files.deleteIfExists(recoverFile);
             }
+            Files.deleteIfExists(recoverFile);
         }
     }
 
@@ -361,7 +366,9 @@ public final class CrashExplorer {
         Object c2;
         DaxDevice dax2 = null;
         if (ssd != null) {
-            c2 = new CrashableBlockDevice("cache", ssd.crashImage(crashSeed ^ 0x5bd1e995L));
+            byte[] img = ssd.crashImage(crashSeed ^ 0x5bd1e995L);
+            Files.write(recoverFile, img);
+            c2 = new CrashableBlockDevice("cache", img);
         } else {
             byte[] img = new byte[(int) dax.size()];
             dax.accessor().read(0, img, 0, img.length);
@@ -373,6 +380,21 @@ public final class CrashExplorer {
             dax2 = DaxDevice.open(recoverFile, new DaxDevice.Options().backend(ProtectionKeys.Backend.NONE));
             c2 = dax2;
         }
+        // what `dmwc check` says of the image as the crash left it
+        List<String> checkProblems;
+        try (CacheImage img = CacheImage.open(recoverFile, 0)) {
+            checkProblems = new ArrayList<>(img.loadProblems());
+            if (checkProblems.isEmpty()) {
+                checkProblems.addAll(img.entryProblems(img.entries(), o2.sizeSectors()));
+            }
+        }
+        imagesChecked++;
+        if (!checkProblems.stream().allMatch(l -> l.startsWith("two identical entries"))) {
+            if (dax2 != null) {
+                dax2.close();
+            }
+            return "dmwc check on the crash image: " + checkProblems;
+        }
         try {
             WritecacheTarget t2;
             List<String> log = new ArrayList<>();
@@ -382,6 +404,9 @@ public final class CrashExplorer {
                 return "recovery refused the cache: " + e.getMessage();
             }
             try {
+                if (t2.status().startsWith("0 ") != checkProblems.isEmpty()) {
+                    return "dmwc check (" + checkProblems + ") disagrees with the recovery (status " + t2.status() + ")";
+                }
                 if (!t2.status().startsWith("0 ")) {
                     if (!log.stream().allMatch(l -> l.startsWith("two identical entries"))) {
                         return "error state after recovery: " + t2.status() + " " + log;
