@@ -32,10 +32,11 @@ wait_sock() { # until the server answers a handshake (the socket file appears be
 
 declare -A sum
 for round in $(seq "$ROUNDS"); do
+  rm -f "$W"/*.sock
   nbdkit -f -U "$W/mem.sock" memory size=1G & P=$!; wait_sock "$W/mem.sock"
   sum[memory]=$(( ${sum[memory]:-0} + $(iops "$W/mem.sock") )); kill $P; wait $P 2>/dev/null || true
 
-  truncate -s 1G "$W/file.img"
+  rm -f "$W"/*.sock; truncate -s 1G "$W/file.img"
   nbdkit -f -U "$W/cache.sock" --filter=cache file "$W/file.img" cache=writeback & P=$!; wait_sock "$W/cache.sock"
   sum[cache]=$(( ${sum[cache]:-0} + $(iops "$W/cache.sock") )); kill $P; wait $P 2>/dev/null || true
 

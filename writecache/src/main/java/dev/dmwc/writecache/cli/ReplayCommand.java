@@ -89,6 +89,13 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the device files (their folder is printed).")
     boolean keep;
 
+    @Option(names = {"--queue-depth", "--threads"}, paramLabel = "N", defaultValue = "1",
+            description = {"Requests in flight at once, each on its own thread. A request waits for in-flight ones that",
+                "overlap its cache blocks; flushes and PREFLUSH writes wait for everything. Above 1 the engine runs on",
+                "real threads and its timers (autocommit, max_age, pause_writeback) follow the wall clock, not the",
+                "trace's. Default: ${DEFAULT-VALUE}"})
+    int queueDepth;
+
     @Option(names = {"-q", "--quiet"}, description = "No progress output.")
     boolean quiet;
 
@@ -135,6 +142,10 @@ final class ReplayCommand implements Callable<Integer> {
         }
         s.checkOnly = check;
         s.keep = keep;
+        if (queueDepth < 1 || queueDepth > 1024) {
+            throw new Main.UsageError("--queue-depth must be 1..1024, not " + queueDepth);
+        }
+        s.queueDepth = queueDepth;
         if (originSize != null) {
             s.originBytes = Sizes.parse(originSize, "--origin-size");
         }

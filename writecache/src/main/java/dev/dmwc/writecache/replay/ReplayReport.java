@@ -63,7 +63,7 @@ public final class ReplayReport {
         this.scan = scan;
     }
 
-    void count(TraceRecord r) {
+    synchronized void count(TraceRecord r) {
         long[] c = counts.computeIfAbsent(r.op, k -> new long[2]);
         c[0]++;
         c[1] += r.length;
@@ -75,14 +75,19 @@ public final class ReplayReport {
         }
     }
 
-    void error(TraceRecord r, String what) {
+    synchronized void error(TraceRecord r, String what) {
         errors++;
         if (errorExamples.size() < 20) {
             errorExamples.add(r.position + ": " + r + ": " + what);
         }
     }
 
-    void mismatch(String what) {
+    /** Add to a counter from any replay thread. */
+    synchronized void add(java.util.function.Consumer<ReplayReport> change) {
+        change.accept(this);
+    }
+
+    synchronized void mismatch(String what) {
         mismatches++;
         if (mismatchExamples.size() < 20) {
             mismatchExamples.add(what);

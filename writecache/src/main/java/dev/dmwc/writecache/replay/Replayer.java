@@ -5,6 +5,8 @@ import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
 import dev.dmwc.writecache.block.MappedBlockDevice;
 import dev.dmwc.writecache.engine.DmError;
+import dev.dmwc.writecache.engine.Scheduler;
+import dev.dmwc.writecache.engine.ThreadedScheduler;
 import dev.dmwc.writecache.engine.VirtualScheduler;
 import dev.dmwc.writecache.target.WritecacheTarget;
 import dev.dmwc.writecache.trace.TraceFormatException;
@@ -53,6 +55,11 @@ public final class Replayer {
         public ProtectionKeys.Backend backend = ProtectionKeys.Backend.best();
         public boolean checkOnly;
         public boolean keep;
+        /**
+         * Requests in flight at once, each on its own thread (1: one after another, in trace time).
+         * Above 1 the engine runs on real threads and its timers follow the wall clock.
+         */
+        public int queueDepth = 1;
     }
 
     /** Progress callback: requests done of total, seconds since start. */
@@ -175,8 +182,14 @@ public final class Replayer {
                     Integer.toString(s.features.size())));
             table.addAll(s.features);
             rep.table = String.join(" ", table);
-            VirtualScheduler sched = new VirtualScheduler();
-            t = WritecacheTarget.create(table, Map.of("origin", origin, "cache", cache), sched, null, rep.kernelLog::add);
+            VirtualScheduler sched = s.queueDepth > 1 ? null : new VirtualScheduler();
+            Scheduler engineSched = sched != null ? sched : new ThreadedScheduler(e -> rep.mismatch("engine work failed: " + e));
+            t = WritecacheTarget.create(table, Map.of("origin", origin, "cache", cache), engineSched, null,
+                    m -> {
+                        synchronized (rep) {
+                            rep.kernelLog.add(m);
+                        }
+                    });
             t.engine().setDataless(s.noData);
             replay(t, sched, sc, rep, originBytes);
             rep.finalStatus = t.status();
@@ -217,17 +230,24 @@ public final class Replayer {
     }
 
     private SectorModel model;
-    private long nextVersion = 1;
-    private ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+    private final java.util.concurrent.atomic.AtomicLong nextVersion = new java.util.concurrent.atomic.AtomicLong(1);
+    /** Payload buffers, one per replaying thread; requests needing a second one (read-modify-write) take {@code buffer2}. */
+    private final ThreadLocal<ByteBuffer[]> bufs = ThreadLocal.withInitial(() -> new ByteBuffer[] {
+        ByteBuffer.allocateDirect(1 << 20), ByteBuffer.allocateDirect(1 << 20)});
 
     private ByteBuffer buffer(long bytes) throws ReplayException {
+        return buffer(bytes, 0);
+    }
+
+    private ByteBuffer buffer(long bytes, int which) throws ReplayException {
         if (bytes > Integer.MAX_VALUE - 4096) {
             throw new ReplayException("request of " + bytes + " bytes is too large to replay");
         }
-        if (buf.capacity() < bytes) {
-            buf = ByteBuffer.allocateDirect((int) roundUp(bytes, 1 << 20));
+        ByteBuffer[] mine = bufs.get();
+        if (mine[which].capacity() < bytes) {
+            mine[which] = ByteBuffer.allocateDirect((int) roundUp(bytes, 1 << 20));
         }
-        ByteBuffer b = buf.duplicate();
+        ByteBuffer b = mine[which].duplicate();
         b.clear().limit((int) bytes);
         return b;
     }
@@ -248,6 +268,7 @@ public final class Replayer {
         long done = 0;
         long start = System.nanoTime();
         long lastProgress = 0;
+        InFlight inFlight = s.queueDepth > 1 ? new InFlight(s.queueDepth) : null;
         try (TraceReader in = Traces.open(trace, traceOptions)) {
             while (done < sc.records) {
                 boolean more;
@@ -264,7 +285,7 @@ public final class Replayer {
                 }
                 if (r.timeNs >= 0) {
                     long ms = r.timeNs / 1_000_000L;
-                    if (ms > sched.nowMs()) {
+                    if (sched != null && ms > sched.nowMs()) {
                         sched.advance(ms - sched.nowMs());
                     }
                     if (speed > 0) {
@@ -275,10 +296,14 @@ public final class Replayer {
                         }
                     }
                 }
-                long ts = System.nanoTime();
-                one(t, r, rep, originBytes);
-                lat.get(r.op).recordValue(Math.max(1, System.nanoTime() - ts));
-                sched.runPending();
+                if (inFlight != null) {
+                    inFlight.dispatch(t, r, rep, originBytes, lat);
+                } else {
+                    long ts = System.nanoTime();
+                    one(t, r, rep, originBytes);
+                    lat.get(r.op).recordValue(Math.max(1, System.nanoTime() - ts));
+                    sched.runPending();
+                }
                 done++;
                 if (done % sampleEvery == 0) {
                     rep.sample(r.timeNs, done, t.status(), t.engine().writebackBlocks());
@@ -290,6 +315,12 @@ public final class Replayer {
                         lastProgress = now;
                     }
                 }
+            }
+        }
+        if (inFlight != null) {
+            inFlight.close(); // wait for what is in flight
+            if (inFlight.failure != null) {
+                throw inFlight.failure;
             }
         }
         rep.replaySeconds = (System.nanoTime() - start) / 1e9;
@@ -314,7 +345,7 @@ public final class Replayer {
         long off = r.offset;
         long len = r.length;
         if (off + len > originBytes) {
-            rep.beyond++;
+            rep.add(x -> x.beyond++);
             switch (s.beyond) {
                 case "skip" -> {
                     return;
@@ -334,7 +365,7 @@ public final class Replayer {
             long d0 = roundUp(off, bs);
             long d1 = (off + len) / bs * bs;
             if (!aligned) {
-                rep.unalignedDiscards++;
+                rep.add(x -> x.unalignedDiscards++);
             }
             if (d1 <= d0) {
                 return;
@@ -352,7 +383,7 @@ public final class Replayer {
                 throw new ReplayException(r.position + ": " + r + " is not aligned to the " + bs
                         + "-byte cache block (--unaligned rmw|widen to replay it)");
             }
-            rep.unaligned++;
+            rep.add(x -> x.unaligned++);
         }
         int flags = (r.has(TraceRecord.PREFLUSH) ? Bio.REQ_PREFLUSH : 0) | (r.has(TraceRecord.FUA) ? Bio.REQ_FUA : 0);
         if (r.op == TraceRecord.Op.READ) {
@@ -375,14 +406,14 @@ public final class Replayer {
         }
         int n = (int) ((a1 - a0) >> 9);
         long[] versions = new long[n];
-        long v = nextVersion++;
+        long v = nextVersion.getAndIncrement();
         long first = a0 >> 9;
         long lo = off >> 9;
         long hi = (off + len + 511) >> 9;
         if (!aligned && s.unaligned.equals("rmw")) {
-            ByteBuffer old = buffer(a1 - a0);
+            ByteBuffer old = buffer(a1 - a0, 1);
             String err = t.submit(Bio.Op.READ, 0, a0 >> 9, (int) (a1 - a0), old);
-            rep.rmwReads++;
+            rep.add(x -> x.rmwReads++);
             if (err != null) {
                 rep.error(r, "read-modify-write: read failed: " + err);
                 return;
@@ -412,7 +443,7 @@ public final class Replayer {
 
     private void verify(ByteBuffer b, long a0, long a1, TraceRecord r, ReplayReport rep) {
         int n = (int) ((a1 - a0) >> 9);
-        rep.verifiedReads++;
+        rep.add(x -> x.verifiedReads++);
         int bad = model.check(b, a0 >> 9, 0, n);
         if (bad >= 0) {
             long sector = (a0 >> 9) + bad;
@@ -429,7 +460,9 @@ public final class Replayer {
             rep.mismatch("final check: message flush failed: " + e.getMessage());
             return;
         }
-        sched.runPending();
+        if (sched != null) {
+            sched.runPending();
+        }
         long chunk = 1 << 20;
         for (long off = 0; off < originBytes; off += chunk) {
             long len = Math.min(chunk, originBytes - off);
@@ -445,6 +478,111 @@ public final class Replayer {
                 long sector = (off >> 9) + bad;
                 rep.mismatch("final check after writeback: sector " + sector + " should hold version " + model.get(sector)
                         + ", holds " + SectorModel.describe(b, bad));
+            }
+        }
+    }
+
+    /**
+     * Up to {@code depth} requests in flight on as many threads. A request waits while another in
+     * flight overlaps its cache blocks (so each block's order, and the model, stay those of the
+     * trace); a flush, a PREFLUSH write and a request beyond the origin wait for everything in
+     * flight and run alone, as a barrier.
+     */
+    private final class InFlight implements AutoCloseable {
+        private final int depth;
+        private final java.util.concurrent.ExecutorService pool;
+        private final List<long[]> ranges = new ArrayList<>();
+        volatile ReplayException failure;
+
+        InFlight(int depth) {
+            this.depth = depth;
+            java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+            this.pool = java.util.concurrent.Executors.newFixedThreadPool(depth, r -> {
+                Thread th = new Thread(r, "replay-" + n.incrementAndGet());
+                th.setDaemon(true);
+                return th;
+            });
+        }
+
+        private boolean overlaps(long a, long b) {
+            for (long[] x : ranges) {
+                if (x[0] < b && a < x[1]) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private void await(java.util.function.BooleanSupplier ready) throws ReplayException {
+            synchronized (ranges) {
+                while (!ready.getAsBoolean()) {
+                    if (failure != null) {
+                        throw failure;
+                    }
+                    try {
+                        ranges.wait();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new ReplayException("interrupted");
+                    }
+                }
+            }
+        }
+
+        void dispatch(WritecacheTarget t, TraceRecord rec, ReplayReport rep, long originBytes,
+                Map<TraceRecord.Op, Histogram> lat) throws ReplayException {
+            if (failure != null) {
+                throw failure;
+            }
+            int bs = s.blockSize;
+            boolean barrier = rec.op == TraceRecord.Op.FLUSH || rec.has(TraceRecord.PREFLUSH) || rec.offset + rec.length > originBytes;
+            if (barrier) {
+                await(ranges::isEmpty);
+                long ts = System.nanoTime();
+                one(t, rec, rep, originBytes);
+                record(lat, rec.op, System.nanoTime() - ts);
+                return;
+            }
+            long a = rec.offset / bs * bs;
+            long b = roundUp(rec.offset + rec.length, bs);
+            long[] range = {a, b};
+            await(() -> ranges.size() < depth && !overlaps(a, b));
+            synchronized (ranges) {
+                ranges.add(range);
+            }
+            TraceRecord mine = rec.copy();
+            pool.execute(() -> {
+                try {
+                    long ts = System.nanoTime();
+                    one(t, mine, rep, originBytes);
+                    record(lat, mine.op, System.nanoTime() - ts);
+                } catch (ReplayException e) {
+                    failure = e;
+                } catch (RuntimeException e) {
+                    failure = new ReplayException(mine.position + ": " + mine + ": " + e);
+                } finally {
+                    synchronized (ranges) {
+                        ranges.remove(range);
+                        ranges.notifyAll();
+                    }
+                }
+            });
+        }
+
+        private void record(Map<TraceRecord.Op, Histogram> lat, TraceRecord.Op op, long ns) {
+            Histogram h = lat.get(op);
+            synchronized (h) {
+                h.recordValue(Math.max(1, ns));
+            }
+        }
+
+        /** Wait for everything in flight. */
+        @Override
+        public void close() throws ReplayException {
+            try {
+                await(ranges::isEmpty);
+            } finally {
+                pool.shutdown();
             }
         }
     }

@@ -64,6 +64,24 @@ class ReplayerTest {
         assertTrue(r.writebackBlocks > 10_000, "writeback happened: " + r.writebackBlocks);
     }
 
+    @ParameterizedTest(name = "mode {0}, queue depth {1}")
+    @CsvSource({"s, 4", "p, 8", "s, 16"})
+    void queueDepthReplaysConcurrentlyAndStillVerifies(String mode, int depth) throws Exception {
+        Replayer.Settings s = settings(mode);
+        s.queueDepth = depth;
+        s.cacheBytes = 4L << 20; // writeback all the time, on its own threads
+        ReplayReport r = new Replayer(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(), s, null).run();
+        assertEquals(0, r.mismatches, r.mismatchExamples.toString());
+        assertEquals(0, r.errors, r.errorExamples.toString());
+        assertEquals(r.scan.records, r.requests);
+        assertTrue(r.verifiedReads > 1000 && r.writebackBlocks > 0, r.verifiedReads + " reads, " + r.writebackBlocks + " written back");
+        assertEquals(r.originBytes, r.finalCheckedBytes);
+        // the fsync trace: flushes and PREFLUSH writes are barriers
+        ReplayReport f = new Replayer(TRACES.resolve("ext4-fsync.v3.iolog.gz"), Traces.Options.defaults(), s, null).run();
+        assertEquals(0, f.mismatches, f.mismatchExamples.toString());
+        assertEquals(f.scan.records, f.requests);
+    }
+
     @Test
     void unalignedRequestsAreReadModifyWrittenOrRefused() throws Exception {
         Path t = TRACES.resolve("edge").resolve("blkparse-small.txt");
