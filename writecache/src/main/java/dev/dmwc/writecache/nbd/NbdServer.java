@@ -252,6 +252,19 @@ public final class NbdServer implements AutoCloseable {
         private final Object sendLock = new Object();
         /** Replies waiting to be sent together (under sendLock). */
         private final ByteBuffer out = ByteBuffer.allocateDirect(1 << 18);
+        /**
+         * The payload of the request being served inline (direct memory: pmem's copy is then one
+         * non-temporal native copy, not a Java copy plus a write-back pass). One inline request runs
+         * at a time per connection, and its reply is sent or copied before the next is read.
+         */
+        private ByteBuffer inlineBuf = ByteBuffer.allocateDirect(1 << 20);
+
+        private ByteBuffer inlineBuffer(int len) {
+            if (inlineBuf.capacity() < len) {
+                inlineBuf = ByteBuffer.allocateDirect(len);
+            }
+            return inlineBuf.clear().limit(len);
+        }
         private final Object idle = new Object();
         private int inFlight;
         private volatile boolean dead;
@@ -496,11 +509,13 @@ public final class NbdServer implements AutoCloseable {
                     return; // run() waits for what is in flight, then closes
                 }
                 ByteBuffer payload = null;
+                boolean commits = type == Nbd.CMD_FLUSH || (flags & Nbd.CMD_FLAG_FUA) != 0;
+                boolean inline = opts.inline && !commits;
                 if (type == Nbd.CMD_WRITE) {
                     if (length > Nbd.MAX_PAYLOAD) {
                         throw new ProtocolError("WRITE of " + length + " bytes (limit " + Nbd.MAX_PAYLOAD + ")");
                     }
-                    payload = ByteBuffer.allocate((int) length);
+                    payload = inline ? inlineBuffer((int) length) : ByteBuffer.allocate((int) length);
                     readFully(payload);
                     payload.flip();
                 }
@@ -514,9 +529,11 @@ public final class NbdServer implements AutoCloseable {
                 synchronized (idle) {
                     inFlight++;
                 }
-                boolean commits = type == Nbd.CMD_FLUSH || (flags & Nbd.CMD_FLAG_FUA) != 0;
-                if (opts.inline && !commits) {
+                if (inline) {
                     r.batched = true;
+                    if (type == Nbd.CMD_READ) {
+                        r.readBuf = inlineBuffer((int) length);
+                    }
                     r.run();
                 } else {
                     try {
@@ -589,6 +606,8 @@ public final class NbdServer implements AutoCloseable {
             final long length;
             final ByteBuffer payload;
             boolean batched;
+            /** Where a READ's data goes, when the connection lends its buffer (inline). */
+            ByteBuffer readBuf;
 
             Request(int type, int flags, long cookie, long offset, long length, ByteBuffer payload) {
                 this.type = type;
@@ -607,9 +626,9 @@ public final class NbdServer implements AutoCloseable {
                     int err;
                     switch (type) {
                         case Nbd.CMD_READ -> {
-                            data = ByteBuffer.allocate((int) length);
+                            data = readBuf != null ? readBuf : ByteBuffer.allocate((int) length);
                             err = export.read(offset, data);
-                            data.clear();
+                            data.position(0).limit((int) length);
                             stats.reads.incrementAndGet();
                             stats.bytesRead.addAndGet(length);
                         }
