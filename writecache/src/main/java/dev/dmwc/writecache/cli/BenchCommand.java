@@ -106,12 +106,28 @@ final class BenchCommand implements Callable<Integer> {
                 long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();
                 int bs = d.target().engine().blockSize();
                 double copy;
-                try (BlockDevice s = MappedBlockDevice.create(scratch, Math.max(cacheBytes, 1 << 20), false)) {
-                    copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
+                String copyName;
+                if (mode.equals("p")) {
+                    // pmem: the engine's data path is a durable copy into the DAX mapping; so is the baseline
+                    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(scratch.toFile(), "rw")) {
+                        f.setLength(Math.max(cacheBytes, 1 << 20));
+                    }
+                    try (dev.dmwc.daxlib.DaxDevice s = dev.dmwc.daxlib.DaxDevice.open(scratch, new dev.dmwc.daxlib.DaxDevice.Options()
+                            .backend(devices.protection == null ? dev.dmwc.daxlib.ProtectionKeys.Backend.best()
+                                    : dev.dmwc.daxlib.ProtectionKeys.Backend.parse(devices.protection)))) {
+                        copy = Bench.durableCopyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
+                    }
+                    copyName = "durable copy (memcpy_flushcache) into a DAX mapping";
+                } else {
+                    try (BlockDevice s = MappedBlockDevice.create(scratch, Math.max(cacheBytes, 1 << 20), false)) {
+                        copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
+                    }
+                    copyName = "raw copy into a mapped file";
                 }
                 // the origin's sequential rate, measured on the (throttled) origin before the phases write it
                 double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
                 Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode, false));
+                b.copyBaselineName = copyName;
                 List<Bench.PhaseResult> rs = b.run(copy, seq);
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("mode", mode);
@@ -145,8 +161,8 @@ final class BenchCommand implements Callable<Integer> {
 
     private String table(String mode, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%nmode %s: %s%n  origin %s%n  cache  %s%n  baselines (this run): raw copy %.0f MB/s, origin sequential %.0f MB/s%n",
-                mode, d.tableLine(), d.originDescription(), d.cacheDescription(), copy, seq));
+        sb.append(String.format(Locale.ROOT, "%nmode %s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s, origin sequential %.0f MB/s%n",
+                mode, d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy, seq));
         sb.append(String.format(Locale.ROOT, "  %-12s %9s %9s %8s %9s %9s %9s %9s %6s %8s  %s%n", "phase", "ops", "IOPS", "MB/s",
                 "p50 us", "p99 us", "p99.9 us", "wb MB/s", "run", "blocked", "vs baseline"));
         for (Bench.PhaseResult r : rs) {

@@ -44,7 +44,8 @@ final class ControlClient {
             System.out.println("status: " + flat.get("status"));
             for (var e : flat.entrySet()) {
                 if (!e.getKey().equals("table") && !e.getKey().equals("status")) {
-                    System.out.printf("  %-28s %s%n", e.getKey(), e.getValue());
+                    String k = e.getKey().startsWith("fields.") ? e.getKey().substring(7) : e.getKey();
+                    System.out.printf("  %-28s %s%n", k, e.getValue());
                 }
             }
             return 0;
