@@ -27,23 +27,25 @@ final class SectorModel {
         java.util.Arrays.fill(version, (int) sector, (int) (sector + nSectors), v);
     }
 
+    /** One sector's payload as longs, reused per thread: [sector, version] 32 times. */
+    private static final ThreadLocal<long[]> SECTOR = ThreadLocal.withInitial(() -> new long[64]);
+
     /** Fill {@code buf} (from position 0, {@code nSectors} sectors) with the payload of those sectors. */
     static void fill(ByteBuffer buf, long firstSector, long nSectors, long[] versions, int vOff) {
-        ByteBuffer b = buf.order(ByteOrder.LITTLE_ENDIAN);
-        int p = 0;
+        java.nio.LongBuffer out = buf.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
+        long[] one = SECTOR.get();
         for (int s = 0; s < nSectors; s++) {
             long sector = firstSector + s;
             long v = versions[vOff + s];
             if (v == 0) {
-                for (int i = 0; i < 64; i++, p += 8) {
-                    b.putLong(p, 0);
+                java.util.Arrays.fill(one, 0L);
+            } else {
+                for (int i = 0; i < 64; i += 2) {
+                    one[i] = sector;
+                    one[i + 1] = v;
                 }
-                continue;
             }
-            for (int i = 0; i < 32; i++, p += 16) {
-                b.putLong(p, sector);
-                b.putLong(p + 8, v);
-            }
+            out.put(one); // one bulk copy of 512 bytes
         }
     }
 
