@@ -110,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
                 if (mode.equals("p")) {
                     // pmem: the engine's data path is a durable copy into the DAX mapping; so is the baseline
                     try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(scratch.toFile(), "rw")) {
-                        f.setLength(Math.max(cacheBytes, 1 << 20));
+                        f.setLength(Math.max((cacheBytes + 4095) / 4096 * 4096, 1 << 20)); // dax: whole pages
                     }
                     try (dev.dmwc.daxlib.DaxDevice s = dev.dmwc.daxlib.DaxDevice.open(scratch, new dev.dmwc.daxlib.DaxDevice.Options()
                             .backend(devices.protection == null ? dev.dmwc.daxlib.ProtectionKeys.Backend.best()

@@ -36,10 +36,13 @@ public final class Main implements Runnable {
         return cl;
     }
 
+    /** Held here: a logger's level is lost when nothing references the logger any more. */
+    private static final java.util.logging.Logger CHRONICLE_LOG = java.util.logging.Logger.getLogger("net.openhft");
+
     public static void main(String[] args) {
         java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
         // Chronicle announces itself at INFO ("Chronicle core loaded…", "Took N ms to add mapping…")
-        java.util.logging.Logger.getLogger("net.openhft").setLevel(java.util.logging.Level.WARNING);
+        CHRONICLE_LOG.setLevel(java.util.logging.Level.WARNING);
         for (java.util.logging.Handler h : root.getHandlers()) {
             h.setFormatter(new java.util.logging.SimpleFormatter() {
                 @Override
