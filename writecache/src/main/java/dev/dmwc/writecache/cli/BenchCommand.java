@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "bench", header = "Measure absorb and write-back beside this machine's limits.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"How fast the cache absorbs writes and how fast it writes back, beside this machine's limits measured",
             "in the same run. Phases: absorb (random writes below the high watermark; baseline: raw copies into a mapped",
             "file of the cache's size), drain (a sequential fill written back by 'message flush'; baseline: the origin's",

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "check", mixinStandardHelpOptions = true,
+@Command(name = "check", header = "Validate a cache image as resume would.", mixinStandardHelpOptions = true,
         description = {"Validate a cache image as resume would (magic, version, sizes, duplicate entries, sectors",
             "beyond the origin). Exit 0 clean, 1 problems (listed), 2 unreadable."})
 final class CheckCommand implements Callable<Integer> {

@@ -10,7 +10,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "crashtest", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "crashtest", header = "Cut the power everywhere in random workloads; check recovery.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Cut the power after every operation of random workloads, in many ways, recover and check the",
             "mode's guarantee (RELIABILITY.md). Exit 0: no violation; 1: violations (each with the seeds that",
             "reproduce it)."})

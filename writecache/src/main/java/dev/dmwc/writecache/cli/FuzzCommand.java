@@ -8,7 +8,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "fuzz", mixinStandardHelpOptions = true,
+@Command(name = "fuzz", header = "Hostile input: corrupted images, table lines, traces, NBD sessions.", mixinStandardHelpOptions = true,
         description = {"Feed generated hostile input to dmwc: corrupted cache images (through check and a table load),",
             "random table lines, mangled traces, mangled NBD sessions against a live server (each must end with the",
             "server closing within 5 s, no internal error, and a clean client still served; at most 500 cases).",

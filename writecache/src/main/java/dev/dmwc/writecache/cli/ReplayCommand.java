@@ -17,7 +17,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "replay", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "replay", header = "Replay a block trace through the cache, optionally verified.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Replay a block trace through a write-back cache on sparse files (default under /dev/shm) and",
             "report what the cache did. Formats are detected (gzip too) or named with --format. Exit 0; 1 when",
             "--verify found a mismatch or a request failed; 2 for bad arguments or a malformed trace."})

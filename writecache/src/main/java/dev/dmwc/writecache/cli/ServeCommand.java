@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "serve", header = "Serve the cache as an NBD export (fio, qemu-img, nbdcopy, nbdinfo).", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Serve the write-back cache as an NBD export for fio --ioengine=nbd, qemu-img, nbdcopy and nbdinfo.",
             "Existing device files are loaded (the kernel's recovery), missing ones are created sparse. The engine runs",
             "on real threads in wall-clock time: autocommit, max_age and writeback behave as in the kernel.",

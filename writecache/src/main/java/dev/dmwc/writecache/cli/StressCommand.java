@@ -8,7 +8,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "stress", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "stress", header = "Threads of mixed I/O, writeback, suspend/reload and a stray writer, checked.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Many threads of mixed I/O (writes, FUA, reads checked against a model, discards, flushes) on one",
             "target running on real threads, with concurrent writeback, autocommit, flush messages, suspend/resume",
             "and table reloads; in pmem mode a stray-writer thread stores into the DAX range without access and must",
