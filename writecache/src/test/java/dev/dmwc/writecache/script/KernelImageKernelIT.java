@@ -70,6 +70,14 @@ class KernelImageKernelIT {
         new ScriptRunner(WcScript.parse(REPO.resolve("test-data/verify/" + name + ".wcs"), null), made,
                 ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).run();
 
+        kernelAgrees(made, tableArgs, kernel, again, false);
+    }
+
+    /**
+     * The oracle boots Linux 6.1 on copies of {@code made}'s images and must report no error; dmwc
+     * then runs the very script the kernel ran on the same images: identical transcripts.
+     */
+    static void kernelAgrees(Path made, String tableArgs, Path kernel, Path again, boolean manyBlocks) throws Exception {
         Process p = new ProcessBuilder("bash", oracle.resolve("verify-image.sh").toString(),
                 made.resolve("origin.img").toString(), made.resolve("cache.img").toString(), tableArgs,
                 kernel.toString()).redirectErrorStream(true).start();
@@ -84,7 +92,107 @@ class KernelImageKernelIT {
                 .withImages(made.resolve("origin.img"), made.resolve("cache.img"));
         r.run();
         List<String> kernelTranscript = Files.readAllLines(kernel.resolve("transcript.txt"));
-        assertEquals(String.join("\n", kernelTranscript), String.join("\n", r.transcript()),
+        List<String> ours = r.transcript();
+        if (tableArgs.startsWith("p") && manyBlocks) {
+            // Linux 6.1 loses blocks of one big read over hits and misses in pmem mode
+            // (test-data/kernel-bugs/pmem-read-hits-then-misses): leave out the whole-target read
+            // and read_hits; the status otherwise and the origin after writeback must be identical
+            kernelTranscript = withoutBigRead(kernelTranscript);
+            ours = withoutBigRead(ours);
+        }
+        assertEquals(String.join("\n", kernelTranscript), String.join("\n", ours),
                 "the kernel's transcript (left) and dmwc's on the same images (right)");
+    }
+
+    static List<String> withoutBigRead(List<String> t) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String l : t) {
+            if (l.startsWith("read 0 ")) {
+                continue;
+            }
+            if (l.startsWith("status ")) {
+                String[] f = l.split(" ");
+                f[6] = "*"; // read_hits (status, error, blocks, free, wb, reads, read_hits)
+                l = String.join(" ", f);
+            }
+            out.add(l);
+        }
+        return out;
+    }
+
+    /**
+     * Images the threaded engine (the one {@code dmwc serve} runs) left when the power went while
+     * four threads wrote, discarded and flushed and writeback ran: the kernel recovers them without
+     * an error and reads what dmwc reads.
+     */
+    @ParameterizedTest(name = "mode {0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"s", "p"})
+    void theKernelLoadsImagesTheThreadedEngineLeftAtAPowerCut(String mode) throws Exception {
+        Path work = Path.of("target", "kernel-it", "threaded-" + mode).toAbsolutePath();
+        Path made = work.resolve("dmwc-made");
+        Files.createDirectories(made);
+        Path o = made.resolve("origin.img");
+        Path c = made.resolve("cache.img");
+        Files.deleteIfExists(o);
+        Files.deleteIfExists(c);
+        long cacheBytes = mode.equals("p") ? 14L << 20 : 2L << 20; // pmem: the oracle's NVDIMM size rule
+        dev.dmwc.writecache.block.MappedBlockDevice od = dev.dmwc.writecache.block.MappedBlockDevice.create(o, 8L << 20, true);
+        dev.dmwc.daxlib.DaxDevice dax = null;
+        dev.dmwc.writecache.block.MappedBlockDevice sd = null;
+        Object cd;
+        if (mode.equals("p")) {
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(c.toFile(), "rw")) {
+                f.setLength(cacheBytes);
+            }
+            dax = dev.dmwc.daxlib.DaxDevice.open(c, new dev.dmwc.daxlib.DaxDevice.Options().backend(ProtectionKeys.Backend.SOFTWARE));
+            cd = dax;
+        } else {
+            sd = dev.dmwc.writecache.block.MappedBlockDevice.create(c, cacheBytes, true);
+            cd = sd;
+        }
+        dev.dmwc.writecache.target.WritecacheTarget t = dev.dmwc.writecache.target.WritecacheTarget.create(
+                List.of(mode, "o", "c", "4096", "0"), java.util.Map.of("o", od, "c", cd),
+                new dev.dmwc.writecache.engine.ThreadedScheduler(Throwable::printStackTrace), null, m -> { });
+        long deadline = System.nanoTime() + 1_500_000_000L;
+        List<Thread> ts = new java.util.ArrayList<>();
+        for (int k = 0; k < 4; k++) {
+            int me = k;
+            Thread th = new Thread(() -> {
+                java.util.SplittableRandom r = new java.util.SplittableRandom(me);
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4096);
+                while (System.nanoTime() < deadline) {
+                    long block = r.nextLong(2048);
+                    int dice = r.nextInt(100);
+                    b.clear();
+                    b.putLong(0, block).putLong(8, r.nextLong());
+                    if (dice < 80) {
+                        t.submit(dev.dmwc.writecache.block.Bio.Op.WRITE, dice < 8 ? dev.dmwc.writecache.block.Bio.REQ_FUA : 0,
+                                block * 8, 4096, b);
+                    } else if (dice < 90) {
+                        t.submit(dev.dmwc.writecache.block.Bio.Op.READ, 0, block * 8, 4096, b);
+                    } else if (dice < 95) {
+                        t.submit(dev.dmwc.writecache.block.Bio.Op.DISCARD, 0, block * 8, 4096, null);
+                    } else {
+                        t.flush();
+                    }
+                }
+            });
+            th.start();
+            ts.add(th);
+        }
+        for (Thread th : ts) {
+            th.join();
+        }
+        assertEquals(0, t.engine().statusFields()[0], "no error before the cut");
+        t.close(); // the power cut: no suspend, no last commit
+        if (dax != null) {
+            dax.close();
+        } else {
+            sd.flush();
+            sd.close();
+        }
+        od.flush();
+        od.close();
+        kernelAgrees(made, mode + " 4096 0", work.resolve("kernel"), work.resolve("dmwc-verify"), true);
     }
 }
