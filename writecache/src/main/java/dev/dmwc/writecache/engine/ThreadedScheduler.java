@@ -5,7 +5,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -117,48 +116,70 @@ public final class ThreadedScheduler implements Scheduler {
         };
     }
 
+    /**
+     * {@code mod_timer} is a store in the kernel, not a wake-up: here {@link Timer#mod} and
+     * {@link Timer#del} only set the due time, and a wake-up task is scheduled only when none is
+     * due earlier. A wake-up that finds the due time moved later schedules itself again; one that
+     * finds the timer deleted does nothing. (pmem commits every 64 blocks and re-arms the
+     * autocommit timer each time: cancelling and rescheduling a task there woke the timer thread
+     * on every commit.)
+     */
     @Override
     public Timer newTimer(String name, Runnable body) {
         return new Timer() {
-            private ScheduledFuture<?> due;
+            private long dueNanos = -1;
+            private long wakeAt = Long.MAX_VALUE;
+
+            private void wake() {
+                boolean fire = false;
+                synchronized (this) {
+                    wakeAt = Long.MAX_VALUE;
+                    if (dueNanos < 0 || shut) {
+                        return;
+                    }
+                    long now = System.nanoTime();
+                    if (now - dueNanos >= 0) {
+                        dueNanos = -1;
+                        fire = true;
+                    } else {
+                        schedule(dueNanos - now);
+                    }
+                }
+                if (fire && !shut) {
+                    ThreadedScheduler.this.run(body);
+                }
+            }
+
+            /** Lock held. */
+            private void schedule(long delayNanos) {
+                wakeAt = System.nanoTime() + delayNanos;
+                try {
+                    timerThread.schedule(this::wake, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // shut down
+                }
+            }
 
             @Override
             public synchronized void mod(long delayMs) {
                 if (shut) {
                     return;
                 }
-                if (due != null) {
-                    due.cancel(false);
-                }
-                ScheduledFuture<?>[] self = new ScheduledFuture<?>[1];
-                Runnable fire = () -> {
-                    synchronized (this) {
-                        if (due != self[0]) {
-                            return; // modified or deleted since
-                        }
-                        due = null;
-                    }
-                    if (!shut) {
-                        ThreadedScheduler.this.run(body);
-                    }
-                };
-                synchronized (this) {
-                    self[0] = timerThread.schedule(fire, Math.max(0, delayMs), TimeUnit.MILLISECONDS);
-                    due = self[0];
+                long delay = Math.max(0, delayMs) * 1_000_000L;
+                dueNanos = System.nanoTime() + delay;
+                if (wakeAt == Long.MAX_VALUE || wakeAt - dueNanos > 0) {
+                    schedule(delay);
                 }
             }
 
             @Override
             public synchronized void del() {
-                if (due != null) {
-                    due.cancel(false);
-                    due = null;
-                }
+                dueNanos = -1;
             }
 
             @Override
             public synchronized boolean pending() {
-                return due != null;
+                return dueNanos >= 0;
             }
 
             @Override

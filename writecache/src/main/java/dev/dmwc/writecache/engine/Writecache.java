@@ -493,6 +493,21 @@ public final class Writecache implements AutoCloseable {
         mem.flushRegion(entryOffset(e), EntryLayout.LENGTH);
     }
 
+    /**
+     * {@code wc_lock}: a kernel mutex spins while its owner runs before it sleeps (optimistic
+     * spinning); so does this, a little, before parking — a handoff between two busy threads is
+     * then a few hundred nanoseconds, not a park and a wake-up.
+     */
+    private void wcLock() {
+        for (int i = 0; i < 200; i++) {
+            if (lock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        lock.lock();
+    }
+
     /** {@code writecache_wait_for_ios}: wait (lock held) until no bio of {@code dir} is in flight on the cache. */
     private void waitForIos(Bio.Op dir) {
         int d = dir == Bio.Op.READ ? 0 : 1;
@@ -622,7 +637,7 @@ public final class Writecache implements AutoCloseable {
     }
 
     private void flushWorkBody() {
-        lock.lock();
+        wcLock();
         try {
             flush();
         } finally {
@@ -653,7 +668,7 @@ public final class Writecache implements AutoCloseable {
 
     /** {@link Entries#checkInvariants()} under the lock: null when the structures are consistent. */
     public String checkInvariants() {
-        lock.lock();
+        wcLock();
         try {
             return entries == null ? null : entries.checkInvariants();
         } finally {
@@ -696,7 +711,7 @@ public final class Writecache implements AutoCloseable {
 
     /** Port of {@code writecache_map()} (under the lock). DM core acts on the result. */
     public MapResult map(Bio bio) {
-        lock.lock();
+        wcLock();
         try {
             MapResult r = mapLocked(bio);
             if (r == MapResult.REMAP_ORIGIN && pause != 0 && bio.op == Bio.Op.WRITE) {
@@ -738,7 +753,7 @@ public final class Writecache implements AutoCloseable {
             return;
         }
         if (r == MapResult.REMAP_ORIGIN && pause != 0 && bio.op == Bio.Op.WRITE) {
-            lock.lock();
+            wcLock();
             try {
                 if (--iotInFlight == 0) {
                     iotIdleTime = now();
@@ -955,7 +970,7 @@ public final class Writecache implements AutoCloseable {
         boolean ok = true;
         while (true) {
             Bio bio;
-            lock.lock();
+            wcLock();
             try {
                 if (flushList.isEmpty()) {
                     return ok;
@@ -984,7 +999,7 @@ public final class Writecache implements AutoCloseable {
         boolean pausePassed = pausePassedAtQueue;
         pausePassedAtQueue = false;
         if (pause != 0 && !pausePassed) {
-            lock.lock();
+            wcLock();
             try {
                 if (!cleaner && writebackAll == 0 && !suspended) {
                     long idle = iotInFlight != 0 ? 0 : now() - iotIdleTime;
@@ -1000,7 +1015,7 @@ public final class Writecache implements AutoCloseable {
             }
         }
         List<WritebackRun> wbl = new ArrayList<>();
-        lock.lock();
+        wcLock();
         try {
             restart:
             while (true) {
@@ -1021,7 +1036,7 @@ public final class Writecache implements AutoCloseable {
         }
         submitRuns(wbl);
         if (writebackAll != 0) {
-            lock.lock();
+            wcLock();
             try {
                 while (waitForWriteback()) {
                     // wait for every run to complete
@@ -1158,7 +1173,7 @@ public final class Writecache implements AutoCloseable {
 
     /** The current commit sequence number ({@code wc->seq_count}); it grows by one per commit. */
     public long seqCount() {
-        lock.lock();
+        wcLock();
         try {
             return seqCount;
         } finally {
@@ -1190,7 +1205,7 @@ public final class Writecache implements AutoCloseable {
                 } catch (IOException | RuntimeException ex) {
                     run.failed = true;
                 }
-                lock.lock();
+                wcLock();
                 try {
                     endioList.add(run);
                     endioWork.queue();
@@ -1198,7 +1213,7 @@ public final class Writecache implements AutoCloseable {
                     lock.unlock();
                 }
             });
-            lock.lock();
+            wcLock();
             try {
                 // __writeback_throttle
                 if (maxWritebackJobs != 0) {
@@ -1271,7 +1286,7 @@ public final class Writecache implements AutoCloseable {
     /** The endio thread ({@code writecache_endio_thread}). */
     private void endioThread() {
         List<WritebackRun> list;
-        lock.lock();
+        wcLock();
         try {
             if (endioList.isEmpty()) {
                 return;
@@ -1284,7 +1299,7 @@ public final class Writecache implements AutoCloseable {
         if (!(pmem && cfg.writebackFua)) {
             diskFlush(origin);
         }
-        lock.lock();
+        wcLock();
         try {
             long nWalked = 0;
             for (WritebackRun run : list) {
@@ -1324,7 +1339,7 @@ public final class Writecache implements AutoCloseable {
             processFlushMesg(argv.length);
         } else if (m.equalsIgnoreCase("flush_on_suspend")) {
             requireOneArg(argv.length);
-            lock.lock();
+            wcLock();
             try {
                 flushOnSuspend = true;
             } finally {
@@ -1332,7 +1347,7 @@ public final class Writecache implements AutoCloseable {
             }
         } else if (m.equalsIgnoreCase("cleaner")) {
             requireOneArg(argv.length);
-            lock.lock();
+            wcLock();
             try {
                 activateCleaner();
                 if (!suspended) {
@@ -1343,7 +1358,7 @@ public final class Writecache implements AutoCloseable {
             }
         } else if (m.equalsIgnoreCase("clear_stats")) {
             requireOneArg(argv.length);
-            lock.lock();
+            wcLock();
             try {
                 stats.clear();
             } finally {
@@ -1364,7 +1379,7 @@ public final class Writecache implements AutoCloseable {
 
     private void processFlushMesg(int argc) throws DmError {
         requireOneArg(argc);
-        lock.lock();
+        wcLock();
         try {
             if (suspended) {
                 throw new DmError("EBUSY", null);
@@ -1379,7 +1394,7 @@ public final class Writecache implements AutoCloseable {
             lock.unlock();
         }
         sched.flushQueue(WQ);
-        lock.lock();
+        wcLock();
         try {
             writebackAll--;
             if (hasError()) {
@@ -1404,7 +1419,7 @@ public final class Writecache implements AutoCloseable {
         autocommitTimer.del();
         maxAgeTimer.del();
         boolean fos;
-        lock.lock();
+        wcLock();
         try {
             flush();
             fos = flushOnSuspend;
@@ -1417,7 +1432,7 @@ public final class Writecache implements AutoCloseable {
             lock.unlock();
         }
         sched.flushQueue(WQ);
-        lock.lock();
+        wcLock();
         try {
             if (fos) {
                 writebackAll--;
@@ -1436,7 +1451,7 @@ public final class Writecache implements AutoCloseable {
 
     /** Port of {@code writecache_resume()}: recovery from what is on the cache device. */
     public void resume() {
-        lock.lock();
+        wcLock();
         try {
             suspended = false;
             dataDeviceSectors = origin.sizeSectors();
@@ -1516,7 +1531,7 @@ public final class Writecache implements AutoCloseable {
 
     /** {@code dmsetup status}'s 14 fields as numbers (unsigned). */
     public long[] statusFields() {
-        lock.lock();
+        wcLock();
         try {
             return new long[] {hasError() ? 1 : 0, nBlocks, freelistSize, writebackSize, stats.reads, stats.readHits,
                 stats.writes, stats.writeHitsUncommitted, stats.writeHitsCommitted, stats.writesAround,
