@@ -91,40 +91,56 @@ class KernelEquivalenceTest {
     }
 
     /**
-     * test-data/kernel-bugs/pmem-read-hits-then-misses: one big read over cached blocks that
-     * alternate with uncached ones. Linux 6.1 returns zeros for 43 cached blocks (sectors
-     * 1384–2079) and counts 307 hits; dmwc returns every block and counts 350. Everything else is
-     * the kernel's.
+     * test-data/kernel-bugs/pmem-read-hits-then-misses: reads over cached blocks that alternate
+     * with uncached ones, in pmem mode. Linux 6.1 loses a stretch at the end of such a read (of
+     * each piece the block layer split it into): those sectors read as zeros although the blocks
+     * are cached, and their hits are not counted. dmwc returns every block. Apart from those
+     * sectors and read_hits, the two transcripts must be identical.
      */
-    @org.junit.jupiter.api.Test
-    void aReadOfHitsAndMissesInOneBioReturnsEveryBlock(@TempDir Path out) throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"whole-target", "sizes"})
+    void aReadOfHitsAndMissesInOneBioReturnsEveryBlock(String sub, @TempDir Path out) throws Exception {
         Path dir = Path.of("..", "test-data", "kernel-bugs", "pmem-read-hits-then-misses");
+        dir = sub.equals("sizes") ? dir.resolve(sub) : dir;
         new ScriptRunner(WcScript.parse(dir.resolve("script.wcs"), null), out, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).run();
         List<String> dmwc = Files.readAllLines(out.resolve("transcript.txt"));
         assertEquals(Files.readAllLines(dir.resolve("dmwc-transcript.txt")), dmwc);
         List<String> kernel = Files.readAllLines(dir.resolve("transcript.txt"));
         assertEquals(kernel.size(), dmwc.size());
+        int lossyReads = 0;
         for (int i = 0; i < kernel.size(); i++) {
             String k = kernel.get(i);
             String d = dmwc.get(i);
-            if (k.startsWith("read 0 16384:")) {
-                String[] ks = sectors(k, 16384);
-                String[] ds = sectors(d, 16384);
-                for (int sct = 0; sct < 16384; sct++) {
-                    if (sct >= 1384 && sct < 2080) {
-                        assertEquals("zero", ks[sct], "the kernel's lost window, sector " + sct);
-                    } else {
-                        assertEquals(ks[sct], ds[sct], "sector " + sct);
+            if (k.startsWith("read ")) {
+                String[] head = k.substring(0, k.indexOf(':')).split(" ");
+                int first = Integer.parseInt(head[1]);
+                int n = Integer.parseInt(head[2]);
+                String[] ks = sectors(k, first + n);
+                String[] ds = sectors(d, first + n);
+                int lostFrom = -1;
+                for (int sct = first; sct < first + n; sct++) {
+                    if (ds[sct].startsWith("P")) {
+                        assertTrue(sct % 16 < 8, "dmwc: data only where it was written, sector " + sct);
                     }
-                    if (sct % 16 < 8 && sct < 5600) {
-                        assertTrue(ds[sct].startsWith("P"), "dmwc returns every written block, sector " + sct);
+                    if (!ks[sct].equals(ds[sct])) {
+                        assertEquals("zero", ks[sct], "the kernel's lost sectors read as zeros, sector " + sct);
+                        if (lostFrom < 0) {
+                            lostFrom = sct;
+                        }
                     }
                 }
+                lossyReads += lostFrom >= 0 ? 1 : 0;
             } else if (k.startsWith("status ")) {
-                assertEquals(k.replace(" 2048 307 ", " 2048 350 "), d, "status: only read_hits differ (307 vs 350)");
+                String[] kf = k.split(" ");
+                String[] df = d.split(" ");
+                assertTrue(Long.parseLong(kf[6]) < Long.parseLong(df[6]), "the kernel counts fewer read hits: " + k + " / " + d);
+                kf[6] = "*";
+                df[6] = "*";
+                assertEquals(String.join(" ", kf), String.join(" ", df));
             } else {
                 assertEquals(k, d);
             }
         }
+        assertTrue(lossyReads > 0, "the kernel transcript shows the loss");
     }
 }
