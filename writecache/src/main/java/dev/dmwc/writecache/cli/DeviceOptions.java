@@ -125,6 +125,19 @@ final class DeviceOptions {
     }
 
     Opened open() throws IOException {
+        try {
+            return openDevices();
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new Main.UsageError("no such file or directory: " + e.getFile());
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().contains("multiple of")) {
+                throw new Main.UsageError(e.getMessage()); // a device file of the wrong size: nothing was written
+            }
+            throw e;
+        }
+    }
+
+    private Opened openDevices() throws IOException {
         if (!mode.matches("[sp]")) {
             throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
         }
@@ -147,7 +160,8 @@ final class DeviceOptions {
             c = shm.resolve(tag + "-cache.img");
             temporary.add(c);
         }
-        long oSize = Files.exists(o) ? Files.size(o) : Sizes.parse(originSize, "--origin-size");
+        boolean newOrigin = !Files.exists(o);
+        long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : Files.size(o);
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : Files.size(c);
         if (newCache && prefaultCache) {
@@ -208,6 +222,13 @@ final class DeviceOptions {
             }
             for (Path p : temporary) {
                 Files.deleteIfExists(p);
+            }
+            // files made for this start go again: a refused table leaves nothing behind
+            if (newOrigin) {
+                Files.deleteIfExists(o);
+            }
+            if (newCache) {
+                Files.deleteIfExists(c);
             }
             throw new Main.UsageError("the table was refused: " + e.getMessage());
         }

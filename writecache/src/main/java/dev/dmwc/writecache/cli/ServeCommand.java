@@ -53,25 +53,36 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        DeviceOptions.Opened d = devices.open();
+        // options first: nothing is created or formatted for a command line that will be refused
+        if (!dispatch.equals("inline") && !dispatch.equals("pool")) {
+            throw new Main.UsageError("--dispatch must be inline or pool, not '" + dispatch + "'");
+        }
+        NbdServer.Listener listener;
+        try {
+            listener = NbdServer.bind(listen);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        } catch (java.io.IOException e) {
+            throw new Main.UsageError("cannot listen on " + listen + ": " + e.getMessage());
+        }
+        DeviceOptions.Opened d;
+        try {
+            d = devices.open();
+        } catch (RuntimeException | java.io.IOException e) {
+            listener.channel().close();
+            if (listener.unixPath() != null) {
+                java.nio.file.Files.deleteIfExists(listener.unixPath());
+            }
+            throw e;
+        }
         WritecacheTarget t = d.target();
         NbdServer.Options o = new NbdServer.Options().exportName(export).maxConnections(maxConnections)
                 .log(m -> System.err.println("nbd: " + m));
         if (workers > 0) {
             o.workers(workers);
         }
-        if (!dispatch.equals("inline") && !dispatch.equals("pool")) {
-            d.close(false);
-            throw new Main.UsageError("--dispatch must be inline or pool, not '" + dispatch + "'");
-        }
         o.inline(dispatch.equals("inline"));
-        NbdServer server;
-        try {
-            server = new NbdServer(new CacheExport(t), listen, o);
-        } catch (IllegalArgumentException e) {
-            d.close(false);
-            throw new Main.UsageError(e.getMessage());
-        }
+        NbdServer server = new NbdServer(new CacheExport(t), listener, o);
         long started = System.nanoTime();
         ControlSocket ctl = new ControlSocket(control != null ? control : ControlSocket.defaultPath(listen),
                 line -> control(line, t, server, d, started));

@@ -62,7 +62,12 @@ final class StressCommand implements Callable<Integer> {
             s.originBytes = Sizes.parse(originSize, "--origin-size");
             s.table = table;
             s.stallSeconds = stallSeconds;
-            Stress.Result r = new Stress(s).run();
+            Stress.Result r;
+            try {
+                r = new Stress(s).run();
+            } catch (dev.dmwc.writecache.engine.DmError e) {
+                throw new Main.UsageError("the table was refused: " + e.getMessage());
+            }
             ok &= r.ok();
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("seconds", r.seconds);

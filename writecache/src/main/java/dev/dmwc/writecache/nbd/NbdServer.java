@@ -110,39 +110,72 @@ public final class NbdServer implements AutoCloseable {
     private final Stats stats = new Stats();
     private volatile boolean closed;
 
+    /** A bound listening socket, made before anything else so a busy address changes nothing. */
+    public record Listener(ServerSocketChannel channel, Path unixPath) {
+    }
+
+    /** Bind {@code listen}: {@code unix:PATH} or {@code tcp:HOST:PORT} (port 0: any free port). */
+    public static Listener bind(String listen) throws IOException {
+        int port = checkListen(listen);
+        if (port < 0) {
+            Path unixPath = Path.of(listen.substring(5));
+            Files.deleteIfExists(unixPath);
+            ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            ch.bind(UnixDomainSocketAddress.of(unixPath));
+            return new Listener(ch, unixPath);
+        }
+        String hp = listen.substring(4);
+        ServerSocketChannel ch = ServerSocketChannel.open();
+        try {
+            ch.bind(new InetSocketAddress(hp.substring(0, hp.lastIndexOf(':')), port));
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        return new Listener(ch, null);
+    }
+
     /** {@code listen}: {@code unix:PATH} or {@code tcp:HOST:PORT} (port 0: any free port). */
     public NbdServer(Export export, String listen, Options opts) throws IOException {
+        this(export, bind(listen), opts);
+    }
+
+    public NbdServer(Export export, Listener listener, Options opts) {
         this.export = export;
         this.opts = opts;
-        if (listen.startsWith("unix:")) {
-            unixPath = Path.of(listen.substring(5));
-            Files.deleteIfExists(unixPath);
-            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            server.bind(UnixDomainSocketAddress.of(unixPath));
-        } else if (listen.startsWith("tcp:")) {
-            String hp = listen.substring(4);
-            int c = hp.lastIndexOf(':');
-            int port;
-            try {
-                port = c < 0 ? -1 : Integer.parseInt(hp.substring(c + 1));
-            } catch (NumberFormatException e) {
-                port = -1;
-            }
-            if (port < 0 || port > 65535) {
-                throw new IllegalArgumentException("--listen tcp:HOST:PORT, not '" + listen + "'");
-            }
-            unixPath = null;
-            server = ServerSocketChannel.open();
-            server.bind(new InetSocketAddress(hp.substring(0, c), port));
-        } else {
-            throw new IllegalArgumentException("--listen must be unix:PATH or tcp:HOST:PORT, not '" + listen + "'");
-        }
+        this.server = listener.channel();
+        this.unixPath = listener.unixPath();
         AtomicInteger n = new AtomicInteger();
         workers = Executors.newFixedThreadPool(opts.workers, r -> {
             Thread t = new Thread(r, "nbd-worker-" + n.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * Check a listen address: {@code unix:PATH} (returns -1) or {@code tcp:HOST:PORT} (returns the
+     * port); anything else is an IllegalArgumentException naming the expected forms.
+     */
+    public static int checkListen(String listen) {
+        if (listen.startsWith("unix:") && listen.length() > 5) {
+            return -1;
+        }
+        if (listen.startsWith("tcp:")) {
+            String hp = listen.substring(4);
+            int c = hp.lastIndexOf(':');
+            int port;
+            try {
+                port = c <= 0 ? -1 : Integer.parseInt(hp.substring(c + 1));
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("--listen tcp:HOST:PORT, not '" + listen + "'");
+            }
+            return port;
+        }
+        throw new IllegalArgumentException("--listen must be unix:PATH or tcp:HOST:PORT, not '" + listen + "'");
     }
 
     public SocketAddress address() throws IOException {

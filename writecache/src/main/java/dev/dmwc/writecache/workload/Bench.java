@@ -339,26 +339,22 @@ public final class Bench {
         return r;
     }
 
-    /** MB/s of {@code bs}-sized copies at random block offsets into {@code dev}, from {@code threads} threads, for about {@code bytes}. */
-    public static double copyBaseline(BlockDevice dev, int bs, int threads, long bytes) throws IOException {
-        long blocks = dev.sizeBytes() / bs;
-        long per = Math.max(1, bytes / bs / threads);
-        IOException[] failure = new IOException[1];
+    /** A baseline's worker: thread {@code index} copies its share. */
+    private interface Copier {
+        void run(int index) throws IOException;
+    }
+
+    /** Run {@code copier} on {@code threads} threads; the seconds they took together. */
+    private static double timed(int threads, Copier copier) throws IOException {
         List<Thread> ts = new ArrayList<>();
-        // one untimed pass touches every page (the first touch of a sparse file is a page fault, not a copy)
-        BlockDevice.zeroFill(dev, 0, dev.sizeSectors());
+        Exception[] failure = new Exception[1];
         long t0 = System.nanoTime();
         for (int k = 0; k < threads; k++) {
             int me = k;
             Thread th = new Thread(() -> {
-                SplittableRandom rnd = new SplittableRandom(me);
-                ByteBuffer buf = ByteBuffer.allocateDirect(bs);
                 try {
-                    for (long i = 0; i < per; i++) {
-                        buf.clear();
-                        dev.write(rnd.nextLong(blocks) * bs >> 9, buf, false);
-                    }
-                } catch (IOException e) {
+                    copier.run(me);
+                } catch (IOException | RuntimeException e) {
                     failure[0] = e;
                 }
             });
@@ -370,12 +366,33 @@ public final class Bench {
                 th.join();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+                throw new IOException("interrupted");
             }
         }
-        if (failure[0] != null) {
-            throw failure[0];
+        if (failure[0] instanceof IOException e) {
+            throw e;
         }
-        return (double) per * threads * bs / ((System.nanoTime() - t0) / 1e9) / 1e6;
+        if (failure[0] instanceof RuntimeException e) {
+            throw e;
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** MB/s of {@code bs}-sized copies at random block offsets into {@code dev}, from {@code threads} threads, for about {@code bytes}. */
+    public static double copyBaseline(BlockDevice dev, int bs, int threads, long bytes) throws IOException {
+        long blocks = dev.sizeBytes() / bs;
+        long per = Math.max(1, bytes / bs / threads);
+        // one untimed pass touches every page (the first touch of a sparse file is a page fault, not a copy)
+        BlockDevice.zeroFill(dev, 0, dev.sizeSectors());
+        double s = timed(threads, me -> {
+            SplittableRandom rnd = new SplittableRandom(me);
+            ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+            for (long i = 0; i < per; i++) {
+                buf.clear();
+                dev.write(rnd.nextLong(blocks) * bs >> 9, buf, false);
+            }
+        });
+        return (double) per * threads * bs / s / 1e6;
     }
 
     /**
@@ -383,11 +400,9 @@ public final class Bench {
      * pmem data path) at random block offsets into {@code dax}, from {@code threads} threads, each
      * opening access once as the engine does, one fence at the end; about {@code bytes}.
      */
-    public static double durableCopyBaseline(dev.dmwc.daxlib.DaxDevice dax, int bs, int threads, long bytes) {
+    public static double durableCopyBaseline(dev.dmwc.daxlib.DaxDevice dax, int bs, int threads, long bytes) throws IOException {
         long blocks = dax.size() / bs;
         long per = Math.max(1, bytes / bs / threads);
-        List<Thread> ts = new ArrayList<>();
-        RuntimeException[] failure = new RuntimeException[1];
         dax.setReadwrite();
         try {
             dax.accessor().zero(0, blocks * bs); // first touch outside the timing
@@ -395,39 +410,21 @@ public final class Bench {
         } finally {
             dax.setNoaccess();
         }
-        long t0 = System.nanoTime();
-        for (int k = 0; k < threads; k++) {
-            int me = k;
-            Thread th = new Thread(() -> {
-                SplittableRandom rnd = new SplittableRandom(me);
-                ByteBuffer buf = ByteBuffer.allocateDirect(bs);
-                dax.setReadwrite();
-                try {
-                    for (long i = 0; i < per; i++) {
-                        buf.clear();
-                        dax.accessor().memcpyFlushcache(rnd.nextLong(blocks) * bs, buf);
-                    }
-                    dax.accessor().drain();
-                } catch (RuntimeException e) {
-                    failure[0] = e;
-                } finally {
-                    dax.setNoaccess();
-                }
-            });
-            th.start();
-            ts.add(th);
-        }
-        for (Thread th : ts) {
+        double s = timed(threads, me -> {
+            SplittableRandom rnd = new SplittableRandom(me);
+            ByteBuffer buf = ByteBuffer.allocateDirect(bs);
+            dax.setReadwrite();
             try {
-                th.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                for (long i = 0; i < per; i++) {
+                    buf.clear();
+                    dax.accessor().memcpyFlushcache(rnd.nextLong(blocks) * bs, buf);
+                }
+                dax.accessor().drain();
+            } finally {
+                dax.setNoaccess();
             }
-        }
-        if (failure[0] != null) {
-            throw failure[0];
-        }
-        return (double) per * threads * bs / ((System.nanoTime() - t0) / 1e9) / 1e6;
+        });
+        return (double) per * threads * bs / s / 1e6;
     }
 
     /** MB/s of sequential 1 MiB writes to {@code dev} from its start, about {@code bytes}, then a flush. */

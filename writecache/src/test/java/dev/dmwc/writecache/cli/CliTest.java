@@ -180,14 +180,19 @@ class CliTest {
     @Test
     void statusAndMessageTalkToARunningServe() throws Exception {
         Path sock = dir.resolve("wc.sock");
-        Thread serve = new Thread(() -> run("serve", "--listen", "unix:" + sock, "--origin-size", "64M", "--cache-size", "8M",
-                "--origin", dir.resolve("o.img").toString(), "--cache", dir.resolve("c.img").toString()));
-        serve.setDaemon(true);
-        serve.start();
         Path ctl = Path.of(sock + ".ctl");
-        for (int i = 0; i < 300 && !Files.exists(ctl); i++) {
-            Thread.sleep(50);
+        // a real serve in a child JVM, stopped at the end (SIGTERM)
+        try (dev.dmwc.writecache.nbd.ServeProcess serve = new dev.dmwc.writecache.nbd.ServeProcess(java.util.List.of(
+                "--listen", "unix:" + sock, "--origin-size", "64M", "--cache-size", "8M",
+                "--origin", dir.resolve("o.img").toString(), "--cache", dir.resolve("c.img").toString()))) {
+            statusAndMessage(sock, ctl);
+            assertEquals(0, serve.stop(), serve.output());
+            assertTrue(serve.output().contains("target suspended"), serve.output());
         }
+        assertTrue(!Files.exists(ctl), "the control socket is removed at exit");
+    }
+
+    private void statusAndMessage(Path sock, Path ctl) {
         Run st = run("status", "--listen", "unix:" + sock, "--json");
         assertEquals(0, st.code(), st.err());
         assertTrue(st.out().contains("\"free_blocks\"") && st.out().contains("\"connections\": 0"), "[" + st.out() + "]" + st.err());

@@ -35,6 +35,7 @@ class CrashExplorerTest {
         CrashExplorer.Result r = new CrashExplorer(s).run();
         assertEquals(0, r.violations, String.join("\n", r.examples));
         assertTrue(r.states >= 5000, "crash states explored: " + r.states);
+        assertEquals(r.states, r.imagesChecked, "every crash image went through dmwc check's reader");
         assertTrue(r.barrierCuts > 0, "cuts inside operations, at their barriers");
         for (CrashExplorer.Kind k : new CrashExplorer.Kind[] {CrashExplorer.Kind.WRITE, CrashExplorer.Kind.FUA_WRITE,
             CrashExplorer.Kind.FLUSH, CrashExplorer.Kind.DISCARD, CrashExplorer.Kind.MESSAGE_FLUSH, CrashExplorer.Kind.RELOAD,

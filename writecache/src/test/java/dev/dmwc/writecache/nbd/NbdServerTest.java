@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.dmwc.writecache.block.MemoryBlockDevice;
 import dev.dmwc.writecache.engine.ThreadedScheduler;
 import dev.dmwc.writecache.target.WritecacheTarget;
-import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

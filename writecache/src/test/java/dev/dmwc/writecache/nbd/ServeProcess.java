@@ -11,13 +11,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** {@code dmwc serve} in a child JVM, as a user runs it; stopped with SIGTERM. */
-final class ServeProcess implements AutoCloseable {
+public final class ServeProcess implements AutoCloseable {
     final Process process;
     final String uri;
     private final StringBuffer output = new StringBuffer();
     private final Thread drain;
 
-    ServeProcess(List<String> args) throws IOException, InterruptedException {
+    public ServeProcess(List<String> args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String f : System.getProperty("dmwc.test.jvmFlags", "").split(" ")) {
@@ -63,7 +63,7 @@ final class ServeProcess implements AutoCloseable {
     }
 
     /** SIGTERM, wait for the exit; returns the exit code. */
-    int stop() throws InterruptedException {
+    public int stop() throws InterruptedException {
         process.toHandle().destroy(); // SIGTERM (Process.destroy would also close our end of its output)
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly();
@@ -73,7 +73,7 @@ final class ServeProcess implements AutoCloseable {
         return process.exitValue();
     }
 
-    String output() {
+    public String output() {
         return output.toString();
     }
 
