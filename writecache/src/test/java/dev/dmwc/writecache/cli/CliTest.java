@@ -192,6 +192,29 @@ class CliTest {
         assertTrue(!Files.exists(ctl), "the control socket is removed at exit");
     }
 
+    @Test
+    void serveRefusesBadOptionsBeforeTouchingAnyDevice() throws Exception {
+        Path cache = dir.resolve("new-cache.img");
+        Path origin = dir.resolve("new-origin.img");
+        String[][] bad = {
+            {"--listen", "udp:1"}, {"--listen", "tcp:localhost"}, {"--dispatch", "sideways"}, {"--mode", "x"},
+            {"--origin-model", "warp"}, {"--table", "bogus 1"}};
+        for (String[] b : bad) {
+            java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("serve", "--listen", "unix:" + dir.resolve("s.sock"),
+                    "--origin", origin.toString(), "--cache", cache.toString(), "--origin-size", "8M", "--cache-size", "2M"));
+            args.addAll(java.util.List.of(b));
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), java.util.Arrays.toString(b) + ": " + r.err());
+            assertTrue(r.err().startsWith("dmwc: "), r.err());
+            assertTrue(!Files.exists(cache) && !Files.exists(origin), java.util.Arrays.toString(b) + " left a device file");
+        }
+        Files.write(origin, new byte[1000]); // not a whole number of sectors
+        Run odd = run("serve", "--listen", "unix:" + dir.resolve("s.sock"), "--origin", origin.toString(), "--cache", cache.toString());
+        assertEquals(2, odd.code(), odd.err());
+        assertTrue(odd.err().contains("multiple of 512"), odd.err());
+        assertEquals(1000, Files.size(origin), "the origin is untouched");
+    }
+
     private void statusAndMessage(Path sock, Path ctl) {
         Run st = run("status", "--listen", "unix:" + sock, "--json");
         assertEquals(0, st.code(), st.err());
