@@ -1,6 +1,5 @@
 package dev.dmwc.daxlib;
 
-import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -204,7 +203,7 @@ public final class DaxAccessor {
         check(off, len);
         record(off, len);
         if (src.isDirect()) {
-            long s = Pointer.nativeValue(Native.getDirectBufferPointer(src)) + src.position();
+            long s = DirectAddress.of(src) + src.position();
             pmem.memcpyFlushcache(address + off, s, len);
         } else {
             for (long o = off, p = src.position(), left = len; left > 0;) {

@@ -11,22 +11,35 @@ final class NativePmem implements Pmem {
      */
     private static final long CLFLUSHOPT_THRESHOLD = Long.getLong("dmwc.pmem.clflushoptThreshold", Long.MAX_VALUE);
 
+    /** The hot calls go through JNI when it linked (see {@link JniPmem}), else through JNA. */
+    private static final boolean JNI = JniPmem.available();
+
     private NativePmem() {}
 
     @Override
     public void flush(long addr, long len) {
-        NativeLib.dmwc_flush(addr, len);
+        if (JNI) {
+            JniPmem.flush(addr, len);
+        } else {
+            NativeLib.dmwc_flush(addr, len);
+        }
     }
 
     @Override
     public void drain() {
-        NativeLib.dmwc_drain();
+        if (JNI) {
+            JniPmem.drain();
+        } else {
+            NativeLib.dmwc_drain();
+        }
     }
 
     @Override
     public void memcpyFlushcache(long dst, long src, long len) {
         if (len >= CLFLUSHOPT_THRESHOLD) {
             NativeLib.dmwc_memcpy_flushcache_clflushopt(dst, src, len);
+        } else if (JNI) {
+            JniPmem.memcpyFlushcache(dst, src, len);
         } else {
             NativeLib.dmwc_memcpy_flushcache(dst, src, len);
         }
@@ -39,12 +52,17 @@ final class NativePmem implements Pmem {
 
     @Override
     public void memcpy(long dst, long src, long len) {
-        NativeLib.dmwc_memcpy(dst, src, len);
+        if (JNI) {
+            JniPmem.memcpy(dst, src, len);
+        } else {
+            NativeLib.dmwc_memcpy(dst, src, len);
+        }
     }
 
     @Override
     public String describe() {
         String[] m = {"clflush", "clflushopt", "clwb"};
-        return "native (" + m[NativeLib.dmwc_flush_method()] + ", movnti, sfence)";
+        return "native (" + m[NativeLib.dmwc_flush_method()] + ", movnti, sfence; "
+                + (JNI ? "JNI" : "JNA: " + JniPmem.loadError()) + ")";
     }
 }

@@ -15,6 +15,22 @@ class PmemPrimitivesTest {
     Path dir;
 
     @Test
+    void theHotCallsGoThroughJniWhenTheLibraryLoadedAndBufferAddressesNeedNoNativeCall() {
+        if (NativeLib.available()) {
+            // the library is built by every Maven build on x86-64: JNI must link, or the data path silently pays JNA's dispatch
+            org.junit.jupiter.api.Assertions.assertTrue(JniPmem.available(), "JNI: " + JniPmem.loadError());
+            org.junit.jupiter.api.Assertions.assertTrue(Pmem.best().describe().contains("JNI"), Pmem.best().describe());
+        } else {
+            System.err.println("SKIPPED IN PART: libdmwcnative not loaded (" + NativeLib.loadError() + "); JNI not checked");
+        }
+        ByteBuffer b = ByteBuffer.allocateDirect(100);
+        org.junit.jupiter.api.Assertions.assertEquals(com.sun.jna.Pointer.nativeValue(com.sun.jna.Native.getDirectBufferPointer(b)),
+                DirectAddress.of(b));
+        ByteBuffer slice = b.position(10).slice();
+        org.junit.jupiter.api.Assertions.assertEquals(DirectAddress.of(b) + 10, DirectAddress.of(slice));
+    }
+
+    @Test
     void memcpyFlushcacheCopiesEveryLengthAtUnalignedAddresses() throws Exception {
         Path p = dir.resolve("pm.img");
         try (var f = new java.io.RandomAccessFile(p.toFile(), "rw")) {

@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", header = "Measure absorb and write-back beside this machine's limits.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"How fast the cache absorbs writes and how fast it writes back, beside this machine's limits measured",
             "in the same run. Phases: absorb (random writes below the high watermark; baseline: raw copies into a mapped",
-            "file of the cache's size), drain (a sequential fill written back by 'message flush'; baseline: the origin's",
+            "file of the cache's size, durable copies into a DAX mapping in pmem mode; --rounds pairs of a baseline round",
+            "and an absorb round of the same bytes, the median ratio reported), drain (a sequential fill written back by 'message flush'; baseline: the origin's",
             "sequential 1 MiB write rate), overflow (twice the cache: write-back bound), flush-heavy (a flush every N",
             "writes), mixed (random reads and writes), zipf (a zipf:1.2 hot set). Bios go straight into the target from",
             "--threads threads; the engine runs on real threads. The origin is throttled (--origin-model, default ssd).",
@@ -36,6 +37,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "Submitting threads. Default: ${DEFAULT-VALUE}")
     int threads;
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "7", description = "absorb: measured rounds, each beside its own baseline round. Default: ${DEFAULT-VALUE}")
+    int rounds;
 
     @Option(names = "--scale", paramLabel = "X", defaultValue = "1", description = "Multiply every phase's request count. Default: ${DEFAULT-VALUE}")
     double scale;
@@ -68,12 +72,13 @@ final class BenchCommand implements Callable<Integer> {
                 throw new Main.UsageError("--modes: s and/or p, not '" + m + "'");
             }
         }
-        if (threads < 1 || scale <= 0 || flushEvery < 1 || readPercent < 0 || readPercent > 100 || zipf <= 0) {
-            throw new Main.UsageError("--threads, --scale, --flush-every and --zipf must be positive, --read-percent 0..100");
+        if (threads < 1 || rounds < 1 || scale <= 0 || flushEvery < 1 || readPercent < 0 || readPercent > 100 || zipf <= 0) {
+            throw new Main.UsageError("--threads, --rounds, --scale, --flush-every and --zipf must be positive, --read-percent 0..100");
         }
         Bench.Config cfg = new Bench.Config();
         cfg.threads = threads;
         cfg.scale = scale;
+        cfg.absorbRounds = rounds;
         cfg.maxPhaseSeconds = maxPhaseSeconds;
         cfg.flushEvery = flushEvery;
         cfg.readPercent = readPercent;
@@ -102,33 +107,38 @@ final class BenchCommand implements Callable<Integer> {
             DeviceOptions.Opened d = devices.open();
             Path scratch = Files.createTempFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
                     "dmwc-bench-copy", ".img");
+            AutoCloseable scratchDevice = null;
             try {
                 long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();
                 int bs = d.target().engine().blockSize();
                 double copy;
                 String copyName;
+                Bench.Baseline copyRound;
+                long[] round = {0};
                 if (mode.equals("p")) {
                     // pmem: the engine's data path is a durable copy into the DAX mapping; so is the baseline
                     try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(scratch.toFile(), "rw")) {
                         f.setLength(Math.max((cacheBytes + 4095) / 4096 * 4096, 1 << 20)); // dax: whole pages
                     }
-                    try (dev.dmwc.daxlib.DaxDevice s = dev.dmwc.daxlib.DaxDevice.open(scratch, new dev.dmwc.daxlib.DaxDevice.Options()
+                    dev.dmwc.daxlib.DaxDevice s = dev.dmwc.daxlib.DaxDevice.open(scratch, new dev.dmwc.daxlib.DaxDevice.Options()
                             .backend(devices.protection == null ? dev.dmwc.daxlib.ProtectionKeys.Backend.best()
-                                    : dev.dmwc.daxlib.ProtectionKeys.Backend.parse(devices.protection)))) {
-                        copy = Bench.durableCopyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
-                    }
+                                    : dev.dmwc.daxlib.ProtectionKeys.Backend.parse(devices.protection)));
+                    scratchDevice = s;
+                    copy = Bench.durableCopyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
+                    copyRound = bytes -> Bench.durableCopyRound(s, bs, threads, bytes, ++round[0]);
                     copyName = "durable copy (memcpy_flushcache) into a DAX mapping";
                 } else {
-                    try (BlockDevice s = MappedBlockDevice.create(scratch, Math.max(cacheBytes, 1 << 20), false)) {
-                        copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
-                    }
+                    BlockDevice s = MappedBlockDevice.create(scratch, Math.max(cacheBytes, 1 << 20), false);
+                    scratchDevice = s;
+                    copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
+                    copyRound = bytes -> Bench.copyRound(s, bs, threads, bytes, ++round[0]);
                     copyName = "raw copy into a mapped file";
                 }
                 // the origin's sequential rate, measured on the (throttled) origin before the phases write it
                 double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
                 Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode, false));
                 b.copyBaselineName = copyName;
-                List<Bench.PhaseResult> rs = b.run(copy, seq);
+                List<Bench.PhaseResult> rs = b.run(copyRound, seq);
                 Map<String, Object> run = new LinkedHashMap<>();
                 run.put("mode", mode);
                 run.put("table", "0 " + d.target().lengthSectors() + " writecache " + d.tableLine());
@@ -146,6 +156,9 @@ final class BenchCommand implements Callable<Integer> {
                 runs.add(run);
                 table.append(table(mode, d, rs, copy, seq));
             } finally {
+                if (scratchDevice != null) {
+                    scratchDevice.close();
+                }
                 Files.deleteIfExists(scratch);
                 d.close(true);
             }

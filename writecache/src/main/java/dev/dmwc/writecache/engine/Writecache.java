@@ -115,8 +115,12 @@ public final class Writecache implements AutoCloseable {
      * {@code bio_in_progress[READ, WRITE]}: ssd-mode bios remapped to the cache device and not yet
      * ended. Always zero when one thread drives the engine (the I/O ends before {@code map}'s
      * caller returns); with a threaded scheduler, commit and discard wait here as the kernel does.
+     * Atomic counters, as the kernel's {@code atomic_t}s: a bio's end takes no monitor unless
+     * someone waits ({@code bioWaiters}, the kernel's {@code wq_has_sleeper}).
      */
-    private final int[] bioInProgress = new int[2];
+    private final java.util.concurrent.atomic.AtomicIntegerArray bioInProgress = new java.util.concurrent.atomic.AtomicIntegerArray(2);
+    private final java.util.concurrent.atomic.AtomicInteger bioWaiters = new java.util.concurrent.atomic.AtomicInteger();
+    private final Object bioInProgressWait = new Object();
 
     /** One writeback bio (pmem) or kcopyd job (ssd): the entries and the result. */
     static final class WritebackRun {
@@ -511,18 +515,26 @@ public final class Writecache implements AutoCloseable {
     /** {@code writecache_wait_for_ios}: wait (lock held) until no bio of {@code dir} is in flight on the cache. */
     private void waitForIos(Bio.Op dir) {
         int d = dir == Bio.Op.READ ? 0 : 1;
-        synchronized (bioInProgress) {
-            boolean interrupted = false;
-            while (bioInProgress[d] != 0) {
-                try {
-                    bioInProgress.wait();
-                } catch (InterruptedException e) {
-                    interrupted = true;
+        if (bioInProgress.get(d) == 0) {
+            return;
+        }
+        bioWaiters.incrementAndGet(); // before the check below: an end that misses it sees the count already 0
+        try {
+            synchronized (bioInProgressWait) {
+                boolean interrupted = false;
+                while (bioInProgress.get(d) != 0) {
+                    try {
+                        bioInProgressWait.wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
                 }
             }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+        } finally {
+            bioWaiters.decrementAndGet();
         }
     }
 
@@ -717,9 +729,7 @@ public final class Writecache implements AutoCloseable {
             if (r == MapResult.REMAP_ORIGIN && pause != 0 && bio.op == Bio.Op.WRITE) {
                 iotInFlight++;
             } else if (r == MapResult.REMAP) {
-                synchronized (bioInProgress) {
-                    bioInProgress[bio.op == Bio.Op.READ ? 0 : 1]++;
-                }
+                bioInProgress.incrementAndGet(bio.op == Bio.Op.READ ? 0 : 1);
             }
             return r;
         } finally {
@@ -745,9 +755,9 @@ public final class Writecache implements AutoCloseable {
     /** {@code writecache_end_io} for a bio sent to the origin (the pause tracker). */
     public void endIo(Bio bio, MapResult r) {
         if (r == MapResult.REMAP) {
-            synchronized (bioInProgress) {
-                if (--bioInProgress[bio.op == Bio.Op.READ ? 0 : 1] == 0) {
-                    bioInProgress.notifyAll();
+            if (bioInProgress.decrementAndGet(bio.op == Bio.Op.READ ? 0 : 1) == 0 && bioWaiters.get() > 0) {
+                synchronized (bioInProgressWait) {
+                    bioInProgressWait.notifyAll();
                 }
             }
             return;

@@ -49,6 +49,17 @@ public final class Bench {
         public long seed = 1;
         /** Untimed absorb-and-drain rounds before the measured absorb (JIT warm-up). */
         public int warmupRounds = 5;
+        /**
+         * Measured absorb rounds, each paired with a baseline round of the same bytes run just
+         * before it; the phase reports the median of the rounds' ratios (one absorb round is tens of
+         * milliseconds: a single pair is at the mercy of a noisy neighbour).
+         */
+        public int absorbRounds = 7;
+    }
+
+    /** A baseline measured on demand: MB/s over about {@code bytes}. */
+    public interface Baseline {
+        double measure(long bytes) throws IOException;
     }
 
     /** One phase's measurements. */
@@ -74,6 +85,8 @@ public final class Bench {
         public String baselineName;
         public double baselineMbPerSecond = Double.NaN;
         public double ratio = Double.NaN;
+        /** absorb: each round's ratio to its own baseline round, in the order run. */
+        public double[] roundRatios;
 
         public Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -99,6 +112,9 @@ public final class Bench {
                 m.put("baseline", baselineName);
                 m.put("baseline_mb_per_s", baselineMbPerSecond);
                 m.put("ratio", ratio);
+            }
+            if (roundRatios != null) {
+                m.put("round_ratios", java.util.Arrays.stream(roundRatios).boxed().toList());
             }
             return m;
         }
@@ -132,6 +148,15 @@ public final class Bench {
 
     /** Run the configured phases; {@code copyBaseline}/{@code originBaseline} are this run's baselines in MB/s. */
     public List<PhaseResult> run(double copyBaseline, double originBaseline) throws IOException {
+        return run(bytes -> copyBaseline, originBaseline);
+    }
+
+    /**
+     * Run the configured phases. {@code copyBaseline} is measured beside every absorb round
+     * (the same bytes, the same threads, just before it); {@code originBaseline} is this run's
+     * origin sequential rate in MB/s.
+     */
+    public List<PhaseResult> run(Baseline copyBaseline, double originBaseline) throws IOException {
         List<PhaseResult> out = new ArrayList<>();
         long absorbBlocks = Math.max(cfg.threads, (long) (cacheBlocks * 0.4 * Math.min(1, cfg.scale)));
         long span = Math.min(originBlocks, Math.max(1, cacheBlocks * 4));
@@ -145,11 +170,7 @@ public final class Bench {
                         phase("absorb (warm-up)", absorbBlocks, 0, (rnd, t, i) -> rnd.nextLong(originBlocks));
                         commitAndClean();
                     }
-                    r = phase("absorb", absorbBlocks, 0, (rnd, t, i) -> rnd.nextLong(originBlocks));
-                    r.baselineName = copyBaselineName;
-                    r.baselineMbPerSecond = copyBaseline;
-                    r.ratio = r.mbPerSecond / copyBaseline;
-                    commitAndClean();
+                    r = absorb(absorbBlocks, copyBaseline);
                 }
                 case "drain" -> r = drain(absorbBlocks, originBaseline);
                 case "overflow" -> r = phase("overflow", (long) (cacheBlocks * 2 * cfg.scale), 0, (rnd, t, i) -> rnd.nextLong(span));
@@ -171,6 +192,47 @@ public final class Bench {
             out.add(r);
         }
         return out;
+    }
+
+    /** The measured absorb rounds, each beside its own baseline round; the median ratio. */
+    private PhaseResult absorb(long blocks, Baseline baseline) throws IOException {
+        int rounds = Math.max(1, cfg.absorbRounds);
+        List<PhaseResult> rs = new ArrayList<>();
+        double[] base = new double[rounds];
+        double[] ratios = new double[rounds];
+        Histogram[] lat = new Histogram[1];
+        for (int k = 0; k < rounds; k++) {
+            base[k] = baseline.measure(blocks * bs);
+            PhaseResult r = phase("absorb", blocks, 0, (rnd, t, i) -> rnd.nextLong(originBlocks), lat);
+            ratios[k] = r.mbPerSecond / base[k];
+            rs.add(r);
+            commitAndClean();
+        }
+        PhaseResult out = new PhaseResult();
+        out.phase = "absorb";
+        for (PhaseResult r : rs) {
+            out.ops += r.ops;
+            out.writes += r.writes;
+            out.seconds += r.seconds;
+            out.blockedOnFreelist += r.blockedOnFreelist;
+        }
+        out.iops = out.ops / out.seconds;
+        out.mbPerSecond = (double) out.ops * bs / out.seconds / 1e6;
+        out.p50us = lat[0].getValueAtPercentile(50) / 1e3;
+        out.p99us = lat[0].getValueAtPercentile(99) / 1e3;
+        out.p999us = lat[0].getValueAtPercentile(99.9) / 1e3;
+        out.maxUs = lat[0].getMaxValue() / 1e3;
+        out.baselineName = copyBaselineName;
+        out.baselineMbPerSecond = median(base);
+        out.ratio = median(ratios);
+        out.roundRatios = ratios;
+        return out;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     /** {@code message flush}: commit, write every block back, wait. */
@@ -213,6 +275,11 @@ public final class Bench {
     }
 
     private PhaseResult phase(String name, long ops, int flushEvery, Picker picker) throws IOException {
+        return phase(name, ops, flushEvery, picker, null);
+    }
+
+    /** One phase; {@code merged}, when given, accumulates the write latencies of several calls in its element 0. */
+    private PhaseResult phase(String name, long ops, int flushEvery, Picker picker, Histogram[] merged) throws IOException {
         long[] st0 = wc.statusFields();
         long wb0 = wc.writebackBlocks();
         long runs0 = wc.writebackRuns();
@@ -326,6 +393,12 @@ public final class Bench {
             r.flushP50us = flushAll.getValueAtPercentile(50) / 1e3;
             r.flushP99us = flushAll.getValueAtPercentile(99) / 1e3;
         }
+        if (merged != null) {
+            if (merged[0] == null) {
+                merged[0] = new Histogram(60_000_000_000L, 2);
+            }
+            merged[0].add(all);
+        }
         long wbBlocks = wc.writebackBlocks() - wb0;
         long runs = wc.writebackRuns() - runs0;
         r.writebackMbPerSecond = (double) wbBlocks * bs / s / 1e6;
@@ -380,12 +453,17 @@ public final class Bench {
 
     /** MB/s of {@code bs}-sized copies at random block offsets into {@code dev}, from {@code threads} threads, for about {@code bytes}. */
     public static double copyBaseline(BlockDevice dev, int bs, int threads, long bytes) throws IOException {
-        long blocks = dev.sizeBytes() / bs;
-        long per = Math.max(1, bytes / bs / threads);
         // one untimed pass touches every page (the first touch of a sparse file is a page fault, not a copy)
         BlockDevice.zeroFill(dev, 0, dev.sizeSectors());
+        return copyRound(dev, bs, threads, bytes, 0);
+    }
+
+    /** One timed round of {@link #copyBaseline} on a device already touched; {@code seed} varies the offsets. */
+    public static double copyRound(BlockDevice dev, int bs, int threads, long bytes, long seed) throws IOException {
+        long blocks = dev.sizeBytes() / bs;
+        long per = Math.max(1, bytes / bs / threads);
         double s = timed(threads, me -> {
-            SplittableRandom rnd = new SplittableRandom(me);
+            SplittableRandom rnd = new SplittableRandom(seed * 1009 + me);
             ByteBuffer buf = ByteBuffer.allocateDirect(bs);
             for (long i = 0; i < per; i++) {
                 buf.clear();
@@ -401,17 +479,22 @@ public final class Bench {
      * opening access once as the engine does, one fence at the end; about {@code bytes}.
      */
     public static double durableCopyBaseline(dev.dmwc.daxlib.DaxDevice dax, int bs, int threads, long bytes) throws IOException {
-        long blocks = dax.size() / bs;
-        long per = Math.max(1, bytes / bs / threads);
         dax.setReadwrite();
         try {
-            dax.accessor().zero(0, blocks * bs); // first touch outside the timing
+            dax.accessor().zero(0, dax.size() / bs * bs); // first touch outside the timing
             dax.accessor().drain();
         } finally {
             dax.setNoaccess();
         }
+        return durableCopyRound(dax, bs, threads, bytes, 0);
+    }
+
+    /** One timed round of {@link #durableCopyBaseline} on a mapping already touched; {@code seed} varies the offsets. */
+    public static double durableCopyRound(dev.dmwc.daxlib.DaxDevice dax, int bs, int threads, long bytes, long seed) throws IOException {
+        long blocks = dax.size() / bs;
+        long per = Math.max(1, bytes / bs / threads);
         double s = timed(threads, me -> {
-            SplittableRandom rnd = new SplittableRandom(me);
+            SplittableRandom rnd = new SplittableRandom(seed * 1009 + me);
             ByteBuffer buf = ByteBuffer.allocateDirect(bs);
             dax.setReadwrite();
             try {

@@ -25,13 +25,26 @@ class BenchTest {
         Bench.Config cfg = new Bench.Config();
         cfg.scale = 0.05;
         cfg.threads = 2;
-        List<Bench.PhaseResult> rs = new Bench(t, cfg, null).run(1000, 400);
+        cfg.absorbRounds = 3;
+        List<Long> baselineRounds = new java.util.ArrayList<>();
+        double[] baselines = {1000, 2000, 500};
+        List<Bench.PhaseResult> rs = new Bench(t, cfg, null).run(bytes -> {
+            baselineRounds.add(bytes);
+            return baselines[baselineRounds.size() - 1];
+        }, 400);
         assertEquals(Bench.PHASES, rs.stream().map(r -> r.phase).toList());
         for (Bench.PhaseResult r : rs) {
             assertTrue(r.ops > 0 && r.iops > 0 && r.p50us > 0, r.phase);
         }
         Bench.PhaseResult absorb = rs.get(0);
-        assertEquals(absorb.mbPerSecond / 1000, absorb.ratio, 1e-9);
+        // one baseline round beside each absorb round, of that round's bytes; the median of the rounds' ratios
+        assertEquals(3, baselineRounds.size());
+        assertEquals(absorb.writes / 3 * 4096, baselineRounds.get(0));
+        assertEquals(3, absorb.roundRatios.length);
+        double[] sorted = absorb.roundRatios.clone();
+        java.util.Arrays.sort(sorted);
+        assertEquals(sorted[1], absorb.ratio, 1e-12);
+        assertEquals(1000, absorb.baselineMbPerSecond, 1e-9, "the median of the baseline rounds 1000, 2000, 500");
         Bench.PhaseResult drain = rs.get(1);
         assertTrue(drain.writebackMbPerSecond > 0 && drain.writebackRunBlocks >= 1, "drain wrote back");
         assertEquals(drain.writebackMbPerSecond / 400, drain.ratio, 1e-9);
