@@ -94,6 +94,10 @@ public final class Replayer {
     ReplayReport.Scan scan() throws IOException, TraceFormatException, ReplayException {
         ReplayReport.Scan sc = new ReplayReport.Scan();
         Map<String, Long> volumes = new TreeMap<>();
+        long[] byOp = new long[TraceRecord.Op.values().length];
+        // records of one volume come in runs (readers hand out one String per run): count a run, then merge it
+        String runVolume = null;
+        long runCount = 0;
         TraceRecord r = new TraceRecord();
         try (TraceReader in = Traces.open(trace, traceOptions)) {
             sc.format = in.format();
@@ -114,7 +118,14 @@ public final class Replayer {
                     break;
                 }
                 String v = r.volume == null ? "" : r.volume;
-                volumes.merge(v, 1L, Long::sum);
+                if (v != runVolume) {
+                    if (runVolume != null) {
+                        volumes.merge(runVolume, runCount, Long::sum);
+                    }
+                    runVolume = v;
+                    runCount = 0;
+                }
+                runCount++;
                 if (s.volume != null && !s.volume.equals(v)) {
                     continue;
                 }
@@ -122,13 +133,21 @@ public final class Replayer {
                     continue;
                 }
                 sc.records++;
-                sc.byOp.merge(r.op, 1L, Long::sum);
+                byOp[r.op.ordinal()]++;
                 if (r.op != TraceRecord.Op.FLUSH) {
                     sc.extent = Math.max(sc.extent, r.offset + r.length);
                 }
                 if (r.timeNs >= 0) {
                     sc.lastTimeNs = Math.max(sc.lastTimeNs, r.timeNs);
                 }
+            }
+        }
+        if (runVolume != null) {
+            volumes.merge(runVolume, runCount, Long::sum);
+        }
+        for (TraceRecord.Op op : TraceRecord.Op.values()) {
+            if (byOp[op.ordinal()] > 0) {
+                sc.byOp.put(op, byOp[op.ordinal()]);
             }
         }
         sc.volumes = volumes;

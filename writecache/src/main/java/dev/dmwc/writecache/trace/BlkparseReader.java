@@ -1,7 +1,7 @@
 package dev.dmwc.writecache.trace;
 
-import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 
 /**
  * blkparse's default text output: {@code maj,min cpu seq sec.nsec pid action RWBS [sector + n] [proc]}.
@@ -13,7 +13,7 @@ final class BlkparseReader extends LineReader {
     private final String action;
     private boolean inSummary;
 
-    BlkparseReader(BufferedReader in, String file, String action) {
+    BlkparseReader(InputStream in, String file, String action) {
         super(in, file);
         this.action = action;
     }
@@ -60,12 +60,47 @@ final class BlkparseReader extends LineReader {
                 || s.startsWith("Input file") || s.startsWith("Skips:");
     }
 
+    /** {@link #isEventLine(String[])} on the current line's words, without making strings. */
+    private boolean isEventLine() {
+        if (nw < 7) {
+            return false;
+        }
+        int comma = -1;
+        int dot = -1;
+        for (int k = ws[0]; k < we[0]; k++) {
+            if (lb[k] == ',') {
+                comma = k;
+                break;
+            }
+        }
+        for (int k = ws[3]; k < we[3]; k++) {
+            if (lb[k] == '.') {
+                dot = k;
+                break;
+            }
+        }
+        return comma > ws[0] && allDigits(ws[0], comma) && allDigits(comma + 1, we[0]) && allDigits(ws[1], we[1])
+                && dot > ws[3] && allDigits(ws[3], dot) && allDigits(dot + 1, we[3]);
+    }
+
+    private boolean allDigits(int from, int to) {
+        if (from >= to) {
+            return false;
+        }
+        for (int k = from; k < to; k++) {
+            if (lb[k] < '0' || lb[k] > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
     @Override
     public boolean next(TraceRecord r) throws IOException, TraceFormatException {
-        String l;
-        while ((l = line()) != null) {
-            String[] t = words(l);
-            if (!isEventLine(t)) {
+        while (nextLine()) {
+            splitWords();
+            if (!isEventLine()) {
+                String l = lineText();
                 if (inSummary || isSummaryLine(l)) {
                     inSummary |= !l.isBlank();
                     continue;
@@ -73,25 +108,23 @@ final class BlkparseReader extends LineReader {
                 throw bad("expected a blkparse event 'maj,min cpu seq sec.nsec pid action RWBS sector + n [process]'", l);
             }
             if (inSummary) {
-                throw bad("event line after blkparse's summary (two traces concatenated?)", l);
+                throw bad("event line after blkparse's summary (two traces concatenated?)", lineText());
             }
-            if (!t[5].equals(action)) {
+            if (!wordIs(5, action)) {
                 continue;
             }
-            long time = relative(secondsToNs(t[3], l));
-            String rwbs = t[6];
+            long time = relative(wordSecondsToNs(3));
+            int rs = ws[6];
+            int re = we[6];
             int flags = 0;
-            int i = 0;
-            if (rwbs.length() > 1 && rwbs.charAt(0) == 'F') {
+            int i = rs;
+            if (re - rs > 1 && lb[rs] == 'F') {
                 flags |= TraceRecord.PREFLUSH;
-                i = 1;
+                i++;
             }
-            if (i >= rwbs.length()) {
-                throw bad("RWBS '" + rwbs + "' has no D/W/R/N", l);
-            }
-            char kind = rwbs.charAt(i++);
-            for (; i < rwbs.length(); i++) {
-                switch (rwbs.charAt(i)) {
+            char kind = (char) lb[i++];
+            for (; i < re; i++) {
+                switch (lb[i]) {
                     case 'F' -> flags |= TraceRecord.FUA;
                     case 'S' -> flags |= TraceRecord.SYNC;
                     case 'M' -> flags |= TraceRecord.META;
@@ -99,12 +132,12 @@ final class BlkparseReader extends LineReader {
                     default -> { } // B (barrier, old), Z/E and others: carried by the op
                 }
             }
-            boolean hasSector = t.length >= 10 && t[8].equals("+") && !t[7].startsWith("[");
+            boolean hasSector = nw >= 10 && wordIs(8, "+") && lb[ws[7]] != '[';
             long sector = 0;
             long n = 0;
             if (hasSector) {
-                sector = nonNegative(parseLong(t[7], "a sector", l), "sector", l);
-                n = nonNegative(parseLong(t[9], "a sector count", l), "sector count", l);
+                sector = wordNonNegative(7, "a sector", "sector");
+                n = wordNonNegative(9, "a sector count", "sector count");
             }
             TraceRecord.Op op;
             switch (kind) {
@@ -112,7 +145,7 @@ final class BlkparseReader extends LineReader {
                 case 'W' -> op = TraceRecord.Op.WRITE;
                 case 'D' -> op = TraceRecord.Op.DISCARD;
                 case 'N' -> op = TraceRecord.Op.FLUSH;
-                default -> throw bad("unknown RWBS op '" + kind + "' in '" + rwbs + "' (expected D, W, R or N)", l);
+                default -> throw bad("unknown RWBS op '" + kind + "' in '" + word(6) + "' (expected D, W, R or N)", lineText());
             }
             if (op != TraceRecord.Op.FLUSH && (!hasSector || n == 0)) {
                 if ((flags & TraceRecord.PREFLUSH) != 0 || op == TraceRecord.Op.WRITE) {
@@ -124,11 +157,10 @@ final class BlkparseReader extends LineReader {
             if (op == TraceRecord.Op.FLUSH && (flags & TraceRecord.PREFLUSH) == 0 && kind == 'N') {
                 flags |= TraceRecord.PREFLUSH;
             }
-            try {
-                r.set(time, op, Math.multiplyExact(sector, 512L), Math.multiplyExact(n, 512L), flags, t[0], lineNo);
-            } catch (ArithmeticException e) {
-                throw bad("sector " + sector + " + " + n + " overflows a byte offset", l);
+            if (sector > Long.MAX_VALUE / 512 || n > Long.MAX_VALUE / 512) {
+                throw bad("sector " + sector + " + " + n + " overflows a byte offset", lineText());
             }
+            r.set(time, op, sector * 512L, n * 512L, flags, wordAsVolume(0), lineNo);
             return true;
         }
         return false;

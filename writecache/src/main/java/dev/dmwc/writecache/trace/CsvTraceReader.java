@@ -1,6 +1,6 @@
 package dev.dmwc.writecache.trace;
 
-import java.io.BufferedReader;
+import java.io.InputStream;
 import java.io.IOException;
 import java.util.Locale;
 
@@ -13,7 +13,7 @@ import java.util.Locale;
 final class CsvTraceReader extends LineReader {
     private final CsvLayout layout;
 
-    CsvTraceReader(BufferedReader in, String file, CsvLayout layout) {
+    CsvTraceReader(InputStream in, String file, CsvLayout layout) {
         super(in, file);
         this.layout = layout;
     }

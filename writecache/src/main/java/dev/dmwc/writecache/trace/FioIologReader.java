@@ -1,7 +1,7 @@
 package dev.dmwc.writecache.trace;
 
-import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 
 /**
  * fio iolog v2 ({@code file action [offset length]}) and v3 ({@code µs file action [offset length]}).
@@ -18,7 +18,7 @@ final class FioIologReader extends LineReader {
     private final int version;
     private long waitNs = -1;
 
-    FioIologReader(BufferedReader in, String file, int version) {
+    FioIologReader(InputStream in, String file, int version) {
         super(in, file);
         this.version = version;
     }
@@ -30,67 +30,65 @@ final class FioIologReader extends LineReader {
 
     @Override
     public boolean next(TraceRecord r) throws IOException, TraceFormatException {
-        String l;
-        while ((l = line()) != null) {
+        while (nextLine()) {
             if (lineNo == 1) {
                 String want = "fio version " + version + " iolog";
-                if (!l.trim().equals(want)) {
-                    throw bad("expected the header '" + want + "'", l);
+                if (!lineText().trim().equals(want)) {
+                    throw bad("expected the header '" + want + "'", lineText());
                 }
                 continue;
             }
-            String s = l.trim();
-            if (s.isEmpty()) {
+            int n = splitWords();
+            if (n == 0) {
                 continue;
             }
-            String[] t = words(s);
             int i = 0;
             long time = waitNs;
             if (version == 3) {
-                if (t.length < 3) {
-                    throw bad("expected '<µs> <file> <action> [<offset> <length>]'", l);
+                if (n < 3) {
+                    throw bad("expected '<µs> <file> <action> [<offset> <length>]'", lineText());
                 }
-                long us = nonNegative(parseLong(t[0], "a timestamp in µs", l), "timestamp", l);
+                long us = wordNonNegative(0, "a timestamp in µs", "timestamp");
                 time = relative(us * 1000);
                 i = 1;
-            } else if (t.length < 2) {
-                throw bad("expected '<file> <action> [<offset> <length>]'", l);
+            } else if (n < 2) {
+                throw bad("expected '<file> <action> [<offset> <length>]'", lineText());
             }
-            String fileName = t[i];
-            String action = t[i + 1];
-            switch (action) {
-                case "add", "open", "close" -> {
-                    continue;
-                }
-                case "wait" -> {
-                    if (version == 3) {
-                        continue; // fio: "ignoring wait command with version 3"
-                    }
-                    if (t.length < 3) {
-                        throw bad("expected 'wait <milliseconds>'", l);
-                    }
-                    waitNs = nonNegative(parseLong(t[i + 2], "a wait time", l), "wait", l) * 1_000_000L;
-                    continue;
-                }
-                case "read", "write", "trim", "sync", "datasync" -> { }
-                default -> throw bad("unknown iolog action '" + action
-                        + "' (expected add, open, close, read, write, trim, sync, datasync, wait)", l);
-            }
-            if (action.equals("sync") || action.equals("datasync")) {
-                r.set(time, TraceRecord.Op.FLUSH, 0, 0, TraceRecord.PREFLUSH, fileName, lineNo);
+            int a = i + 1;
+            TraceRecord.Op op;
+            if (wordIs(a, "write")) {
+                op = TraceRecord.Op.WRITE;
+            } else if (wordIs(a, "read")) {
+                op = TraceRecord.Op.READ;
+            } else if (wordIs(a, "trim")) {
+                op = TraceRecord.Op.DISCARD;
+            } else if (wordIs(a, "sync") || wordIs(a, "datasync")) {
+                r.set(time, TraceRecord.Op.FLUSH, 0, 0, TraceRecord.PREFLUSH, wordAsVolume(i), lineNo);
                 return true;
+            } else if (wordIs(a, "add") || wordIs(a, "open") || wordIs(a, "close")) {
+                continue;
+            } else if (wordIs(a, "wait")) {
+                if (version == 3) {
+                    continue; // fio: "ignoring wait command with version 3"
+                }
+                if (n < 3) {
+                    throw bad("expected 'wait <milliseconds>'", lineText());
+                }
+                waitNs = wordNonNegative(i + 2, "a wait time", "wait") * 1_000_000L;
+                continue;
+            } else {
+                throw bad("unknown iolog action '" + word(a)
+                        + "' (expected add, open, close, read, write, trim, sync, datasync, wait)", lineText());
             }
-            if (t.length < i + 4) {
-                throw bad("'" + action + "' needs <offset> <length> in bytes", l);
+            if (n < i + 4) {
+                throw bad("'" + word(a) + "' needs <offset> <length> in bytes", lineText());
             }
-            long off = nonNegative(parseLong(t[i + 2], "an offset in bytes", l), "offset", l);
-            long len = nonNegative(parseLong(t[i + 3], "a length in bytes", l), "length", l);
+            long off = wordNonNegative(i + 2, "an offset in bytes", "offset");
+            long len = wordNonNegative(i + 3, "a length in bytes", "length");
             if (len == 0) {
                 continue;
             }
-            TraceRecord.Op op = action.equals("read") ? TraceRecord.Op.READ
-                    : action.equals("write") ? TraceRecord.Op.WRITE : TraceRecord.Op.DISCARD;
-            r.set(time, op, off, len, 0, fileName, lineNo);
+            r.set(time, op, off, len, 0, wordAsVolume(i), lineNo);
             return true;
         }
         return false;

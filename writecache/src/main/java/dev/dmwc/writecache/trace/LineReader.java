@@ -1,27 +1,239 @@
 package dev.dmwc.writecache.trace;
 
-import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 
-/** Shared plumbing of the text formats: line numbers, errors naming file:line. */
+/**
+ * Shared plumbing of the text formats: lines read as bytes (no {@code String} per line or field on
+ * the hot path: a trace may hold billions of lines), words as offsets into the line, numbers
+ * parsed in place; line numbers, and errors naming file:line with the line's text.
+ */
 abstract class LineReader implements TraceReader {
-    protected final BufferedReader in;
+    private final InputStream in;
     protected final String file;
     protected long lineNo;
     protected long firstTimeNs = Long.MIN_VALUE;
 
-    LineReader(BufferedReader in, String file) {
+    private byte[] buf = new byte[1 << 16];
+    private int pos;
+    private int lim;
+    private boolean eof;
+    /** The current line: {@code lb[ls, le)}, without its line ending. */
+    protected byte[] lb;
+    protected int ls;
+    protected int le;
+    /** Words of the current line after {@link #splitWords()}: {@code [ws[i], we[i])}; {@code nw} counts them all. */
+    protected final int[] ws = new int[MAX_WORDS];
+    protected final int[] we = new int[MAX_WORDS];
+    protected int nw;
+    protected static final int MAX_WORDS = 32;
+    private byte[] lastVolume = new byte[0];
+    private String lastVolumeString;
+
+    LineReader(InputStream in, String file) {
         this.in = in;
         this.file = file;
     }
 
-    /** The next line, or null at the end. */
-    protected String line() throws IOException {
-        String l = in.readLine();
-        if (l != null) {
-            lineNo++;
+    /** Advance to the next line ({@code lb/ls/le}); false at the end. */
+    protected boolean nextLine() throws IOException {
+        while (true) {
+            for (int i = pos; i < lim; i++) {
+                if (buf[i] == '\n') {
+                    setLine(pos, i);
+                    pos = i + 1;
+                    return true;
+                }
+            }
+            if (eof) {
+                if (pos < lim) {
+                    setLine(pos, lim); // a last line without a newline
+                    pos = lim;
+                    return true;
+                }
+                return false;
+            }
+            fill();
         }
-        return l;
+    }
+
+    private void setLine(int from, int to) {
+        lineNo++;
+        lb = buf;
+        ls = from;
+        le = to > from && buf[to - 1] == '\r' ? to - 1 : to;
+    }
+
+    /** Keep the unread part, make room (growing for a long line), read more. */
+    private void fill() throws IOException {
+        int keep = lim - pos;
+        if (keep > 0 && pos > 0) {
+            System.arraycopy(buf, pos, buf, 0, keep);
+        }
+        pos = 0;
+        lim = keep;
+        if (lim == buf.length) {
+            buf = java.util.Arrays.copyOf(buf, buf.length * 2);
+        }
+        int n = in.read(buf, lim, buf.length - lim);
+        if (n < 0) {
+            eof = true;
+        } else {
+            lim += n;
+        }
+    }
+
+    /** The next line as text, or null at the end (the formats that are not on the hot path). */
+    protected String line() throws IOException {
+        return nextLine() ? lineText() : null;
+    }
+
+    /** The current line as text (UTF-8; malformed bytes become U+FFFD, shown as '?' in errors). */
+    protected String lineText() {
+        return new String(lb, ls, le - ls, StandardCharsets.UTF_8);
+    }
+
+    /** Split the current line on runs of blanks (bytes up to ' '); the count, also in {@code nw}. */
+    protected int splitWords() {
+        int n = 0;
+        int i = ls;
+        byte[] b = lb;
+        while (i < le) {
+            while (i < le && (b[i] & 0xff) <= ' ') {
+                i++;
+            }
+            if (i >= le) {
+                break;
+            }
+            int start = i;
+            while (i < le && (b[i] & 0xff) > ' ') {
+                i++;
+            }
+            if (n < MAX_WORDS) {
+                ws[n] = start;
+                we[n] = i;
+            }
+            n++;
+        }
+        nw = n;
+        return n;
+    }
+
+    protected String word(int i) {
+        return new String(lb, ws[i], we[i] - ws[i], StandardCharsets.UTF_8);
+    }
+
+    /** Whether word {@code i} is exactly {@code ascii}. */
+    protected boolean wordIs(int i, String ascii) {
+        int len = we[i] - ws[i];
+        if (len != ascii.length()) {
+            return false;
+        }
+        for (int k = 0; k < len; k++) {
+            if (lb[ws[i] + k] != ascii.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    protected boolean isBlankLine() {
+        for (int i = ls; i < le; i++) {
+            if ((lb[i] & 0xff) > ' ') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Word {@code i} as a volume name, the same {@code String} as long as it does not change. */
+    protected String wordAsVolume(int i) {
+        int len = we[i] - ws[i];
+        if (lastVolumeString == null || !java.util.Arrays.equals(lb, ws[i], we[i], lastVolume, 0, lastVolume.length)) {
+            lastVolume = java.util.Arrays.copyOfRange(lb, ws[i], ws[i] + len);
+            lastVolumeString = new String(lastVolume, StandardCharsets.UTF_8);
+        }
+        return lastVolumeString;
+    }
+
+    /** Digits in {@code b[from, to)} as a long; -1 when not all digits, empty, or overflowing. */
+    static long digits(byte[] b, int from, int to) {
+        if (from >= to || to - from > 18 && !fitsLong(b, from, to)) {
+            return -1;
+        }
+        long v = 0;
+        for (int i = from; i < to; i++) {
+            int d = b[i] - '0';
+            if (d < 0 || d > 9) {
+                return -1;
+            }
+            v = v * 10 + d;
+        }
+        return v;
+    }
+
+    private static boolean fitsLong(byte[] b, int from, int to) {
+        try {
+            Long.parseLong(new String(b, from, to - from, StandardCharsets.ISO_8859_1));
+            return true;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /** Word {@code i} as an integer (sign allowed); an error naming {@code what} otherwise. */
+    protected long wordLong(int i, String what) throws TraceFormatException {
+        int from = ws[i];
+        int to = we[i];
+        boolean neg = false;
+        if (to - from > 1 && (lb[from] == '-' || lb[from] == '+')) {
+            neg = lb[from] == '-';
+            from++;
+        }
+        long v = digits(lb, from, to);
+        if (v < 0) {
+            throw bad("expected " + what + " (an integer), got '" + word(i) + "'", lineText());
+        }
+        return neg ? -v : v;
+    }
+
+    /** Word {@code i} as an integer that must not be negative ({@code what} names it in errors). */
+    protected long wordNonNegative(int i, String expected, String what) throws TraceFormatException {
+        long v = wordLong(i, expected);
+        if (v < 0) {
+            throw bad(what + " is negative (" + v + ")", lineText());
+        }
+        return v;
+    }
+
+    /** Word {@code i}, decimal seconds ("12.000345678"), to ns without floating point. */
+    protected long wordSecondsToNs(int i) throws TraceFormatException {
+        int from = ws[i];
+        int to = we[i];
+        int dot = -1;
+        for (int k = from; k < to; k++) {
+            if (lb[k] == '.') {
+                dot = k;
+                break;
+            }
+        }
+        long sec = digits(lb, from, dot < 0 ? to : dot);
+        long ns = 0;
+        if (dot >= 0 && dot + 1 < to) {
+            int fend = Math.min(to, dot + 10);
+            ns = digits(lb, dot + 1, fend);
+            for (int k = fend - dot - 1; k < 9 && ns >= 0; k++) {
+                ns *= 10;
+            }
+            if (ns >= 0 && to > fend && digits(lb, fend, to) < 0) {
+                ns = -1; // digits past the ninth are dropped, but must be digits
+            }
+        }
+        if (sec < 0 || ns < 0 || sec > Long.MAX_VALUE / 1_000_000_000L - 1) {
+            throw bad("expected a time in seconds (e.g. 12.000345678), got '" + word(i) + "'", lineText());
+        }
+        return sec * 1_000_000_000L + ns;
     }
 
     protected TraceFormatException bad(String what, String line) {

@@ -1,10 +1,8 @@
 package dev.dmwc.writecache.trace;
 
 import java.io.BufferedInputStream;
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,8 +102,9 @@ public final class Traces {
         return raw;
     }
 
-    private static BufferedReader text(Path p) throws IOException {
-        return new BufferedReader(new InputStreamReader(open(p), StandardCharsets.UTF_8), 1 << 16);
+    /** A text trace: the readers split lines themselves, from bytes. */
+    private static InputStream text(Path p) throws IOException {
+        return open(p);
     }
 
     /** {@code X.blktrace.N[.gz]}: every CPU's file of the same trace, in CPU order. */

@@ -184,4 +184,49 @@ class TraceReadersTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> CsvLayout.parse("csv:op=2,offset=3:furlongs,size=4"))
                 .getMessage().contains("unit must be"));
     }
+
+    /** The byte-level line reader: CRLF, no final newline, a line longer than its buffer, numbers at the edge of a long. */
+    @Test
+    void linesAreReadFromBytesWithEveryEdgeOfALine() throws Exception {
+        Path crlf = dir.resolve("crlf.iolog");
+        String longName = "f".repeat(100_000); // longer than the 64 KiB read buffer
+        Files.writeString(crlf, "fio version 3 iolog\r\n0 a add\r\n5 a write 4096 512\r\n\r\n7 " + longName
+                + " read 0 4096\r\n9 a sync\r\n11 a trim 9223372036854774784 1024");
+        List<TraceRecord> rs = readAll(crlf, null);
+        assertEquals(4, rs.size());
+        assertEquals(TraceRecord.Op.WRITE, rs.get(0).op);
+        assertEquals(4096, rs.get(0).offset);
+        assertEquals(512, rs.get(0).length);
+        assertEquals(3, rs.get(0).position);
+        assertEquals(longName, rs.get(1).volume);
+        assertEquals(7000, rs.get(1).timeNs, "µs since the first line");
+        assertTrue(rs.get(2).volume == rs.get(3).volume && "a".equals(rs.get(0).volume), "one String per run of the same volume");
+        assertEquals(TraceRecord.Op.FLUSH, rs.get(2).op);
+        assertEquals(9223372036854774784L, rs.get(3).offset, "the last line has no newline");
+        assertEquals(7, rs.get(3).position);
+
+        Path over = dir.resolve("over.iolog");
+        Files.writeString(over, "fio version 2 iolog\nx write 9223372036854775808 512\n");
+        TraceFormatException e = assertThrows(TraceFormatException.class, () -> readAll(over, null));
+        assertTrue(e.getMessage().contains("over.iolog:2") && e.getMessage().contains("expected an offset in bytes (an integer), got '9223372036854775808'"),
+                e.getMessage());
+        Path neg = dir.resolve("neg.iolog");
+        Files.writeString(neg, "fio version 2 iolog\nx write -4096 512\n");
+        assertTrue(assertThrows(TraceFormatException.class, () -> readAll(neg, null)).getMessage().contains("offset is negative (-4096)"));
+
+        Path bp = dir.resolve("bp.txt");
+        Files.writeString(bp, "  8,0    1        1     0.000000000123  100  Q  WS 2048 + 8 [dd]\r\n"
+                + "  8,0    1        2     1.5000000009  100  Q  FWFS 4096 + 16 [dd]\n"
+                + "  8,0    1        3     2.25  100  Q  R 99999999999999999 + 8 [dd]\n");
+        TraceFormatException big = assertThrows(TraceFormatException.class, () -> readAll(bp, "blkparse"));
+        assertTrue(big.getMessage().contains("bp.txt:3") && big.getMessage().contains("overflows a byte offset"), big.getMessage());
+        Files.writeString(bp, "  8,0    1        1     0.000000000123  100  Q  WS 2048 + 8 [dd]\r\n"
+                + "  8,0    1        2     1.5000000009  100  Q  FWFS 4096 + 16 [dd]\n");
+        List<TraceRecord> b = readAll(bp, "blkparse");
+        assertEquals(1_500_000_000L, b.get(1).timeNs, "nine fraction digits kept, the tenth dropped");
+        assertEquals(TraceRecord.PREFLUSH | TraceRecord.FUA | TraceRecord.SYNC, b.get(1).flags);
+        assertEquals("8,0", b.get(0).volume);
+        Files.writeString(bp, "  8,0    1        1     0.0x1  100  Q  WS 2048 + 8 [dd]\n");
+        assertTrue(assertThrows(TraceFormatException.class, () -> readAll(bp, "blkparse")).getMessage().contains("expected a blkparse event"));
+    }
 }
