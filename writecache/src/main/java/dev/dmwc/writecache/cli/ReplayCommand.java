@@ -71,6 +71,10 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Replay only the first N requests.")
     Long limit;
 
+    @Option(names = "--loops", paramLabel = "N", defaultValue = "1",
+            description = "Replay the trace N times back to back (cache, device and model carry over; times continue). Default: ${DEFAULT-VALUE}")
+    int loops;
+
     @Option(names = "--check", description = "Only validate the trace (every line), write nothing.")
     boolean check;
 
@@ -140,6 +144,10 @@ final class ReplayCommand implements Callable<Integer> {
         if (limit != null) {
             s.limit = limit;
         }
+        if (loops < 1) {
+            throw new Main.UsageError("--loops must be at least 1, not " + loops);
+        }
+        s.loops = loops;
         s.checkOnly = check;
         s.keep = keep;
         if (queueDepth < 1 || queueDepth > 1024) {

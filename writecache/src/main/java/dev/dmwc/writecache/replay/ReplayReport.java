@@ -133,6 +133,7 @@ public final class ReplayReport {
         m.put("origin_bytes", originBytes);
         m.put("cache_bytes", settings.cacheBytes);
         m.put("timing", settings.timing);
+        m.put("loops", settings.loops);
         m.put("verify", settings.verify && !settings.noData);
         m.put("data", !settings.noData);
         m.put("bad_lines_skipped", scan.badLines);
@@ -210,7 +211,8 @@ public final class ReplayReport {
     /** The human table. */
     public String toText() {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "trace     %s (%s)%n", trace, scan.format));
+        sb.append(String.format(Locale.ROOT, "trace     %s (%s)%s%n", trace, scan.format,
+                settings.loops > 1 ? ", " + settings.loops + " loops" : ""));
         sb.append(String.format(Locale.ROOT, "target    %s   origin %s, cache %s%n", table, size(originBytes), size(settings.cacheBytes)));
         sb.append(String.format(Locale.ROOT, "replayed  %d requests in %.2f s = %.0f requests/s (%s, %s%s); "
                 + "parsing alone: %.0f requests/s%n", requests, replaySeconds, requestsPerSecond(), settings.timing,

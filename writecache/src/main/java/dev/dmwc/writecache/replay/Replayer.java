@@ -60,6 +60,12 @@ public final class Replayer {
          * Above 1 the engine runs on real threads and its timers follow the wall clock.
          */
         public int queueDepth = 1;
+        /**
+         * Replay the trace this many times back to back (the logical device, the cache and the
+         * model carry over; each pass's times follow the last one's); a short real trace so reaches
+         * a warm cache and a steady state.
+         */
+        public int loops = 1;
     }
 
     /** Progress callback: requests done of total, seconds since start. */
@@ -139,6 +145,25 @@ public final class Replayer {
                 }
                 if (r.timeNs >= 0) {
                     sc.lastTimeNs = Math.max(sc.lastTimeNs, r.timeNs);
+                }
+            }
+        }
+        // --loops: the later passes are parsed here too (the parse-only rate is over what the replay
+        // parses); they only count, the first pass found everything else
+        for (int pass = 1; pass < s.loops; pass++) {
+            try (TraceReader in = Traces.open(trace, traceOptions)) {
+                while (true) {
+                    try {
+                        if (!in.next(r)) {
+                            break;
+                        }
+                    } catch (TraceFormatException e) {
+                        continue; // counted in the first pass
+                    }
+                    if ((s.volume == null || s.volume.equals(r.volume == null ? "" : r.volume)) && sc.records < s.limit) {
+                        sc.records++;
+                        byOp[r.op.ordinal()]++;
+                    }
                 }
             }
         }
@@ -288,7 +313,10 @@ public final class Replayer {
         long start = System.nanoTime();
         long lastProgress = 0;
         InFlight inFlight = s.queueDepth > 1 ? new InFlight(s.queueDepth) : null;
-        try (TraceReader in = Traces.open(trace, traceOptions)) {
+        int pass = 0;
+        long passOffsetNs = 0;
+        TraceReader in = Traces.open(trace, traceOptions);
+        try {
             while (done < sc.records) {
                 boolean more;
                 try {
@@ -297,10 +325,19 @@ public final class Replayer {
                     continue; // counted by the scan, within --skip-bad
                 }
                 if (!more) {
-                    break;
+                    if (++pass >= s.loops) {
+                        break;
+                    }
+                    in.close();
+                    in = Traces.open(trace, traceOptions);
+                    passOffsetNs += Math.max(0, sc.lastTimeNs);
+                    continue;
                 }
                 if (s.volume != null && !s.volume.equals(r.volume == null ? "" : r.volume)) {
                     continue;
+                }
+                if (r.timeNs >= 0) {
+                    r.timeNs += passOffsetNs;
                 }
                 if (r.timeNs >= 0) {
                     long ms = r.timeNs / 1_000_000L;
@@ -335,6 +372,8 @@ public final class Replayer {
                     }
                 }
             }
+        } finally {
+            in.close();
         }
         if (inFlight != null) {
             inFlight.close(); // wait for what is in flight

@@ -40,8 +40,12 @@ final class BlktraceReader implements TraceReader {
         int action;
         int device;
 
+        /** The record being read (48 bytes, reused). */
+        private final byte[] h = new byte[48];
+
         Stream(InputStream in, String file) {
-            this.in = new DataInputStream(in);
+            // buffered: a gunzipping stream read 48 bytes at a time inflates per call
+            this.in = new DataInputStream(new java.io.BufferedInputStream(in, 1 << 16));
             this.file = file;
         }
 
@@ -58,7 +62,7 @@ final class BlktraceReader implements TraceReader {
 
         /** Buffer the next record; false at the end. */
         boolean advance() throws IOException, TraceFormatException {
-            byte[] h = new byte[48];
+            byte[] h = this.h;
             try {
                 in.readFully(h, 0, 1);
             } catch (EOFException e) {
@@ -99,6 +103,8 @@ final class BlktraceReader implements TraceReader {
     private long first = Long.MIN_VALUE;
     private long count;
     private boolean primed;
+    private int lastDevice = -1;
+    private String lastDeviceName;
 
     BlktraceReader(List<InputStream> inputs, List<String> names, String action) {
         for (int i = 0; i < inputs.size(); i++) {
@@ -167,8 +173,11 @@ final class BlktraceReader implements TraceReader {
                 throw new TraceFormatException(streams.size() == 1 ? streams.get(0).file : "blktrace", pos,
                         "sector " + Long.toUnsignedString(sector) + " out of range");
             }
-            r.set(time - first, op, sector * 512, bytes & 0xffffffffL, flags,
-                    (device >>> 20) + "," + (device & 0xfffff), pos);
+            if (device != lastDevice || lastDeviceName == null) {
+                lastDevice = device;
+                lastDeviceName = (device >>> 20) + "," + (device & 0xfffff); // MAJOR,MINOR as blkparse prints it
+            }
+            r.set(time - first, op, sector * 512, bytes & 0xffffffffL, flags, lastDeviceName, pos);
             return true;
         }
     }

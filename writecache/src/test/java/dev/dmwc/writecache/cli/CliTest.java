@@ -107,6 +107,14 @@ class CliTest {
         org.junit.jupiter.api.Assertions.assertEquals(0, check.code(), check.err());
         org.junit.jupiter.api.Assertions.assertTrue(check.out().contains("1 bad lines skipped"), check.out());
         org.junit.jupiter.api.Assertions.assertEquals(2, run("replay", "--cache-size", "lots", "x").code());
+        Run loops = run("replay", "-q", "--work-dir", dir.toString(), "--verify", "--loops", "3", "--json", "-",
+                "../test-data/traces/edge/blkparse-small.txt");
+        org.junit.jupiter.api.Assertions.assertEquals(0, loops.code(), loops.err());
+        org.junit.jupiter.api.Assertions.assertTrue(loops.out().contains("\"requests\": 12") && loops.out().contains("\"loops\": 3")
+                && loops.out().contains("\"mismatches\": 0"), loops.out());
+        Run badLoops = run("replay", "--loops", "0", "../test-data/traces/edge/blkparse-small.txt");
+        org.junit.jupiter.api.Assertions.assertEquals(2, badLoops.code());
+        org.junit.jupiter.api.Assertions.assertTrue(badLoops.err().contains("--loops must be at least 1"), badLoops.err());
     }
 
     @org.junit.jupiter.api.Test
