@@ -463,12 +463,33 @@ public final class Replayer {
             return;
         }
         int n = (int) ((a1 - a0) >> 9);
-        long[] versions = new long[n];
         long v = nextVersion.getAndIncrement();
         long first = a0 >> 9;
+        if (aligned || model == null || s.unaligned.equals("widen")) {
+            // every sector of the write gets this version: no per-sector versions to keep
+            if (!aligned && s.unaligned.equals("rmw")) {
+                ByteBuffer old = buffer(a1 - a0, 1);
+                String err = t.submit(Bio.Op.READ, 0, a0 >> 9, (int) (a1 - a0), old);
+                rep.add(x -> x.rmwReads++);
+                if (err != null) {
+                    rep.error(r, "read-modify-write: read failed: " + err);
+                    return;
+                }
+            }
+            ByteBuffer b = buffer(a1 - a0);
+            SectorModel.fill(b, first, n, v);
+            String err = t.submit(Bio.Op.WRITE, flags, a0 >> 9, (int) (a1 - a0), b);
+            if (err != null) {
+                rep.error(r, "write failed: " + err);
+            } else if (model != null) {
+                model.set(first, n, v);
+            }
+            return;
+        }
+        long[] versions = new long[n];
         long lo = off >> 9;
         long hi = (off + len + 511) >> 9;
-        if (!aligned && s.unaligned.equals("rmw")) {
+        if (s.unaligned.equals("rmw")) {
             ByteBuffer old = buffer(a1 - a0, 1);
             String err = t.submit(Bio.Op.READ, 0, a0 >> 9, (int) (a1 - a0), old);
             rep.add(x -> x.rmwReads++);
@@ -483,7 +504,7 @@ public final class Replayer {
         for (int i = 0; i < n; i++) {
             long sector = first + i;
             boolean inside = sector >= lo && sector < hi;
-            versions[i] = inside || s.unaligned.equals("widen") || model == null ? v : model.get(sector);
+            versions[i] = inside ? v : model.get(sector); // outside the request: what the read returned
         }
         ByteBuffer b = buffer(a1 - a0);
         SectorModel.fill(b, first, n, versions, 0);

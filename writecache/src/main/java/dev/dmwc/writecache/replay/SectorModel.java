@@ -27,25 +27,28 @@ final class SectorModel {
         java.util.Arrays.fill(version, (int) sector, (int) (sector + nSectors), v);
     }
 
-    /** One sector's payload as longs, reused per thread: [sector, version] 32 times. */
-    private static final ThreadLocal<long[]> SECTOR = ThreadLocal.withInitial(() -> new long[64]);
-
     /** Fill {@code buf} (from position 0, {@code nSectors} sectors) with the payload of those sectors. */
     static void fill(ByteBuffer buf, long firstSector, long nSectors, long[] versions, int vOff) {
-        java.nio.LongBuffer out = buf.duplicate().clear().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer();
-        long[] one = SECTOR.get();
+        ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         for (int s = 0; s < nSectors; s++) {
-            long sector = firstSector + s;
-            long v = versions[vOff + s];
-            if (v == 0) {
-                java.util.Arrays.fill(one, 0L);
-            } else {
-                for (int i = 0; i < 64; i += 2) {
-                    one[i] = sector;
-                    one[i + 1] = v;
-                }
-            }
-            out.put(one); // one bulk copy of 512 bytes
+            fillSector(b, s * 512, firstSector + s, versions[vOff + s]);
+        }
+    }
+
+    /** {@link #fill} when every sector has the same version (a write aligned to the cache block). */
+    static void fill(ByteBuffer buf, long firstSector, long nSectors, long version) {
+        ByteBuffer b = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        for (int s = 0; s < nSectors; s++) {
+            fillSector(b, s * 512, firstSector + s, version);
+        }
+    }
+
+    /** One sector at byte {@code p} of {@code b} (little-endian): [sector, version] 32 times, or zeros for version 0. */
+    private static void fillSector(ByteBuffer b, int p, long sector, long v) {
+        long a = v == 0 ? 0 : sector;
+        for (int i = 0; i < 32; i++, p += 16) {
+            b.putLong(p, a);
+            b.putLong(p + 8, v);
         }
     }
 
