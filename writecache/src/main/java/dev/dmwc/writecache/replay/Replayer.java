@@ -467,14 +467,8 @@ public final class Replayer {
         long first = a0 >> 9;
         if (aligned || model == null || s.unaligned.equals("widen")) {
             // every sector of the write gets this version: no per-sector versions to keep
-            if (!aligned && s.unaligned.equals("rmw")) {
-                ByteBuffer old = buffer(a1 - a0, 1);
-                String err = t.submit(Bio.Op.READ, 0, a0 >> 9, (int) (a1 - a0), old);
-                rep.add(x -> x.rmwReads++);
-                if (err != null) {
-                    rep.error(r, "read-modify-write: read failed: " + err);
-                    return;
-                }
+            if (!aligned && s.unaligned.equals("rmw") && rmwRead(t, r, rep, a0, a1) == null) {
+                return;
             }
             ByteBuffer b = buffer(a1 - a0);
             SectorModel.fill(b, first, n, v);
@@ -490,16 +484,11 @@ public final class Replayer {
         long lo = off >> 9;
         long hi = (off + len + 511) >> 9;
         if (s.unaligned.equals("rmw")) {
-            ByteBuffer old = buffer(a1 - a0, 1);
-            String err = t.submit(Bio.Op.READ, 0, a0 >> 9, (int) (a1 - a0), old);
-            rep.add(x -> x.rmwReads++);
-            if (err != null) {
-                rep.error(r, "read-modify-write: read failed: " + err);
+            ByteBuffer old = rmwRead(t, r, rep, a0, a1);
+            if (old == null) {
                 return;
             }
-            if (model != null) {
-                verify(old, a0, a1, r, rep);
-            }
+            verify(old, a0, a1, r, rep);
         }
         for (int i = 0; i < n; i++) {
             long sector = first + i;
@@ -518,6 +507,18 @@ public final class Replayer {
                 model.set(first + i, 1, versions[i]);
             }
         }
+    }
+
+    /** The read of a read-modify-write (the whole blocks an unaligned write touches); null when it failed (reported). */
+    private ByteBuffer rmwRead(WritecacheTarget t, TraceRecord r, ReplayReport rep, long a0, long a1) throws ReplayException {
+        ByteBuffer old = buffer(a1 - a0, 1);
+        String err = t.submit(Bio.Op.READ, 0, a0 >> 9, (int) (a1 - a0), old);
+        rep.add(x -> x.rmwReads++);
+        if (err != null) {
+            rep.error(r, "read-modify-write: read failed: " + err);
+            return null;
+        }
+        return old;
     }
 
     private void verify(ByteBuffer b, long a0, long a1, TraceRecord r, ReplayReport rep) {
