@@ -13,6 +13,7 @@
  *       (native x86-64 or the Java fallback).</li>
  *   <li>{@link dev.dmwc.daxlib.CrashDomain} — which stores a power cut could lose.</li>
  * </ul>
- * This package depends on JNA and the JDK only; it knows nothing of dm-writecache.
+ * This package depends on JNA and the JDK only (plus JNI into its own libdmwcnative for the three
+ * hot persistence primitives, {@code JniPmem}); it knows nothing of dm-writecache.
  */
 package dev.dmwc.daxlib;
