@@ -36,9 +36,33 @@ abstract class LineReader implements TraceReader {
         this.file = file;
     }
 
+    /** The longest line read: beyond it the input is not a text trace (binary given as text?). */
+    static final int MAX_LINE = 1 << 20;
+    /** Skipping the rest of a line longer than {@link #MAX_LINE}, already reported. */
+    private boolean discarding;
+
     /** Advance to the next line ({@code lb/ls/le}); false at the end. */
-    protected boolean nextLine() throws IOException {
+    protected boolean nextLine() throws IOException, TraceFormatException {
         while (true) {
+            if (discarding) {
+                int nl = -1;
+                for (int i = pos; i < lim; i++) {
+                    if (buf[i] == '\n') {
+                        nl = i;
+                        break;
+                    }
+                }
+                if (nl < 0) {
+                    pos = lim;
+                    if (eof) {
+                        return false;
+                    }
+                    fill();
+                    continue;
+                }
+                pos = nl + 1;
+                discarding = false;
+            }
             for (int i = pos; i < lim; i++) {
                 if (buf[i] == '\n') {
                     setLine(pos, i);
@@ -65,8 +89,8 @@ abstract class LineReader implements TraceReader {
         le = to > from && buf[to - 1] == '\r' ? to - 1 : to;
     }
 
-    /** Keep the unread part, make room (growing for a long line), read more. */
-    private void fill() throws IOException {
+    /** Keep the unread part, make room (growing for a long line, up to {@link #MAX_LINE}), read more. */
+    private void fill() throws IOException, TraceFormatException {
         int keep = lim - pos;
         if (keep > 0 && pos > 0) {
             System.arraycopy(buf, pos, buf, 0, keep);
@@ -74,6 +98,15 @@ abstract class LineReader implements TraceReader {
         pos = 0;
         lim = keep;
         if (lim == buf.length) {
+            if (buf.length >= MAX_LINE) {
+                // report the line once, then skip to its end (a caller may go on with --skip-bad)
+                lineNo++;
+                discarding = true;
+                pos = 0;
+                lim = 0;
+                throw new TraceFormatException(file, lineNo, "a line longer than " + (MAX_LINE >> 20)
+                        + " MiB: not a text trace (binary data given as text? name the format with --format)");
+            }
             buf = java.util.Arrays.copyOf(buf, buf.length * 2);
         }
         int n = in.read(buf, lim, buf.length - lim);
@@ -85,7 +118,7 @@ abstract class LineReader implements TraceReader {
     }
 
     /** The next line as text, or null at the end (the formats that are not on the hot path). */
-    protected String line() throws IOException {
+    protected String line() throws IOException, TraceFormatException {
         return nextLine() ? lineText() : null;
     }
 

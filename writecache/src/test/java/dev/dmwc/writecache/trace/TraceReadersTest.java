@@ -205,6 +205,20 @@ class TraceReadersTest {
         assertEquals(9223372036854774784L, rs.get(3).offset, "the last line has no newline");
         assertEquals(7, rs.get(3).position);
 
+        // a line of megabytes (binary data forced as text): one error naming it, then the reader goes on past it
+        Path huge = dir.resolve("huge.iolog");
+        Files.writeString(huge, "fio version 2 iolog\nx write 0 4096\n" + "z".repeat(3 << 20) + "\nx read 0 4096\n");
+        try (TraceReader in = Traces.open(huge, new Traces.Options("fio2", "Q"))) {
+            TraceRecord r = new TraceRecord();
+            assertTrue(in.next(r));
+            TraceFormatException h = assertThrows(TraceFormatException.class, () -> in.next(r));
+            assertTrue(h.getMessage().contains("huge.iolog:3: a line longer than 1 MiB"), h.getMessage());
+            assertTrue(in.next(r), "the line after the long one is read");
+            assertEquals(TraceRecord.Op.READ, r.op);
+            assertEquals(4, r.position);
+            assertTrue(!in.next(r));
+        }
+
         Path over = dir.resolve("over.iolog");
         Files.writeString(over, "fio version 2 iolog\nx write 9223372036854775808 512\n");
         TraceFormatException e = assertThrows(TraceFormatException.class, () -> readAll(over, null));
