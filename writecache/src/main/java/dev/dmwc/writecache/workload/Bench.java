@@ -238,7 +238,7 @@ public final class Bench {
         out.p99us = lat[0].getValueAtPercentile(99) / 1e3;
         out.p999us = lat[0].getValueAtPercentile(99.9) / 1e3;
         out.maxUs = lat[0].getMaxValue() / 1e3;
-        out.baselineName = copyBaselineName;
+        out.baselineName = copyBaselineName + (rounds > 1 ? " (median of " + rounds + " paired rounds)" : "");
         out.baselineMbPerSecond = median(base);
         out.ratio = median(ratios);
         out.roundRatios = ratios;
