@@ -150,7 +150,7 @@ public final class Replayer {
         }
         // --loops: the later passes are parsed here too (the parse-only rate is over what the replay
         // parses); they only count, the first pass found everything else
-        for (int pass = 1; pass < s.loops; pass++) {
+        for (int pass = 1; pass < (s.checkOnly ? 1 : s.loops); pass++) { // --check validates one pass
             try (TraceReader in = Traces.open(trace, traceOptions)) {
                 while (true) {
                     try {

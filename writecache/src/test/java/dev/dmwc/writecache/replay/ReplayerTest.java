@@ -110,6 +110,33 @@ class ReplayerTest {
         ReplayReport r = new Replayer(t, Traces.Options.defaults(), settings("s"), null).run();
         assertEquals(1, r.unaligned);
         assertEquals(0, r.mismatches);
+        // unaligned writes (sub-block, as from a 512-byte-sector disk): rmw, widen, and rmw without a model
+        Path uw = Files.createTempFile("unaligned-writes", ".iolog");
+        try {
+            Files.writeString(uw, "fio version 2 iolog\nd add\nd open\nd write 0 4096\nd write 1024 1024\nd read 0 4096\n"
+                    + "d write 5120 512\nd read 4096 4096\nd close\n");
+            ReplayReport rmw = new Replayer(uw, Traces.Options.defaults(), settings("s"), null).run();
+            assertEquals(2, rmw.unaligned);
+            assertEquals(2, rmw.rmwReads);
+            assertEquals(0, rmw.mismatches, rmw.mismatchExamples.toString());
+            assertEquals(rmw.originBytes, rmw.finalCheckedBytes);
+            // widen: the whole blocks get the new version (the model too), no read first; checked to the end
+            Replayer.Settings widen = settings("s");
+            widen.unaligned = "widen";
+            ReplayReport w = new Replayer(uw, Traces.Options.defaults(), widen, null).run();
+            assertEquals(2, w.unaligned);
+            assertEquals(0, w.rmwReads);
+            assertEquals(0, w.mismatches, w.mismatchExamples.toString());
+            assertEquals(w.originBytes, w.finalCheckedBytes);
+            // without --verify (no model) a read-modify-write still reads first
+            Replayer.Settings plain = settings("s");
+            plain.verify = false;
+            ReplayReport p = new Replayer(uw, Traces.Options.defaults(), plain, null).run();
+            assertEquals(2, p.rmwReads);
+            assertEquals(0, p.errors, p.errorExamples.toString());
+        } finally {
+            Files.deleteIfExists(uw);
+        }
         Replayer.Settings strict = settings("s");
         strict.unaligned = "error";
         Replayer.ReplayException e = assertThrows(Replayer.ReplayException.class,
