@@ -217,6 +217,11 @@ public final class Bench {
         double[] base = new double[rounds];
         double[] ratios = new double[rounds];
         Histogram[] lat = new Histogram[1];
+        // the baseline's loop is JIT-compiled like the engine's: its first rounds would run
+        // interpreted and flatter every ratio measured against them
+        for (int w = 0; w < cfg.warmupRounds; w++) {
+            baseline.measure(blocks * bs);
+        }
         for (int k = 0; k < rounds; k++) {
             base[k] = baseline.measure(blocks * bs);
             PhaseResult r = phase("absorb", blocks, 0, (rnd, t, i) -> rnd.nextLong(originBlocks), lat);
