@@ -7,6 +7,9 @@
  *                                     with the best instruction the CPU has (clwb > clflushopt > clflush)
  *   dmwc_drain()                      pmem_wmb: sfence
  *   dmwc_memcpy_flushcache()          memcpy_flushcache: non-temporal stores, cached head/tail flushed
+ *   dmwc_assign8/16()                 pmem_assign of an aligned 8- or 16-byte value: movnti only
+ *                                     (what memcpy_flushcache compiles to for such sizes)
+ *   dmwc_assign16_memcpy_flushcache() both in one call (an entry and its block: one return, one wait)
  *   dmwc_memcpy_flushcache_clflushopt() the dm-writecache "optimized" variant for >= 768 bytes:
  *                                     plain copy, then clflushopt of every line
  * Nothing here fences except dmwc_drain(): callers say where durability happens.
@@ -173,6 +176,23 @@ void dmwc_memcpy_flushcache_clflushopt(void *dst, const void *src, size_t len)
 		flush_clflushopt((char *)((uintptr_t)dst & ~(uintptr_t)(CL - 1)), (char *)dst + len);
 }
 
+void dmwc_assign8(void *dst, int64_t v)
+{
+	_mm_stream_si64((long long *)dst, v);
+}
+
+void dmwc_assign16(void *dst, int64_t lo, int64_t hi)
+{
+	_mm_stream_si64((long long *)dst, lo);
+	_mm_stream_si64((long long *)dst + 1, hi);
+}
+
+void dmwc_assign16_memcpy_flushcache(void *entry, int64_t lo, int64_t hi, void *dst, const void *src, size_t len)
+{
+	dmwc_assign16(entry, lo, hi);
+	dmwc_memcpy_flushcache(dst, src, len);
+}
+
 void dmwc_memcpy(void *dst, const void *src, size_t len)
 {
 	memcpy(dst, src, len);
@@ -213,4 +233,27 @@ DMWC_JNI(memcpy)(void *env, void *cls, int64_t dst, int64_t src, int64_t len)
 	(void)env;
 	(void)cls;
 	memcpy((void *)(uintptr_t)dst, (const void *)(uintptr_t)src, (size_t)len);
+}
+
+DMWC_JNI(assign8)(void *env, void *cls, int64_t dst, int64_t v)
+{
+	(void)env;
+	(void)cls;
+	dmwc_assign8((void *)(uintptr_t)dst, v);
+}
+
+DMWC_JNI(assign16)(void *env, void *cls, int64_t dst, int64_t lo, int64_t hi)
+{
+	(void)env;
+	(void)cls;
+	dmwc_assign16((void *)(uintptr_t)dst, lo, hi);
+}
+
+DMWC_JNI(assign16MemcpyFlushcache)(void *env, void *cls, int64_t entry, int64_t lo, int64_t hi, int64_t dst,
+				   int64_t src, int64_t len)
+{
+	(void)env;
+	(void)cls;
+	dmwc_assign16_memcpy_flushcache((void *)(uintptr_t)entry, lo, hi, (void *)(uintptr_t)dst,
+					(const void *)(uintptr_t)src, (size_t)len);
 }

@@ -147,11 +147,35 @@ public final class DaxAccessor {
     public void pmemAssign(long off, long value) {
         check(off, 8);
         record(off, 8);
-        rawPutLong(off, value);
-        pmem.flush(address + off, 8);
+        if ((off & 7) == 0) {
+            pmem.assign8(address + off, value);
+        } else {
+            rawPutLong(off, value);
+            pmem.flush(address + off, 8);
+        }
         CrashDomain d = crashDomain;
         if (d != null) {
             d.afterNonTemporalStore(off, 8);
+        }
+    }
+
+    /**
+     * {@code pmem_assign} of a 16-byte value, {@code lo} then {@code hi} little-endian (a
+     * {@code wc_memory_entry}): non-temporal, durable after the next drain.
+     */
+    public void pmemAssign16(long off, long lo, long hi) {
+        check(off, 16);
+        record(off, 16);
+        if ((off & 7) == 0 && !straddles(off, 16)) {
+            pmem.assign16(address + off, lo, hi);
+        } else {
+            rawPutLong(off, lo);
+            rawPutLong(off + 8, hi);
+            pmem.flush(address + off, 16);
+        }
+        CrashDomain d = crashDomain;
+        if (d != null) {
+            d.afterNonTemporalStore(off, 16);
         }
     }
 
@@ -219,6 +243,32 @@ public final class DaxAccessor {
         CrashDomain d = crashDomain;
         if (d != null) {
             d.afterNonTemporalStore(off, len);
+        }
+    }
+
+    /**
+     * {@link #pmemAssign16} at {@code entryOff}, then {@link #memcpyFlushcache} of {@code src} at
+     * {@code dataOff}: a cache entry and its block, the same stores in the same order, one native
+     * call when {@code src} is direct. Consumes {@code src}.
+     */
+    public void pmemAssign16ThenCopy(long entryOff, long lo, long hi, long dataOff, ByteBuffer src) {
+        int len = src.remaining();
+        if (!src.isDirect() || (entryOff & 7) != 0 || straddles(entryOff, 16)) {
+            pmemAssign16(entryOff, lo, hi);
+            memcpyFlushcache(dataOff, src);
+            return;
+        }
+        check(entryOff, 16);
+        check(dataOff, len);
+        record(entryOff, 16);
+        record(dataOff, len);
+        pmem.assign16ThenMemcpyFlushcache(address + entryOff, lo, hi, address + dataOff,
+                DirectAddress.of(src) + src.position(), len);
+        src.position(src.position() + len);
+        CrashDomain d = crashDomain;
+        if (d != null) {
+            d.afterNonTemporalStore(entryOff, 16);
+            d.afterNonTemporalStore(dataOff, len);
         }
     }
 

@@ -37,6 +37,27 @@ final class JavaPmem implements Pmem {
         flush(dst, len);
     }
 
+    private static final boolean BIG_ENDIAN = java.nio.ByteOrder.nativeOrder() == java.nio.ByteOrder.BIG_ENDIAN;
+
+    /** The media layout is little-endian whatever the CPU. */
+    private static long le(long v) {
+        return BIG_ENDIAN ? Long.reverseBytes(v) : v;
+    }
+
+    @Override
+    public void assign8(long addr, long value) {
+        new Pointer(addr).setLong(0, le(value));
+        flush(addr, 8);
+    }
+
+    @Override
+    public void assign16(long addr, long lo, long hi) {
+        Pointer p = new Pointer(addr);
+        p.setLong(0, le(lo));
+        p.setLong(8, le(hi));
+        flush(addr, 16);
+    }
+
     @Override
     public void memcpy(long dst, long src, long len) {
         if (len > 0) {

@@ -26,7 +26,7 @@ final class JniPmem {
         } else {
             try {
                 loadFromClassPath();
-                drain(); // links the symbols now: an old library without them fails here, not later
+                linkAll(); // an old library without the symbols fails here, not at the first store
                 err = null;
             } catch (Throwable t) {
                 err = t.getClass().getSimpleName() + ": " + t.getMessage();
@@ -54,6 +54,19 @@ final class JniPmem {
         }
     }
 
+    /** Call every entry point once (into a scratch buffer), so that all of them are linked. */
+    private static void linkAll() {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocateDirect(128);
+        long a = (DirectAddress.of(b) + 63) & ~63L;
+        assign8(a, 0);
+        assign16(a, 0, 0);
+        assign16MemcpyFlushcache(a, 0, 0, a + 32, a + 64, 16);
+        memcpy(a + 32, a, 16);
+        memcpyFlushcache(a + 32, a, 16);
+        flush(a, 64);
+        drain();
+    }
+
     static boolean available() {
         return LOAD_ERROR == null;
     }
@@ -69,4 +82,10 @@ final class JniPmem {
     static native void memcpyFlushcache(long dst, long src, long len);
 
     static native void memcpy(long dst, long src, long len);
+
+    static native void assign8(long dst, long value);
+
+    static native void assign16(long dst, long lo, long hi);
+
+    static native void assign16MemcpyFlushcache(long entry, long lo, long hi, long dst, long src, long len);
 }

@@ -53,4 +53,10 @@ final class NativeLib {
     static native void dmwc_memcpy_flushcache_clflushopt(long dst, long src, long len);
 
     static native void dmwc_memcpy(long dst, long src, long len);
+
+    static native void dmwc_assign8(long dst, long value);
+
+    static native void dmwc_assign16(long dst, long lo, long hi);
+
+    static native void dmwc_assign16_memcpy_flushcache(long entry, long lo, long hi, long dst, long src, long len);
 }

@@ -45,6 +45,36 @@ final class NativePmem implements Pmem {
         }
     }
 
+    @Override
+    public void assign8(long addr, long value) {
+        if (JNI) {
+            JniPmem.assign8(addr, value);
+        } else {
+            NativeLib.dmwc_assign8(addr, value);
+        }
+    }
+
+    @Override
+    public void assign16(long addr, long lo, long hi) {
+        if (JNI) {
+            JniPmem.assign16(addr, lo, hi);
+        } else {
+            NativeLib.dmwc_assign16(addr, lo, hi);
+        }
+    }
+
+    @Override
+    public void assign16ThenMemcpyFlushcache(long entry, long lo, long hi, long dst, long src, long len) {
+        if (len >= CLFLUSHOPT_THRESHOLD) {
+            assign16(entry, lo, hi);
+            NativeLib.dmwc_memcpy_flushcache_clflushopt(dst, src, len);
+        } else if (JNI) {
+            JniPmem.assign16MemcpyFlushcache(entry, lo, hi, dst, src, len);
+        } else {
+            NativeLib.dmwc_assign16_memcpy_flushcache(entry, lo, hi, dst, src, len);
+        }
+    }
+
     /** The kernel's clflushopt variant, exposed for the benchmark that chooses the threshold. */
     void memcpyFlushcacheClflushopt(long dst, long src, long len) {
         NativeLib.dmwc_memcpy_flushcache_clflushopt(dst, src, len);

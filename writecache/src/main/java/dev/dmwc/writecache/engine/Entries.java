@@ -66,6 +66,7 @@ final class Entries {
     /** Empty tree, lists and free structure (start of resume). */
     void reset() {
         root = NIL;
+        treeVersion++;
         for (int h = 0; h < HEADS; h++) {
             initHead(h);
         }
@@ -244,6 +245,21 @@ final class Entries {
             goLeft = Long.compareUnsigned(originalSector[x], key) > 0;
             x = goLeft ? left[x] : right[x];
         }
+        rbInsertAt(e, p, goLeft);
+    }
+
+    /**
+     * Bumped by every insert, erase and reset: a leaf position found by a lookup is still where
+     * {@link #rbInsert} would link the same key while this has not changed.
+     */
+    long treeVersion;
+
+    /**
+     * {@link #rbInsert} with its descent already done: link {@code e} as the {@code goLeft} child of
+     * leaf position {@code p} (NIL: the empty tree's root), then rebalance.
+     */
+    void rbInsertAt(int e, int p, boolean goLeft) {
+        treeVersion++;
         if (inTree(e)) {
             throw new IllegalStateException("rb_insert of entry " + e + ", which is already in the tree");
         }
@@ -367,6 +383,7 @@ final class Entries {
 
     /** {@code rb_erase}: in-order sequence of the others is unchanged. */
     void rbErase(int z) {
+        treeVersion++;
         if (!inTree(z)) {
             // erasing a node that is not in the tree would silently cut the tree (root = NIL)
             throw new IllegalStateException("rb_erase of entry " + z + ", which is not in the tree");

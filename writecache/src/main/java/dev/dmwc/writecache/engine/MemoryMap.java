@@ -36,6 +36,16 @@ interface MemoryMap extends AutoCloseable {
     /** pmem: {@code memcpy_flushcache_optimized} of a block into the cache. */
     void writeData(long off, ByteBuffer src, int len);
 
+    /**
+     * pmem: {@link #assignEntry} then {@link #writeData}, the same stores in the same order (the
+     * write path of a newly allocated block), one native call where the map can.
+     */
+    default void assignEntryThenWriteData(long entryOff, long originalSector, long seqCount, long dataOff, ByteBuffer src,
+            int len) {
+        assignEntry(entryOff, originalSector, seqCount);
+        writeData(dataOff, src, len);
+    }
+
     @Override
     void close();
 }

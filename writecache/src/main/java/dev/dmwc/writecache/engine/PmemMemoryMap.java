@@ -13,7 +13,6 @@ final class PmemMemoryMap implements MemoryMap {
     private final DaxAccessor door;
     private final long base;
     private final AutoCloseable owner;
-    private final byte[] entryBuf = new byte[16];
 
     /** {@code owner}: closed with this map (the permanent mapping), or null. */
     PmemMemoryMap(DaxAccessor door, long base, AutoCloseable owner) {
@@ -44,12 +43,7 @@ final class PmemMemoryMap implements MemoryMap {
 
     @Override
     public void assignEntry(long off, long originalSector, long seqCount) {
-        byte[] b = entryBuf;
-        for (int i = 0; i < 8; i++) {
-            b[i] = (byte) (originalSector >>> (8 * i));
-            b[8 + i] = (byte) (seqCount >>> (8 * i));
-        }
-        door.memcpyFlushcache(base + off, b, 0, 16);
+        door.pmemAssign16(base + off, originalSector, seqCount);
     }
 
     @Override public void flushRegion(long off, long len) {}
@@ -68,6 +62,14 @@ final class PmemMemoryMap implements MemoryMap {
         ByteBuffer s = src.duplicate();
         s.limit(s.position() + len);
         door.memcpyFlushcache(base + off, s);
+    }
+
+    @Override
+    public void assignEntryThenWriteData(long entryOff, long originalSector, long seqCount, long dataOff, ByteBuffer src,
+            int len) {
+        ByteBuffer s = src.duplicate();
+        s.limit(s.position() + len);
+        door.pmemAssign16ThenCopy(base + entryOff, originalSector, seqCount, base + dataOff, s);
     }
 
     /** Write back the CPU cache of the whole mapping ({@code persistent_memory_flush_cache}). */

@@ -392,6 +392,9 @@ public final class Writecache implements AutoCloseable {
         Entries en = entries;
         int node = en.root();
         if (node == NIL) {
+            missKey = block;
+            missParent = NIL;
+            missVersion = en.treeVersion;
             return NIL;
         }
         int e;
@@ -401,8 +404,14 @@ public final class Writecache implements AutoCloseable {
             if (s == block) {
                 break;
             }
-            node = Long.compareUnsigned(s, block) >= 0 ? en.left(e) : en.right(e);
+            boolean goLeft = Long.compareUnsigned(s, block) >= 0;
+            node = goLeft ? en.left(e) : en.right(e);
             if (node == NIL) {
+                // no entry has this key: the leaf reached is where rb_insert would put it
+                missKey = block;
+                missParent = e;
+                missLeft = goLeft;
+                missVersion = en.treeVersion;
                 if ((flags & WFE_RETURN_FOLLOWING) == 0) {
                     return NIL;
                 }
@@ -421,9 +430,24 @@ public final class Writecache implements AutoCloseable {
         }
     }
 
+    /*
+     * Where the last lookup of a key with no entry ended: writecache_map looks a block up and, on a
+     * miss, inserts it, and the kernel walks the tree twice. While the tree is unchanged
+     * (treeVersion) the insert reuses the leaf instead: the same position, one descent.
+     */
+    private long missKey;
+    private int missParent;
+    private boolean missLeft;
+    private long missVersion = -1;
+
     /** Port of {@code writecache_insert_entry()}. */
     private void insertEntry(int e) {
-        entries.rbInsert(e);
+        Entries en = entries;
+        if (missVersion == en.treeVersion && missKey == readOriginalSector(e)) {
+            en.rbInsertAt(e, missParent, missLeft);
+        } else {
+            en.rbInsert(e);
+        }
         entries.listAdd(LRU, e);
         entries.age[e] = ageNow();
     }
@@ -886,6 +910,7 @@ public final class Writecache implements AutoCloseable {
             } else if (cleaner || (metadataOnly && !bio.has(Bio.REQ_META))) {
                 return directWrite(bio);
             }
+            boolean entryStored = true;
             if (!copy) {
                 e = popFromFreelist(-1);
                 if (e == NIL) {
@@ -896,14 +921,27 @@ public final class Writecache implements AutoCloseable {
                     waitOnFreelist();
                     continue;
                 }
-                writeOriginalSectorSeqCount(e, bio.sector, seqCount);
+                if (pmem && bio.data != null) {
+                    // write_original_sector_seq_count: the entry's pmem_assign leaves with the
+                    // block's copy below, in one native call; the same stores in the same order
+                    entries.originalSector[e] = bio.sector;
+                    entries.seqCount[e] = seqCount;
+                    entryStored = false;
+                } else {
+                    writeOriginalSectorSeqCount(e, bio.sector, seqCount);
+                }
                 insertEntry(e);
                 uncommittedBlocks++;
                 stats.writesAllocate++;
             }
             if (pmem) {
                 if (bio.data != null) {
-                    mem.writeData(memoryData(e), bio.data, blockSize);
+                    if (entryStored) {
+                        mem.writeData(memoryData(e), bio.data, blockSize);
+                    } else {
+                        mem.assignEntryThenWriteData(entryOffset(e), readOriginalSector(e), readSeqCount(e), memoryData(e),
+                                bio.data, blockSize);
+                    }
                 }
                 bio.advance(blockSize);
                 stats.writes++;
