@@ -93,6 +93,11 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "Keep the device files (their folder is printed).")
     boolean keep;
 
+    @Option(names = "--prefault", description = "Fault every page of the new origin and cache in before the clock starts, so the "
+            + "rate and latencies measure the cache, not the first touch of fresh memory (several µs a page on some VMs). "
+            + "Takes the devices' full size in memory at once.")
+    boolean prefault;
+
     @Option(names = {"--queue-depth", "--threads"}, paramLabel = "N", defaultValue = "1",
             description = {"Requests in flight at once, each on its own thread. A request waits for in-flight ones that",
                 "overlap its cache blocks; flushes and PREFLUSH writes wait for everything. Above 1 the engine runs on",
@@ -150,6 +155,7 @@ final class ReplayCommand implements Callable<Integer> {
         s.loops = loops;
         s.checkOnly = check;
         s.keep = keep;
+        s.prefault = prefault;
         if (queueDepth < 1 || queueDepth > 1024) {
             throw new Main.UsageError("--queue-depth must be 1..1024, not " + queueDepth);
         }

@@ -47,6 +47,8 @@ public final class ReplayReport {
     public long writebackBlocks;
     public long writebackRuns;
     public double scanSeconds;
+    /** Time spent faulting the devices in before the replay ({@code --prefault}); NaN when not asked. */
+    public double prefaultSeconds = Double.NaN;
     public double replaySeconds;
     public double totalSeconds;
     public String keptIn;
@@ -187,6 +189,7 @@ public final class ReplayReport {
         m.put("error_examples", errorExamples);
         m.put("kernel_log", kernelLog.size() > 50 ? kernelLog.subList(0, 50) : kernelLog);
         m.put("scan_seconds", scanSeconds);
+        m.put("prefault_seconds", Double.isNaN(prefaultSeconds) ? null : prefaultSeconds);
         m.put("replay_seconds", replaySeconds);
         m.put("total_seconds", totalSeconds);
         List<Object> tl = new ArrayList<>();
@@ -218,6 +221,10 @@ public final class ReplayReport {
                 + "parsing alone: %.0f requests/s%n", requests, replaySeconds, requestsPerSecond(), settings.timing,
                 settings.noData ? "no data" : "data", settings.verify && !settings.noData ? ", verified" : "",
                 scanSeconds > 0 ? scan.records / scanSeconds : 0.0));
+        if (!Double.isNaN(prefaultSeconds)) {
+            sb.append(String.format(Locale.ROOT, "prefault  the devices' pages faulted in before the replay, in %.2f s (not in the rate)%n",
+                    prefaultSeconds));
+        }
         sb.append(String.format(Locale.ROOT, "%n%-9s %12s %14s %10s %10s %10s %10s%n", "op", "requests", "bytes", "p50 µs",
                 "p99 µs", "p99.9 µs", "max µs"));
         for (TraceRecord.Op op : TraceRecord.Op.values()) {

@@ -36,6 +36,12 @@ import org.HdrHistogram.Histogram;
  * read once more.
  */
 public final class Replayer {
+    /**
+     * With {@code --loops}, every pass reads the trace from memory: its files are inflated once
+     * (up to 256 MiB decompressed; larger ones are streamed each pass).
+     */
+    private Traces.Memo memo;
+
     /** What the user chose; defaults are the CLI's. */
     public static final class Settings {
         public String mode = "s";
@@ -66,6 +72,11 @@ public final class Replayer {
          * a warm cache and a steady state.
          */
         public int loops = 1;
+        /**
+         * Fault the new devices' pages in before the clock starts, so the rate and the latencies
+         * measure the cache, not the first touch of fresh memory.
+         */
+        public boolean prefault;
     }
 
     /** Progress callback: requests done of total, seconds since start. */
@@ -105,7 +116,8 @@ public final class Replayer {
         String runVolume = null;
         long runCount = 0;
         TraceRecord r = new TraceRecord();
-        try (TraceReader in = Traces.open(trace, traceOptions)) {
+        memo = s.loops > 1 && !s.checkOnly ? new Traces.Memo() : null;
+        try (TraceReader in = Traces.open(trace, traceOptions, memo)) {
             sc.format = in.format();
             while (true) {
                 boolean more;
@@ -151,7 +163,7 @@ public final class Replayer {
         // --loops: the later passes are parsed here too (the parse-only rate is over what the replay
         // parses); they only count, the first pass found everything else
         for (int pass = 1; pass < (s.checkOnly ? 1 : s.loops); pass++) { // --check validates one pass
-            try (TraceReader in = Traces.open(trace, traceOptions)) {
+            try (TraceReader in = Traces.open(trace, traceOptions, memo)) {
                 while (true) {
                     try {
                         if (!in.next(r)) {
@@ -235,6 +247,21 @@ public final class Replayer {
                         }
                     });
             t.engine().setDataless(s.noData);
+            if (s.prefault) {
+                long p0 = System.nanoTime();
+                origin.touchAllPages();
+                if (ssd != null) {
+                    ssd.touchAllPages();
+                } else {
+                    dax.setReadwrite();
+                    try {
+                        dax.accessor().touchAllPages();
+                    } finally {
+                        dax.setNoaccess();
+                    }
+                }
+                rep.prefaultSeconds = (System.nanoTime() - p0) / 1e9;
+            }
             replay(t, sched, sc, rep, originBytes);
             rep.finalStatus = t.status();
             rep.writebackBlocks = t.engine().writebackBlocks();
@@ -315,7 +342,7 @@ public final class Replayer {
         InFlight inFlight = s.queueDepth > 1 ? new InFlight(s.queueDepth) : null;
         int pass = 0;
         long passOffsetNs = 0;
-        TraceReader in = Traces.open(trace, traceOptions);
+        TraceReader in = Traces.open(trace, traceOptions, memo);
         try {
             while (done < sc.records) {
                 boolean more;
@@ -329,7 +356,7 @@ public final class Replayer {
                         break;
                     }
                     in.close();
-                    in = Traces.open(trace, traceOptions);
+                    in = Traces.open(trace, traceOptions, memo);
                     passOffsetNs += Math.max(0, sc.lastTimeNs);
                     continue;
                 }

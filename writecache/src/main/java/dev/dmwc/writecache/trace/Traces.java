@@ -7,8 +7,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -41,8 +45,70 @@ public final class Traces {
 
     private static final Pattern PER_CPU = Pattern.compile("(.*\\.blktrace\\.)(\\d+)(\\.gz)?");
 
+    /**
+     * Trace files read once and kept in memory, decompressed, for readers opened again on the same
+     * files ({@code replay --loops}: every pass would inflate the same gzip again, which was the
+     * largest single cost of a pass). A file larger than {@link #limit} bytes decompressed, or one
+     * that fails to read whole, is streamed from disk as without a memo (and fails there, with its
+     * position).
+     */
+    public static final class Memo {
+        private final long limit;
+        private final Map<Path, byte[]> files = new HashMap<>();
+        private final Set<Path> streamed = new HashSet<>();
+
+        public Memo(long limit) {
+            this.limit = limit;
+        }
+
+        /** The 256 MiB default. */
+        public Memo() {
+            this(256L << 20);
+        }
+
+        /** How many files are held, and their bytes (for reports and tests). */
+        public long heldBytes() {
+            return files.values().stream().mapToLong(b -> b.length).sum();
+        }
+
+        InputStream open(Path p) throws IOException {
+            Path k = p.toAbsolutePath().normalize();
+            byte[] b = files.get(k);
+            if (b == null && !streamed.contains(k)) {
+                b = readWhole(p);
+                if (b == null) {
+                    streamed.add(k);
+                } else {
+                    files.put(k, b);
+                }
+            }
+            return b != null ? new java.io.ByteArrayInputStream(b) : Traces.open(p);
+        }
+
+        private byte[] readWhole(Path p) {
+            try (InputStream in = Traces.open(p)) {
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                byte[] buf = new byte[1 << 16];
+                for (int n; (n = in.read(buf)) > 0;) {
+                    out.write(buf, 0, n);
+                    if (out.size() > limit) {
+                        return null;
+                    }
+                }
+                return out.toByteArray();
+            } catch (IOException e) {
+                return null; // the streaming reader reports it, where it happens
+            }
+        }
+    }
+
     /** Open {@code path} (plain or .gz). For blktrace per-CPU files, all CPUs are merged. */
     public static TraceReader open(Path path, Options opt) throws IOException, TraceFormatException {
+        return open(path, opt, null);
+    }
+
+    /** {@link #open(Path, Options)}, the files' bytes taken from {@code memo} when given. */
+    public static TraceReader open(Path path, Options opt, Memo memo) throws IOException, TraceFormatException {
         if (!Files.isRegularFile(path)) {
             throw new IOException("no such trace file: " + path);
         }
@@ -54,35 +120,35 @@ public final class Traces {
                 List<InputStream> ins = new ArrayList<>();
                 List<String> names = new ArrayList<>();
                 for (Path f : files) {
-                    ins.add(new BufferedInputStream(open(f), 1 << 16));
+                    ins.add(memo != null ? memo.open(f) : new BufferedInputStream(open(f), 1 << 16));
                     names.add(f.toString());
                 }
                 return new BlktraceReader(ins, names, opt.events());
             }
             case "blkparse" -> {
-                return new BlkparseReader(text(path), name, opt.events());
+                return new BlkparseReader(text(path, memo), name, opt.events());
             }
             case "fio2" -> {
-                return new FioIologReader(text(path), name, 2);
+                return new FioIologReader(text(path, memo), name, 2);
             }
             case "fio3" -> {
-                return new FioIologReader(text(path), name, 3);
+                return new FioIologReader(text(path, memo), name, 3);
             }
             case "msr" -> {
-                return new CsvTraceReader(text(path), name, CsvLayout.MSR);
+                return new CsvTraceReader(text(path, memo), name, CsvLayout.MSR);
             }
             case "spc" -> {
-                return new CsvTraceReader(text(path), name, CsvLayout.SPC);
+                return new CsvTraceReader(text(path, memo), name, CsvLayout.SPC);
             }
             case "alibaba" -> {
-                return new CsvTraceReader(text(path), name, CsvLayout.ALIBABA);
+                return new CsvTraceReader(text(path, memo), name, CsvLayout.ALIBABA);
             }
             case "tencent" -> {
-                return new CsvTraceReader(text(path), name, CsvLayout.TENCENT);
+                return new CsvTraceReader(text(path, memo), name, CsvLayout.TENCENT);
             }
             default -> {
                 if (format.equals("csv") || format.startsWith("csv:")) {
-                    return new CsvTraceReader(text(path), name, CsvLayout.parse(format));
+                    return new CsvTraceReader(text(path, memo), name, CsvLayout.parse(format));
                 }
                 throw new IllegalArgumentException("unknown trace format '" + format + "' (known: " + String.join(", ", FORMATS) + ")");
             }
@@ -103,8 +169,8 @@ public final class Traces {
     }
 
     /** A text trace: the readers split lines themselves, from bytes. */
-    private static InputStream text(Path p) throws IOException {
-        return open(p);
+    private static InputStream text(Path p, Memo memo) throws IOException {
+        return memo != null ? memo.open(p) : open(p);
     }
 
     /** {@code X.blktrace.N[.gz]}: every CPU's file of the same trace, in CPU order. */

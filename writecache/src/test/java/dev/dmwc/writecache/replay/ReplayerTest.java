@@ -86,6 +86,26 @@ class ReplayerTest {
         assertEquals(3, thrice.toMap().get("loops"));
     }
 
+    /** --prefault touches the devices before the clock and changes nothing the replay does. */
+    @ParameterizedTest(name = "mode {0}")
+    @CsvSource({"s", "p"})
+    void prefaultChangesNothingButTheClock(String mode) throws Exception {
+        Path t = TRACES.resolve("ext4-fsync.v3.iolog.gz");
+        ReplayReport plain = new Replayer(t, Traces.Options.defaults(), settings(mode), null).run();
+        Replayer.Settings s = settings(mode);
+        s.prefault = true;
+        ReplayReport pre = new Replayer(t, Traces.Options.defaults(), s, null).run();
+        assertEquals(0, pre.mismatches, pre.mismatchExamples.toString());
+        assertEquals(plain.requests, pre.requests);
+        assertEquals(plain.verifiedReads, pre.verifiedReads);
+        assertEquals(java.util.Arrays.toString(ReplayReport.fields(plain.finalStatus)),
+                java.util.Arrays.toString(ReplayReport.fields(pre.finalStatus)));
+        assertTrue(pre.prefaultSeconds >= 0, "timed: " + pre.prefaultSeconds);
+        assertTrue(pre.toMap().get("prefault_seconds") instanceof Double);
+        assertEquals(null, plain.toMap().get("prefault_seconds"));
+        assertTrue(pre.toText().contains("faulted in before the replay"), pre.toText());
+    }
+
     @ParameterizedTest(name = "mode {0}, queue depth {1}")
     @CsvSource({"s, 4", "p, 8", "s, 16"})
     void queueDepthReplaysConcurrentlyAndStillVerifies(String mode, int depth) throws Exception {

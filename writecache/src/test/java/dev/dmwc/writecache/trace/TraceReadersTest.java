@@ -162,6 +162,42 @@ class TraceReadersTest {
         assertTrue(c.getMessage().contains("truncated or corrupt gzip"), c.getMessage());
     }
 
+    static List<String> readText(Path p, Traces.Memo memo) throws Exception {
+        List<String> out = new ArrayList<>();
+        try (TraceReader in = Traces.open(p, Traces.Options.defaults(), memo)) {
+            TraceRecord r = new TraceRecord();
+            while (in.next(r)) {
+                out.add(r.toString());
+            }
+        }
+        return out;
+    }
+
+    /** replay --loops: files inflated once and kept; the same records every time; what does not fit or fails is streamed. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"ext4-fsync.v3.iolog.gz", "ext4-tree.blkparse.txt.gz", "ext4-tree.blktrace.0.gz"})
+    void aMemoGivesTheSameRecordsEveryPass(String file) throws Exception {
+        Path p = TRACES.resolve(file);
+        List<String> streamed = readText(p, null);
+        Traces.Memo memo = new Traces.Memo();
+        assertEquals(streamed, readText(p, memo));
+        long held = memo.heldBytes();
+        assertTrue(held > Files.size(p), "the decompressed bytes are held: " + held);
+        assertEquals(streamed, readText(p, memo), "a second pass, from memory");
+        assertEquals(held, memo.heldBytes(), "read once");
+        Traces.Memo tiny = new Traces.Memo(1000);
+        assertEquals(streamed, readText(p, tiny));
+        assertEquals(0, tiny.heldBytes(), "over the limit: streamed, not held");
+
+        byte[] whole = Files.readAllBytes(TRACES.resolve("ext4-tree.v3.iolog.gz"));
+        Path cut = dir.resolve("cut-memo.iolog.gz");
+        Files.write(cut, java.util.Arrays.copyOf(whole, whole.length / 2));
+        Traces.Memo m = new Traces.Memo();
+        IOException c = assertThrows(IOException.class, () -> readText(cut, m));
+        assertTrue(c.getMessage().contains("truncated or corrupt gzip"), "the same error as streamed: " + c.getMessage());
+        assertEquals(0, m.heldBytes());
+    }
+
     @Test
     void textTraceGzippedIsReadTransparently() throws Exception {
         Path gz = dir.resolve("small.txt.gz");
