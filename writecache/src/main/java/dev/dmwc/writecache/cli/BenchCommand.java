@@ -16,14 +16,15 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", header = "Measure absorb and write-back beside this machine's limits.", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"How fast the cache absorbs writes and how fast it writes back, beside this machine's limits measured",
-            "in the same run. Phases: absorb (random writes below the high watermark; baseline: raw copies into a mapped",
-            "file of the cache's size, durable copies into a DAX mapping in pmem mode; --rounds pairs of a baseline round",
-            "and an absorb round of the same bytes, the median ratio reported), drain (a sequential fill written back by 'message flush'; baseline: the origin's",
-            "sequential 1 MiB write rate), overflow (twice the cache: write-back bound), flush-heavy (a flush every N",
-            "writes), mixed (random reads and writes), zipf (a zipf:1.2 hot set). Bios go straight into the target from",
-            "--threads threads; the engine runs on real threads. The origin is throttled (--origin-model, default ssd).",
-            "The devices are scratch files unless given: bench overwrites them."},
+        description = {"How fast the cache absorbs writes and how fast it writes back, beside this machine's limits measured "
+                + "in the same run. Phases: absorb (random writes below the high watermark; baseline: raw copies into a "
+                + "mapped file of the cache's size, durable copies into a DAX mapping in pmem mode; --rounds pairs of a "
+                + "baseline round and an absorb round of the same bytes, the median ratio reported), drain (a "
+                + "sequential fill written back by 'message flush'; baseline: the origin's sequential 1 MiB write "
+                + "rate), overflow (twice the cache: write-back bound), flush-heavy (a flush every N writes), mixed "
+                + "(random reads and writes), zipf (a zipf:1.2 hot set). Bios go straight into the target from "
+                + "--threads threads; the engine runs on real threads. The origin is throttled (--origin-model, default "
+                + "ssd). The devices are scratch files unless given: bench overwrites them."},
         footer = {"", "Examples:", "  ./dmwc bench", "  ./dmwc bench --modes s --origin-model hdd --phases absorb,drain --json"})
 final class BenchCommand implements Callable<Integer> {
     @Mixin

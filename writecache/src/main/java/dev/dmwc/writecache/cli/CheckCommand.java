@@ -12,8 +12,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "check", header = "Validate a cache image as resume would.", mixinStandardHelpOptions = true,
-        description = {"Validate a cache image as resume would (magic, version, sizes, duplicate entries, sectors",
-            "beyond the origin). Exit 0 clean, 1 problems (listed), 2 unreadable."})
+        description = {"Validate a cache image as resume would (magic, version, sizes, duplicate entries, sectors beyond the "
+                + "origin). Exit 0 clean, 1 problems (listed), 2 unreadable."})
 final class CheckCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CACHE_IMG")
     Path image;

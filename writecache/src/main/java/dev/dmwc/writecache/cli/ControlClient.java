@@ -23,8 +23,8 @@ final class ControlClient {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true, header = "Status of a running dmwc serve (dmsetup status, named fields, counters).",
-            description = {"The status of a running dmwc serve: dmsetup's status and table lines, the 14 fields by name,",
-                "writeback totals and the server's counters."})
+            description = {"The status of a running dmwc serve: dmsetup's status and table lines, the 14 fields by name, "
+                + "writeback totals and the server's counters."})
     static final class Status implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         Target target;
@@ -53,8 +53,8 @@ final class ControlClient {
     }
 
     @Command(name = "message", mixinStandardHelpOptions = true, header = "Send a dmsetup message to a running dmwc serve.",
-            description = {"Send a target message to a running dmwc serve, as dmsetup message does:",
-                "flush, flush_on_suspend, cleaner, clear_stats."})
+            description = {"Send a target message to a running dmwc serve, as dmsetup message does: flush, flush_on_suspend, "
+                + "cleaner, clear_stats."})
     static final class Message implements Callable<Integer> {
         @picocli.CommandLine.Mixin
         Target target;

@@ -11,9 +11,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "crashtest", header = "Cut the power everywhere in random workloads; check recovery.", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Cut the power after every operation of random workloads, in many ways, recover and check the",
-            "mode's guarantee (RELIABILITY.md). Exit 0: no violation; 1: violations (each with the seeds that",
-            "reproduce it)."})
+        description = {"Cut the power after every operation of random workloads, in many ways, recover and check the mode's "
+                + "guarantee (RELIABILITY.md). Exit 0: no violation; 1: violations (each with the seeds that reproduce "
+                + "it)."})
 final class CrashtestCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "s|p|both", defaultValue = "both", description = "Default: ${DEFAULT-VALUE}")
     String mode;

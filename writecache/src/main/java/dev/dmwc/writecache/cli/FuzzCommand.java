@@ -9,10 +9,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "fuzz", header = "Hostile input: corrupted images, table lines, traces, NBD sessions.", mixinStandardHelpOptions = true,
-        description = {"Feed generated hostile input to dmwc: corrupted cache images (through check and a table load),",
-            "random table lines, mangled traces, mangled NBD sessions against a live server (each must end with the",
-            "server closing within 5 s, no internal error, and a clean client still served; at most 500 cases).",
-            "Exit 0 when every case ended in a clear refusal or a correct load."})
+        description = {"Feed generated hostile input to dmwc: corrupted cache images (through check and a table load), "
+                + "random table lines, mangled traces, mangled NBD sessions against a live server (each must end with "
+                + "the server closing within 5 s, no internal error, and a clean client still served; at most 500 "
+                + "cases). Exit 0 when every case ended in a clear refusal or a correct load."})
 final class FuzzCommand implements Callable<Integer> {
     @Option(names = "--cases", defaultValue = "1000", description = "Cases per target. Default: ${DEFAULT-VALUE}")
     int cases;

@@ -18,9 +18,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "replay", header = "Replay a block trace through the cache, optionally verified.", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Replay a block trace through a write-back cache on sparse files (default under /dev/shm) and",
-            "report what the cache did. Formats are detected (gzip too) or named with --format. Exit 0; 1 when",
-            "--verify found a mismatch or a request failed; 2 for bad arguments or a malformed trace."})
+        description = {"Replay a block trace through a write-back cache on sparse files (default under /dev/shm) and report "
+                + "what the cache did. Formats are detected (gzip too) or named with --format. Exit 0; 1 when --verify "
+                + "found a mismatch or a request failed; 2 for bad arguments or a malformed trace."})
 final class ReplayCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them).")
     Path trace;
@@ -99,10 +99,10 @@ final class ReplayCommand implements Callable<Integer> {
     boolean prefault;
 
     @Option(names = {"--queue-depth", "--threads"}, paramLabel = "N", defaultValue = "1",
-            description = {"Requests in flight at once, each on its own thread. A request waits for in-flight ones that",
-                "overlap its cache blocks; flushes and PREFLUSH writes wait for everything. Above 1 the engine runs on",
-                "real threads and its timers (autocommit, max_age, pause_writeback) follow the wall clock, not the",
-                "trace's. Default: ${DEFAULT-VALUE}"})
+            description = {"Requests in flight at once, each on its own thread. A request waits for in-flight ones that overlap "
+                + "its cache blocks; flushes and PREFLUSH writes wait for everything. Above 1 the engine runs on real "
+                + "threads and its timers (autocommit, max_age, pause_writeback) follow the wall clock, not the "
+                + "trace's. Default: ${DEFAULT-VALUE}"})
     int queueDepth;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress output.")

@@ -13,8 +13,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "script", header = "Run a WCSCRIPT scenario as the kernel oracle does.", mixinStandardHelpOptions = true,
-        description = {"Run a WCSCRIPT (shared/kernel/WCSCRIPT.md) and write OUTDIR/transcript.txt, origin.img and",
-            "cache.img exactly as the kernel runner does. Runs in virtual time: sleeps and settles take no time."})
+        description = {"Run a WCSCRIPT (shared/kernel/WCSCRIPT.md) and write OUTDIR/transcript.txt, origin.img and cache.img "
+                + "exactly as the kernel runner does. Runs in virtual time: sleeps and settles take no time."})
 final class ScriptCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "s|p", description = "Run the script in this mode (devices and tables converted).")
     String mode;

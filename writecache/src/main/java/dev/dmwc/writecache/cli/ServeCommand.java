@@ -15,12 +15,12 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", header = "Serve the cache as an NBD export (fio, qemu-img, nbdcopy, nbdinfo).", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Serve the write-back cache as an NBD export for fio --ioengine=nbd, qemu-img, nbdcopy and nbdinfo.",
-            "Existing device files are loaded (the kernel's recovery), missing ones are created sparse. The engine runs",
-            "on real threads in wall-clock time: autocommit, max_age and writeback behave as in the kernel.",
-            "SIGINT/SIGTERM stop accepting, finish what is in flight and suspend the target (a commit) before exit,",
-            "so everything acknowledged is on the devices for the next start.",
-            "While it runs: dmwc status, dmwc message MSG (same --listen) talk to it through its control socket."},
+        description = {"Serve the write-back cache as an NBD export for fio --ioengine=nbd, qemu-img, nbdcopy and nbdinfo. "
+                + "Existing device files are loaded (the kernel's recovery), missing ones are created sparse. The "
+                + "engine runs on real threads in wall-clock time: autocommit, max_age and writeback behave as in the "
+                + "kernel. SIGINT/SIGTERM stop accepting, finish what is in flight and suspend the target (a commit) "
+                + "before exit, so everything acknowledged is on the devices for the next start. While it runs: dmwc "
+                + "status, dmwc message MSG (same --listen) talk to it through its control socket."},
         footer = {"", "Examples:",
             "  ./dmwc serve --listen unix:/tmp/wc.sock --mode p",
             "  fio --name=w --ioengine=nbd --uri='nbd+unix:///?socket=/tmp/wc.sock' --rw=randwrite --bs=4k --iodepth=32 --size=256m",

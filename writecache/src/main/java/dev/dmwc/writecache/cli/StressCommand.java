@@ -9,11 +9,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "stress", header = "Threads of mixed I/O, writeback, suspend/reload and a stray writer, checked.", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Many threads of mixed I/O (writes, FUA, reads checked against a model, discards, flushes) on one",
-            "target running on real threads, with concurrent writeback, autocommit, flush messages, suspend/resume",
-            "and table reloads; in pmem mode a stray-writer thread stores into the DAX range without access and must",
-            "be refused every time. A watchdog fails the run (with every thread's stack) if I/O stalls. Exit 0: no",
-            "mismatch, no stall, every stray store refused; 1 otherwise."})
+        description = {"Many threads of mixed I/O (writes, FUA, reads checked against a model, discards, flushes) on one "
+                + "target running on real threads, with concurrent writeback, autocommit, flush messages, "
+                + "suspend/resume and table reloads; in pmem mode a stray-writer thread stores into the DAX range "
+                + "without access and must be refused every time. A watchdog fails the run (with every thread's stack) "
+                + "if I/O stalls. Exit 0: no mismatch, no stall, every stray store refused; 1 otherwise."})
 final class StressCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "s|p|both", defaultValue = "both", description = "Default: ${DEFAULT-VALUE}")
     String mode;

@@ -136,9 +136,9 @@ final class TraceCommand implements Runnable {
     }
 
     @Command(name = "convert", mixinStandardHelpOptions = true,
-            description = {"Convert a trace to fio iolog v3 (µs timestamps; PREFLUSH becomes a 'sync' line before the",
-                "write, FUA a 'datasync' after it), so it can be replayed with fio --read_iolog against an NBD export.",
-                "OUT ending in .gz is compressed."})
+            description = {"Convert a trace to fio iolog v3 (µs timestamps; PREFLUSH becomes a 'sync' line before the write, FUA "
+                + "a 'datasync' after it), so it can be replayed with fio --read_iolog against an NBD export. OUT "
+                + "ending in .gz is compressed."})
     static final class Convert implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "TRACE")
         Path trace;
