@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.MemoryBlockDevice;
 import dev.dmwc.writecache.block.ThrottledBlockDevice;
 import dev.dmwc.writecache.engine.ThreadedScheduler;
@@ -56,6 +57,59 @@ class BenchTest {
         assertEquals(null, t.engine().checkInvariants());
         assertEquals(0, t.engine().statusFields()[0]);
         t.remove();
+    }
+
+    /** The origin's sequential baseline times its second pass: the first pays a sparse file's first touch. */
+    @Test
+    void sequentialBaselineTimesTheSecondPass() throws Exception {
+        MemoryBlockDevice mem = new MemoryBlockDevice("origin", 8L << 20);
+        java.util.Set<Long> touched = new java.util.HashSet<>();
+        BlockDevice firstTouchIsSlow = new BlockDevice() {
+            @Override public long sizeBytes() { return mem.sizeBytes(); }
+            @Override public void read(long sector, ByteBuffer dst) throws java.io.IOException { mem.read(sector, dst); }
+            @Override public void flush() throws java.io.IOException { mem.flush(); }
+            @Override public void discard(long sector, long n) throws java.io.IOException { mem.discard(sector, n); }
+            @Override public String name() { return "slow-first-touch"; }
+            @Override public void close() throws java.io.IOException { mem.close(); }
+
+            @Override
+            public void write(long sector, ByteBuffer src, boolean fua) throws java.io.IOException {
+                if (touched.add(sector >> 11)) { // the first write to each MiB: 20 ms
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        throw new java.io.IOException(e);
+                    }
+                }
+                mem.write(sector, src, fua);
+            }
+        };
+        double mbps = Bench.sequentialBaseline(firstTouchIsSlow, 8L << 20);
+        // timing the first pass would give at most 8 MiB / 160 ms = 52 MB/s
+        assertTrue(mbps > 200, "the second pass is timed: " + mbps + " MB/s");
+        assertEquals(8, touched.size());
+    }
+
+    /** A run of the drain phase alone warms up first, as absorb does (cold code would be measured). */
+    @Test
+    void drainAloneWarmsUpFirst() throws Exception {
+        long[] writes = new long[2];
+        for (int warm = 0; warm < 2; warm++) {
+            MemoryBlockDevice origin = new MemoryBlockDevice("origin", 64L << 20);
+            MemoryBlockDevice cache = new MemoryBlockDevice("cache", 4L << 20);
+            WritecacheTarget t = WritecacheTarget.create(List.of("s", "origin", "cache", "4096", "0"), Map.of("origin", origin, "cache", cache),
+                    new ThreadedScheduler(Throwable::printStackTrace), null, m -> { });
+            Bench.Config cfg = new Bench.Config();
+            cfg.scale = 0.05;
+            cfg.threads = 1;
+            cfg.phases = List.of("drain");
+            cfg.warmupRounds = warm * 3;
+            List<Bench.PhaseResult> rs = new Bench(t, cfg, null).run(bytes -> 1000, 400);
+            writes[warm] = t.engine().statusFields()[6] - rs.get(0).writes;
+            t.remove();
+        }
+        assertEquals(0, writes[0], "no warm-up: the engine saw only the drain's fill");
+        assertTrue(writes[1] > 0, "three warm-up rounds wrote before the fill: " + writes[1]);
     }
 
     @Test
