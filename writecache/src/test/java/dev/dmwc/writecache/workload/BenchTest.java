@@ -16,13 +16,17 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class BenchTest {
+    /** An ssd-mode target with a 4 MiB in-memory cache over {@code origin}, on real threads. */
+    private static WritecacheTarget smallTarget(BlockDevice origin) throws Exception {
+        return WritecacheTarget.create(List.of("s", "origin", "cache", "4096", "0"),
+                Map.of("origin", origin, "cache", new MemoryBlockDevice("cache", 4L << 20)),
+                new ThreadedScheduler(Throwable::printStackTrace), null, m -> { });
+    }
+
     @Test
     void everyPhaseRunsAndReportsAgainstItsBaseline() throws Exception {
         MemoryBlockDevice origin = new MemoryBlockDevice("origin", 64L << 20);
-        ThrottledBlockDevice slow = new ThrottledBlockDevice(origin, ThrottledBlockDevice.Model.parse("latency=20us,bandwidth=400M,flush=100us"));
-        MemoryBlockDevice cache = new MemoryBlockDevice("cache", 4L << 20);
-        WritecacheTarget t = WritecacheTarget.create(List.of("s", "origin", "cache", "4096", "0"), Map.of("origin", slow, "cache", cache),
-                new ThreadedScheduler(Throwable::printStackTrace), null, m -> { });
+        WritecacheTarget t = smallTarget(new ThrottledBlockDevice(origin, ThrottledBlockDevice.Model.parse("latency=20us,bandwidth=400M,flush=100us")));
         Bench.Config cfg = new Bench.Config();
         cfg.scale = 0.05;
         cfg.threads = 2;
@@ -95,10 +99,7 @@ class BenchTest {
     void drainAloneWarmsUpFirst() throws Exception {
         long[] writes = new long[2];
         for (int warm = 0; warm < 2; warm++) {
-            MemoryBlockDevice origin = new MemoryBlockDevice("origin", 64L << 20);
-            MemoryBlockDevice cache = new MemoryBlockDevice("cache", 4L << 20);
-            WritecacheTarget t = WritecacheTarget.create(List.of("s", "origin", "cache", "4096", "0"), Map.of("origin", origin, "cache", cache),
-                    new ThreadedScheduler(Throwable::printStackTrace), null, m -> { });
+            WritecacheTarget t = smallTarget(new MemoryBlockDevice("origin", 64L << 20));
             Bench.Config cfg = new Bench.Config();
             cfg.scale = 0.05;
             cfg.threads = 1;
