@@ -307,7 +307,10 @@ public final class Bench {
         AtomicLong done = new AtomicLong();
         Histogram[] lat = new Histogram[cfg.threads];
         Histogram[] flushLat = new Histogram[cfg.threads];
-        long[][] counts = new long[cfg.threads][3];
+        // each thread allocates its own counters (its own TLAB): three longs per thread side by side
+        // in one array, or arrays allocated one after the other, share a cache line, and two
+        // submitters incrementing them would bounce it between cores on every request
+        long[][] counts = new long[cfg.threads][];
         IOException[] failure = new IOException[1];
         long deadline = System.nanoTime() + (long) (cfg.maxPhaseSeconds * 1e9);
         List<Thread> threads = new ArrayList<>();
@@ -318,6 +321,8 @@ public final class Bench {
             lat[k] = new Histogram(60_000_000_000L, 2);
             flushLat[k] = new Histogram(60_000_000_000L, 2);
             Thread th = new Thread(() -> {
+                long[] count = new long[3];
+                counts[me] = count;
                 SplittableRandom rnd = new SplittableRandom(cfg.seed * 1_000_003L + me * 7919L + name.hashCode());
                 ByteBuffer buf = ByteBuffer.allocateDirect(bs);
                 byte[] fill = new byte[bs];
@@ -345,12 +350,12 @@ public final class Bench {
                         return;
                     }
                     lat[me].recordValue(Math.max(1, e - s));
-                    counts[me][read ? 0 : 1]++;
-                    if (flushEvery > 0 && !read && counts[me][1] % flushEvery == 0) {
+                    count[read ? 0 : 1]++;
+                    if (flushEvery > 0 && !read && count[1] % flushEvery == 0) {
                         long fs = System.nanoTime();
                         String ferr = target.flush();
                         flushLat[me].recordValue(Math.max(1, System.nanoTime() - fs));
-                        counts[me][2]++;
+                        count[2]++;
                         if (ferr != null) {
                             synchronized (failure) {
                                 failure[0] = new IOException(name + ": flush failed: " + ferr);
