@@ -141,4 +141,32 @@ class PmemPrimitivesTest {
             }
         }
     }
+
+    /** replay --prefault in pmem mode: every page of the DAX file is faulted in and nothing changes. */
+    @Test
+    void touchAllPagesAllocatesEveryPageAndKeepsTheContent() throws Exception {
+        Path p = dir.resolve("touch.img");
+        try (var f = new java.io.RandomAccessFile(p.toFile(), "rw")) {
+            f.setLength(4 << 20);
+        }
+        try (DaxDevice d = DaxDevice.open(p, new DaxDevice.Options().backend(ProtectionKeys.Backend.NONE))) {
+            DaxAccessor a = d.accessor();
+            a.pmemAssign(8192, 0x1234567890L);
+            a.drain();
+            long before = allocatedBlocks(p);
+            a.touchAllPages();
+            long after = allocatedBlocks(p);
+            org.junit.jupiter.api.Assertions.assertTrue(before < 64 && after >= (4 << 20) / 512,
+                    "allocated 512-byte blocks before " + before + ", after " + after);
+            org.junit.jupiter.api.Assertions.assertEquals(0x1234567890L, a.getLong(8192), "content kept");
+            org.junit.jupiter.api.Assertions.assertEquals(0L, a.getLong(4096), "a hole still reads zero");
+        }
+    }
+
+    private static long allocatedBlocks(Path p) throws Exception {
+        Process pr = new ProcessBuilder("stat", "-c", "%b", p.toString()).redirectErrorStream(true).start();
+        String out = new String(pr.getInputStream().readAllBytes()).trim();
+        org.junit.jupiter.api.Assertions.assertEquals(0, pr.waitFor(), out);
+        return Long.parseLong(out);
+    }
 }

@@ -48,9 +48,9 @@ public final class Traces {
     /**
      * Trace files read once and kept in memory, decompressed, for readers opened again on the same
      * files ({@code replay --loops}: every pass would inflate the same gzip again, which was the
-     * largest single cost of a pass). A file larger than {@link #limit} bytes decompressed, or one
+     * largest single cost of a pass). A file that would take the held bytes past {@link #limit}, or one
      * that fails to read whole, is streamed from disk as without a memo (and fails there, with its
-     * position).
+     * position). The limit is on all the files a memo holds together (a blktrace has one per CPU).
      */
     public static final class Memo {
         private final long limit;
@@ -86,12 +86,20 @@ public final class Traces {
         }
 
         private byte[] readWhole(Path p) {
+            long room = limit - heldBytes();
+            try {
+                if (Files.size(p) > room) {
+                    return null; // even compressed it does not fit: do not inflate it just to find out
+                }
+            } catch (IOException e) {
+                return null;
+            }
             try (InputStream in = Traces.open(p)) {
                 java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
                 byte[] buf = new byte[1 << 16];
                 for (int n; (n = in.read(buf)) > 0;) {
                     out.write(buf, 0, n);
-                    if (out.size() > limit) {
+                    if (out.size() > room) {
                         return null;
                     }
                 }

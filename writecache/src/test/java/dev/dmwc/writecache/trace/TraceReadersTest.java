@@ -189,6 +189,14 @@ class TraceReadersTest {
         assertEquals(streamed, readText(p, tiny));
         assertEquals(0, tiny.heldBytes(), "over the limit: streamed, not held");
 
+        // the limit is on everything held: a second file that does not fit beside the first is streamed
+        Traces.Memo one = new Traces.Memo(held + 1000);
+        assertEquals(streamed, readText(p, one));
+        Path other = TRACES.resolve("ext4-tree.v3.iolog.gz");
+        List<String> otherStreamed = readText(other, null);
+        assertEquals(otherStreamed, readText(other, one));
+        assertEquals(held, one.heldBytes(), "the second file is streamed, not held");
+
         byte[] whole = Files.readAllBytes(TRACES.resolve("ext4-tree.v3.iolog.gz"));
         Path cut = dir.resolve("cut-memo.iolog.gz");
         Files.write(cut, java.util.Arrays.copyOf(whole, whole.length / 2));
