@@ -105,6 +105,12 @@ final class ReplayCommand implements Callable<Integer> {
                 + "trace's. Default: ${DEFAULT-VALUE}"})
     int queueDepth;
 
+    @Option(names = "--latency-every", paramLabel = "N",
+            description = "Time one request in N, chosen at random, for the latency percentiles. Default: every request with "
+                + "data; one in " + Replayer.Settings.NO_DATA_LATENCY_EVERY + " with --no-data, where reading the clock twice "
+                + "would cost about as much as the request. With --queue-depth above 1 every request is timed.")
+    Integer latencyEvery;
+
     @Option(names = {"-q", "--quiet"}, description = "No progress output.")
     boolean quiet;
 
@@ -160,6 +166,12 @@ final class ReplayCommand implements Callable<Integer> {
             throw new Main.UsageError("--queue-depth must be 1..1024, not " + queueDepth);
         }
         s.queueDepth = queueDepth;
+        if (latencyEvery != null) {
+            if (latencyEvery < 1 || latencyEvery > 1_000_000) {
+                throw new Main.UsageError("--latency-every must be 1..1000000, not " + latencyEvery);
+            }
+            s.latencyEvery = latencyEvery;
+        }
         if (originSize != null) {
             s.originBytes = Sizes.parse(originSize, "--origin-size");
         }

@@ -53,7 +53,8 @@ public final class ReplayReport {
     public double totalSeconds;
     public String keptIn;
     public Map<TraceRecord.Op, Histogram> latency = Map.of();
-    private final Map<TraceRecord.Op, long[]> counts = new EnumMap<>(TraceRecord.Op.class); // requests, bytes
+    /** Requests and bytes by op ordinal; only the replay thread counts (see {@link #count}). */
+    private final long[][] counts = new long[TraceRecord.Op.values().length][2];
     private long preflushes;
     private long fuas;
     /** Time series for plots: trace seconds, requests, read hit %, dirty blocks, free blocks, written back blocks. */
@@ -65,8 +66,12 @@ public final class ReplayReport {
         this.scan = scan;
     }
 
-    synchronized void count(TraceRecord r) {
-        long[] c = counts.computeIfAbsent(r.op, k -> new long[2]);
+    /**
+     * Count a request as it is dispatched. Called on the replay thread only (also with
+     * {@code --queue-depth}, before the hand-off), so without a lock: every request would pay for it.
+     */
+    void count(TraceRecord r) {
+        long[] c = counts[r.op.ordinal()];
         c[0]++;
         c[1] += r.length;
         if (r.has(TraceRecord.PREFLUSH)) {
@@ -146,7 +151,7 @@ public final class ReplayReport {
         m.put("trace_seconds", scan.lastTimeNs < 0 ? null : scan.lastTimeNs / 1e9);
         Map<String, Object> ops = new LinkedHashMap<>();
         for (TraceRecord.Op op : TraceRecord.Op.values()) {
-            long[] c = counts.getOrDefault(op, new long[2]);
+            long[] c = counts[op.ordinal()];
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("requests", c[0]);
             o.put("bytes", c[1]);
@@ -164,6 +169,8 @@ public final class ReplayReport {
             ops.put(op.name().toLowerCase(Locale.ROOT), o);
         }
         m.put("ops", ops);
+        m.put("latency_sample_every", settings.latencyEvery());
+        m.put("latency_samples", latency.values().stream().mapToLong(Histogram::getTotalCount).sum());
         m.put("preflush_requests", preflushes);
         m.put("fua_requests", fuas);
         m.put("unaligned_requests", unaligned);
@@ -227,14 +234,19 @@ public final class ReplayReport {
         }
         sb.append(String.format(Locale.ROOT, "%n%-9s %12s %14s %10s %10s %10s %10s%n", "op", "requests", "bytes", "p50 µs",
                 "p99 µs", "p99.9 µs", "max µs"));
+        int every = settings.latencyEvery();
+        String timed = every == 1 ? "" : String.format(Locale.ROOT,
+                "          latencies from one request in %d, chosen at random (%d timed; --latency-every 1 times all)%n", every,
+                latency.values().stream().mapToLong(Histogram::getTotalCount).sum());
         for (TraceRecord.Op op : TraceRecord.Op.values()) {
-            long[] c = counts.getOrDefault(op, new long[2]);
+            long[] c = counts[op.ordinal()];
             Histogram h = latency.get(op);
             boolean any = h != null && h.getTotalCount() > 0;
             sb.append(String.format(Locale.ROOT, "%-9s %12d %14s %10s %10s %10s %10s%n", op.name().toLowerCase(Locale.ROOT),
                     c[0], size(c[1]), any ? us(h.getValueAtPercentile(50)) : "-", any ? us(h.getValueAtPercentile(99)) : "-",
                     any ? us(h.getValueAtPercentile(99.9)) : "-", any ? us(h.getMaxValue()) : "-"));
         }
+        sb.append(timed);
         sb.append(String.format(Locale.ROOT, "          PREFLUSH %d, FUA %d; unaligned %d (%s, %d read-modify-write reads), "
                 + "unaligned discards trimmed %d, beyond the origin %d%n", preflushes, fuas, unaligned, settings.unaligned,
                 rmwReads, unalignedDiscards, beyond));

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
@@ -77,6 +78,28 @@ public final class Replayer {
          * measure the cache, not the first touch of fresh memory.
          */
         public boolean prefault;
+        /**
+         * Time one request in this many for the latency percentiles, chosen at random (gaps drawn
+         * uniformly with this mean, so no periodic pattern of the trace aliases with it); 0: the
+         * default, every request with data and one in {@link #NO_DATA_LATENCY_EVERY} with
+         * {@code --no-data}. Only for one request at a time: with a queue depth every request is timed.
+         */
+        public int latencyEvery;
+
+        /**
+         * The {@code --no-data} default: there a request costs about 0.1–0.2 µs, and reading the clock
+         * twice around each one (27 ns a read on this kvm-clock VM) would cost a third of the replay
+         * and measure mostly itself.
+         */
+        public static final int NO_DATA_LATENCY_EVERY = 16;
+
+        /** The sampling interval in effect. */
+        public int latencyEvery() {
+            if (queueDepth > 1) {
+                return 1;
+            }
+            return latencyEvery > 0 ? latencyEvery : noData ? NO_DATA_LATENCY_EVERY : 1;
+        }
     }
 
     /** Progress callback: requests done of total, seconds since start. */
@@ -334,7 +357,13 @@ public final class Replayer {
             lat.put(op, new Histogram(3_600_000_000_000L, 2));
         }
         rep.latency = lat;
+        Histogram[] latByOp = new Histogram[TraceRecord.Op.values().length];
+        lat.forEach((op, h) -> latByOp[op.ordinal()] = h);
         long sampleEvery = Math.max(1, sc.records / 200);
+        long toSample = sampleEvery;
+        int timeEvery = s.latencyEvery();
+        SplittableRandom timeGaps = new SplittableRandom(0x6c6174656e6379L);
+        long toTime = 1; // the first request is timed
         TraceRecord r = new TraceRecord();
         long done = 0;
         long start = System.nanoTime();
@@ -379,16 +408,22 @@ public final class Replayer {
                         }
                     }
                 }
+                rep.count(r);
                 if (inFlight != null) {
                     inFlight.dispatch(t, r, rep, originBytes, lat);
-                } else {
+                } else if (--toTime == 0) {
+                    toTime = timeEvery == 1 ? 1 : 1 + timeGaps.nextInt(2 * timeEvery - 1); // mean timeEvery
                     long ts = System.nanoTime();
                     one(t, r, rep, originBytes);
-                    lat.get(r.op).recordValue(Math.max(1, System.nanoTime() - ts));
+                    latByOp[r.op.ordinal()].recordValue(Math.max(1, System.nanoTime() - ts));
+                    sched.runPending();
+                } else {
+                    one(t, r, rep, originBytes);
                     sched.runPending();
                 }
                 done++;
-                if (done % sampleEvery == 0) {
+                if (--toSample == 0) { // done % sampleEvery, without a division per request
+                    toSample = sampleEvery;
                     rep.sample(r.timeNs, done, t.status(), t.engine().writebackBlocks());
                 }
                 if (progress != null && (done & 1023) == 0) {
@@ -419,7 +454,6 @@ public final class Replayer {
 
     private void one(WritecacheTarget t, TraceRecord r, ReplayReport rep, long originBytes) throws ReplayException {
         int bs = s.blockSize;
-        rep.count(r);
         if (r.op == TraceRecord.Op.FLUSH) {
             String err = t.flush();
             if (err != null) {
@@ -443,12 +477,14 @@ public final class Replayer {
                         + ", beyond the origin (" + originBytes + " bytes); --beyond wrap|skip");
             }
         }
-        long a0 = off / bs * bs;
-        long a1 = roundUp(off + len, bs);
+        // the block size is a power of two (the table refused others): masks, not divisions
+        long mask = bs - 1;
+        long a0 = off & ~mask;
+        long a1 = (off + len + mask) & ~mask;
         boolean aligned = a0 == off && a1 == off + len;
         if (r.op == TraceRecord.Op.DISCARD) {
-            long d0 = roundUp(off, bs);
-            long d1 = (off + len) / bs * bs;
+            long d0 = (off + mask) & ~mask;
+            long d1 = (off + len) & ~mask;
             if (!aligned) {
                 rep.add(x -> x.unalignedDiscards++);
             }

@@ -84,8 +84,8 @@ public final class WritecacheTarget implements AutoCloseable {
      * its position ({@code nBytes} of it), null for discards.
      */
     public String submit(Bio.Op op, int flags, long sector, int nBytes, ByteBuffer data) {
-        int lbs = wc.blockSize();
-        if ((sector << 9) % lbs != 0 || nBytes % lbs != 0 || nBytes < 0) {
+        int lbs = wc.blockSize(); // a power of two (the table refuses others): masks, not divisions
+        if ((((sector << 9) | nBytes) & (lbs - 1)) != 0 || nBytes < 0) {
             return "EINVAL";
         }
         if (sector < 0 || sector + (nBytes >> 9) > lengthSectors()) {

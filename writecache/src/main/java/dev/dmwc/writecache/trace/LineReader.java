@@ -2,6 +2,9 @@ package dev.dmwc.writecache.trace;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -63,12 +66,11 @@ abstract class LineReader implements TraceReader {
                 pos = nl + 1;
                 discarding = false;
             }
-            for (int i = pos; i < lim; i++) {
-                if (buf[i] == '\n') {
-                    setLine(pos, i);
-                    pos = i + 1;
-                    return true;
-                }
+            int nl = newline(buf, pos, lim);
+            if (nl >= 0) {
+                setLine(pos, nl);
+                pos = nl + 1;
+                return true;
             }
             if (eof) {
                 if (pos < lim) {
@@ -80,6 +82,33 @@ abstract class LineReader implements TraceReader {
             }
             fill();
         }
+    }
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+    private static final long NEWLINES = ONES * '\n';
+
+    /**
+     * The index of the first '\n' in {@code b[from, to)}, or -1: eight bytes a step (a word's
+     * bytes XORed with '\n' and tested for a zero byte; the lowest flagged byte is always a true
+     * zero), then the tail a byte a step.
+     */
+    static int newline(byte[] b, int from, int to) {
+        int i = from;
+        for (; i <= to - 8; i += 8) {
+            long x = (long) LONGS.get(b, i) ^ NEWLINES;
+            long z = (x - ONES) & ~x & HIGHS;
+            if (z != 0) {
+                return i + (Long.numberOfTrailingZeros(z) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (b[i] == '\n') {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private void setLine(int from, int to) {
@@ -182,12 +211,31 @@ abstract class LineReader implements TraceReader {
 
     /** Word {@code i} as a volume name, the same {@code String} as long as it does not change. */
     protected String wordAsVolume(int i) {
-        int len = we[i] - ws[i];
-        if (lastVolumeString == null || !java.util.Arrays.equals(lb, ws[i], we[i], lastVolume, 0, lastVolume.length)) {
-            lastVolume = java.util.Arrays.copyOfRange(lb, ws[i], ws[i] + len);
+        return volume(ws[i], we[i]);
+    }
+
+    /** {@code lb[from, to)} as a volume name, the same {@code String} as long as it does not change. */
+    protected String volume(int from, int to) {
+        if (lastVolumeString == null || !java.util.Arrays.equals(lb, from, to, lastVolume, 0, lastVolume.length)) {
+            lastVolume = java.util.Arrays.copyOfRange(lb, from, to);
             lastVolumeString = new String(lastVolume, StandardCharsets.UTF_8);
         }
         return lastVolumeString;
+    }
+
+    /** Whether the current line holds the last volume name's bytes at {@code from}, followed by a blank. */
+    protected boolean sameVolume(int from) {
+        int n = lastVolume.length;
+        return lastVolumeString != null && n > 0 && from + n < le && (lb[from + n] & 0xff) <= ' '
+                && java.util.Arrays.equals(lb, from, from + n, lastVolume, 0, n);
+    }
+
+    protected String lastVolume() {
+        return lastVolumeString;
+    }
+
+    protected int lastVolumeBytes() {
+        return lastVolume.length;
     }
 
     /** Digits in {@code b[from, to)} as a long; -1 when not all digits, empty, or overflowing. */

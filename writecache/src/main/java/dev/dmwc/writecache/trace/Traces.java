@@ -56,6 +56,7 @@ public final class Traces {
         private final long limit;
         private final Map<Path, byte[]> files = new HashMap<>();
         private final Set<Path> streamed = new HashSet<>();
+        private final Map<Path, String> formats = new HashMap<>();
 
         public Memo(long limit) {
             this.limit = limit;
@@ -69,6 +70,17 @@ public final class Traces {
         /** How many files are held, and their bytes (for reports and tests). */
         public long heldBytes() {
             return files.values().stream().mapToLong(b -> b.length).sum();
+        }
+
+        /** {@link Traces#detect}, once per file (a pass of a looped trace would inflate its head again). */
+        String detect(Path p) throws IOException, TraceFormatException {
+            Path k = p.toAbsolutePath().normalize();
+            String f = formats.get(k);
+            if (f == null) {
+                f = Traces.detect(p);
+                formats.put(k, f);
+            }
+            return f;
         }
 
         InputStream open(Path p) throws IOException {
@@ -120,7 +132,7 @@ public final class Traces {
         if (!Files.isRegularFile(path)) {
             throw new IOException("no such trace file: " + path);
         }
-        String format = opt.format() != null ? opt.format() : detect(path);
+        String format = opt.format() != null ? opt.format() : memo != null ? memo.detect(path) : detect(path);
         String name = path.toString();
         switch (format) {
             case "blktrace" -> {

@@ -115,6 +115,13 @@ class CliTest {
         Run badLoops = run("replay", "--loops", "0", "../test-data/traces/edge/blkparse-small.txt");
         org.junit.jupiter.api.Assertions.assertEquals(2, badLoops.code());
         org.junit.jupiter.api.Assertions.assertTrue(badLoops.err().contains("--loops must be at least 1"), badLoops.err());
+        Run sampled = run("replay", "-q", "--work-dir", dir.toString(), "--no-data", "--latency-every", "3", "--json", "-",
+                "../test-data/traces/edge/blkparse-small.txt");
+        org.junit.jupiter.api.Assertions.assertEquals(0, sampled.code(), sampled.err());
+        org.junit.jupiter.api.Assertions.assertTrue(sampled.out().contains("\"latency_sample_every\": 3"), sampled.out());
+        Run badEvery = run("replay", "--latency-every", "0", "../test-data/traces/edge/blkparse-small.txt");
+        org.junit.jupiter.api.Assertions.assertEquals(2, badEvery.code());
+        org.junit.jupiter.api.Assertions.assertTrue(badEvery.err().contains("--latency-every must be 1..1000000"), badEvery.err());
     }
 
     @org.junit.jupiter.api.Test

@@ -204,6 +204,50 @@ class ReplayerTest {
         assertEquals(a.finalStatus, b.finalStatus, "the same cache decisions with and without payloads");
     }
 
+    /** Total latency samples over all ops. */
+    static long timed(ReplayReport r) {
+        return r.latency.values().stream().mapToLong(org.HdrHistogram.Histogram::getTotalCount).sum();
+    }
+
+    /**
+     * Latencies: every request timed with data; one in 16 at random with --no-data (the clock would
+     * cost as much as the request); --latency-every sets it. The counters are the same either way.
+     */
+    @Test
+    void latenciesAreSampledWithoutDataAndAllTimedWithIt() throws Exception {
+        Path t = TRACES.resolve("raw-mixed.v3.iolog.gz");
+        Replayer.Settings data = settings("s");
+        data.verify = false;
+        ReplayReport all = new Replayer(t, Traces.Options.defaults(), data, null).run();
+        assertEquals(all.requests, timed(all), "with data every request is timed");
+        assertEquals(1, all.toMap().get("latency_sample_every"));
+        assertTrue(!all.toText().contains("latencies from one request in"), all.toText());
+
+        Replayer.Settings none = settings("s");
+        none.verify = false;
+        none.noData = true;
+        ReplayReport some = new Replayer(t, Traces.Options.defaults(), none, null).run();
+        long n = timed(some);
+        assertTrue(n > some.requests / 24 && n < some.requests / 10, n + " of " + some.requests + " timed");
+        assertEquals(Replayer.Settings.NO_DATA_LATENCY_EVERY, some.toMap().get("latency_sample_every"));
+        assertEquals(n, some.toMap().get("latency_samples"));
+        assertTrue(some.toText().contains("latencies from one request in 16, chosen at random (" + n + " timed"), some.toText());
+        // every op that occurs is sampled, at about its share
+        for (var op : List.of(dev.dmwc.writecache.trace.TraceRecord.Op.READ, dev.dmwc.writecache.trace.TraceRecord.Op.WRITE)) {
+            long ops = ((Number) ((Map<?, ?>) ((Map<?, ?>) some.toMap().get("ops")).get(op.name().toLowerCase())).get("requests")).longValue();
+            long got = some.latency.get(op).getTotalCount();
+            assertTrue(got > ops / 24 && got < ops / 10, op + ": " + got + " of " + ops);
+        }
+        assertEquals(all.finalStatus, some.finalStatus, "sampling changes only the clock reads");
+
+        none.latencyEvery = 1;
+        ReplayReport every = new Replayer(t, Traces.Options.defaults(), none, null).run();
+        assertEquals(every.requests, timed(every));
+        data.latencyEvery = 4;
+        ReplayReport quarter = new Replayer(t, Traces.Options.defaults(), data, null).run();
+        assertTrue(timed(quarter) > quarter.requests / 6 && timed(quarter) < quarter.requests / 3, timed(quarter) + " of " + quarter.requests);
+    }
+
     /** The HTML report, opened in headless Chromium (installed by .ci/run): the script drew all three plots. */
     @Test
     void htmlReportDrawsItsPlotsInABrowser() throws Exception {
