@@ -31,6 +31,14 @@ public interface Scheduler {
 
     long nowMs();
 
+    /**
+     * Whether every work item, timer and I/O completion runs on the thread that drives the engine
+     * (then nothing can contend for its lock, and the engine elides it).
+     */
+    default boolean singleThreaded() {
+        return false;
+    }
+
     Work newWork(String queue, String name, Runnable body);
 
     Timer newTimer(String name, Runnable body);

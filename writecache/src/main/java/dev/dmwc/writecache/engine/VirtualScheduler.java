@@ -168,6 +168,12 @@ public final class VirtualScheduler implements Scheduler {
         }
     }
 
+    /** Everything runs on the calling thread. */
+    @Override
+    public boolean singleThreaded() {
+        return true;
+    }
+
     @Override
     public void waitForProgress(ReentrantLock lock) {
         if (runOne()) {

@@ -103,4 +103,44 @@ class RandomOpsAgainstModelTest {
         t.remove();
         assertArrayEquals(ModelHarness.content(4096, 1, 3), java.util.Arrays.copyOfRange(origin.snapshot(), 4096, 8192));
     }
+
+    /**
+     * An engine on the single-threaded scheduler elides wc_lock: a second thread driving it is a
+     * caller's bug, refused loudly instead of racing; on the threaded scheduler any thread may.
+     */
+    @Test
+    void aSingleThreadedEngineRefusesASecondThread() throws Exception {
+        Map<String, Object> devs = new HashMap<>();
+        devs.put("o", new MemoryBlockDevice("origin", 1 << 20));
+        devs.put("c", new MemoryBlockDevice("cache", 1 << 20));
+        WritecacheTarget t = WritecacheTarget.create(List.of("s", "o", "c", "4096", "0"), devs, new VirtualScheduler(), null, m -> { });
+        ByteBuffer p = ByteBuffer.allocateDirect(4096);
+        assertNull(t.submit(Bio.Op.WRITE, 0, 8, 4096, p.duplicate()));
+        Throwable[] seen = new Throwable[1];
+        Thread other = new Thread(() -> {
+            try {
+                t.submit(Bio.Op.WRITE, 0, 16, 4096, p.duplicate());
+            } catch (Throwable e) {
+                seen[0] = e;
+            }
+        }, "second-driver");
+        other.start();
+        other.join();
+        assertTrue(seen[0] instanceof IllegalStateException && seen[0].getMessage().contains("not second-driver"),
+                String.valueOf(seen[0]));
+        assertNull(t.submit(Bio.Op.WRITE, 0, 24, 4096, p.duplicate()), "the owner goes on");
+        assertNull(t.engine().checkInvariants());
+        t.remove();
+
+        devs.put("c", new MemoryBlockDevice("cache", 1 << 20));
+        ThreadedScheduler threaded = new ThreadedScheduler(e -> { });
+        WritecacheTarget u = WritecacheTarget.create(List.of("s", "o", "c", "4096", "0"), devs, threaded, null, m -> { });
+        assertNull(u.submit(Bio.Op.WRITE, 0, 8, 4096, p.duplicate()));
+        Thread ok = new Thread(() -> seen[0] = u.submit(Bio.Op.WRITE, 0, 16, 4096, p.duplicate()) == null ? null : new AssertionError());
+        ok.start();
+        ok.join();
+        assertNull(seen[0]);
+        u.remove();
+        threaded.shutdown();
+    }
 }
