@@ -171,12 +171,27 @@ final class FioIologReader extends LineReader {
     /**
      * The decimal digits at {@code lb[i, end)} up to the first other byte, its index left in
      * {@link #numEnd}; -1 when there are none, or more than 18 (which could overflow: the general
-     * path decides those).
+     * path decides those). The first eight bytes are decoded at once ({@link #leadingDigits},
+     * {@link #digitsValue}), any further digits one at a time.
      */
     private long number(int i, int end) {
         byte[] b = lb;
         int from = i;
         long v = 0;
+        if (i + 8 <= b.length) {
+            long w = word(b, i);
+            int n = Math.min(leadingDigits(w), end - i); // bytes past the line's end are not its digits
+            if (n <= 0) {
+                numEnd = i;
+                return -1;
+            }
+            v = digitsValue(w, n);
+            i += n;
+            if (n < 8) {
+                numEnd = i;
+                return v;
+            }
+        }
         for (; i < end; i++) {
             int d = b[i] - '0';
             if (d < 0 || d > 9) {
@@ -186,5 +201,29 @@ final class FioIologReader extends LineReader {
         }
         numEnd = i;
         return i == from || i - from > 18 ? -1 : v;
+    }
+
+    private static final long HIGH_NIBBLES = 0xF0F0F0F0F0F0F0F0L;
+    private static final long THREES = 0x3030303030303030L;
+
+    /**
+     * How many of the eight bytes of {@code w} (the first byte lowest) are ASCII digits before the
+     * first that is not (8: all). A digit's high nibble is 3 and stays 3 when 6 is added; any other
+     * byte fails one of the two. Carries of the addition only move toward later bytes, past the
+     * first non-digit, so every byte up to it is judged exactly.
+     */
+    static int leadingDigits(long w) {
+        long m = ((w & HIGH_NIBBLES) ^ THREES) | (((w + 0x0606060606060606L) & HIGH_NIBBLES) ^ THREES);
+        // m's bytes are 0 for a digit, else have bits only in their high nibble: fold them onto bit 7
+        long flags = (m | m << 1 | m << 2 | m << 3) & 0x8080808080808080L;
+        return Long.numberOfTrailingZeros(flags) >>> 3;
+    }
+
+    /** The value of the first {@code n} (1..8) bytes of {@code w}, all ASCII digits, the first one the most significant. */
+    static long digitsValue(long w, int n) {
+        long d = (w - THREES) << ((8 - n) << 3); // the n digits moved to the top bytes; the bytes below are leading zeros
+        d = (d * 10 + (d >>> 8)) & 0x00FF00FF00FF00FFL;
+        d = (d * 100 + (d >>> 16)) & 0x0000FFFF0000FFFFL;
+        return (d * 10000 + (d >>> 32)) & 0xFFFFFFFFL;
     }
 }

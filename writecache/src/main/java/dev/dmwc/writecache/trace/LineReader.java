@@ -89,6 +89,11 @@ abstract class LineReader implements TraceReader {
     private static final long HIGHS = 0x8080808080808080L;
     private static final long NEWLINES = ONES * '\n';
 
+    /** Eight bytes of {@code b} from {@code i}, the first one lowest. */
+    static long word(byte[] b, int i) {
+        return (long) LONGS.get(b, i);
+    }
+
     /**
      * The index of the first '\n' in {@code b[from, to)}, or -1: eight bytes a step (a word's
      * bytes XORed with '\n' and tested for a zero byte; the lowest flagged byte is always a true
@@ -97,7 +102,7 @@ abstract class LineReader implements TraceReader {
     static int newline(byte[] b, int from, int to) {
         int i = from;
         for (; i <= to - 8; i += 8) {
-            long x = (long) LONGS.get(b, i) ^ NEWLINES;
+            long x = word(b, i) ^ NEWLINES;
             long z = (x - ONES) & ~x & HIGHS;
             if (z != 0) {
                 return i + (Long.numberOfTrailingZeros(z) >>> 3);

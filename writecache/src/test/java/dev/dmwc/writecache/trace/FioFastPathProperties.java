@@ -41,8 +41,10 @@ class FioFastPathProperties {
     }
 
     @Property(tries = 300)
-    void bothPathsAgreeOnGeneratedLogs(@ForAll("lines") List<String> lines, @ForAll @IntRange(min = 2, max = 3) int version) {
-        String log = "fio version " + version + " iolog\n" + String.join("\n", lines) + "\n";
+    void bothPathsAgreeOnGeneratedLogs(@ForAll("lines") List<String> lines, @ForAll @IntRange(min = 2, max = 3) int version,
+            @ForAll boolean finalNewline) {
+        // without a final newline the last line ends at the end of the input, before stale buffer bytes
+        String log = "fio version " + version + " iolog\n" + String.join("\n", lines) + (finalNewline ? "\n" : "");
         byte[] b = log.getBytes(StandardCharsets.UTF_8);
         assertEquals(read(b, version, false), read(b, version, true), log);
     }
@@ -73,6 +75,52 @@ class FioFastPathProperties {
             }
         }
         assertEquals(want, LineReader.newline(b, f, t));
+    }
+
+    /**
+     * A last line without a newline ends where the input does, and the read buffer holds older
+     * lines' bytes past it (digits, here, at every offset): they are not the length's digits.
+     */
+    @net.jqwik.api.Example
+    void theLastLineEndsAtTheEndOfTheInputNotAtStaleBufferBytes() {
+        for (int pad = 0; pad < 40; pad++) { // every alignment against the 37-byte lines before it
+            StringBuilder log = new StringBuilder("fio version 3 iolog\n");
+            while (log.length() < 200_000) {
+                log.append("1234567 f write 12345678901 123456789\n");
+            }
+            log.append("8 f").append("g".repeat(pad)).append(" write 1 2");
+            byte[] b = log.toString().getBytes(StandardCharsets.US_ASCII);
+            List<String> fast = read(b, 3, true);
+            assertEquals(read(b, 3, false), fast);
+            assertEquals(true, fast.get(fast.size() - 1).contains(" WRITE 1 2 "), fast.get(fast.size() - 1));
+        }
+    }
+
+    /** The eight-digits-at-once decoding against a digit-at-a-time one, on words of digits and the bytes around them. */
+    @Property(tries = 5000)
+    void wordsOfDigitsDecodeAsOneAtATime(@ForAll("digitWords") byte[] w) {
+        long word = java.nio.ByteBuffer.wrap(w).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        int n = 0;
+        long v = 0;
+        while (n < 8 && w[n] >= '0' && w[n] <= '9') {
+            v = v * 10 + (w[n] - '0');
+            n++;
+        }
+        assertEquals(n, FioIologReader.leadingDigits(word), java.util.Arrays.toString(w));
+        if (n > 0) {
+            assertEquals(v, FioIologReader.digitsValue(word, n), java.util.Arrays.toString(w));
+        }
+    }
+
+    @Provide
+    Arbitrary<byte[]> digitWords() {
+        // digits, and the bytes a nibble test could mistake for them (':' to '?', '/', 0x39+0x80, 0xfa..0xff that carry)
+        Arbitrary<Byte> b = Arbitraries.frequencyOf(
+                net.jqwik.api.Tuple.of(8, Arbitraries.bytes().between((byte) '0', (byte) '9')),
+                net.jqwik.api.Tuple.of(1, Arbitraries.of((byte) ':', (byte) '?', (byte) '/', (byte) ' ', (byte) 0xb9, (byte) 0xb0,
+                        (byte) 0xfa, (byte) 0xff, (byte) 0x3a, (byte) 0x2f, (byte) 0x40, (byte) 0x0a, (byte) 0x0d, (byte) 0x00)),
+                net.jqwik.api.Tuple.of(1, Arbitraries.bytes()));
+        return b.array(byte[].class).ofSize(8);
     }
 
     @Provide
