@@ -119,6 +119,12 @@ class CliTest {
                 "../test-data/traces/edge/blkparse-small.txt");
         org.junit.jupiter.api.Assertions.assertEquals(0, sampled.code(), sampled.err());
         org.junit.jupiter.api.Assertions.assertTrue(sampled.out().contains("\"latency_sample_every\": 3"), sampled.out());
+        Run pre = run("replay", "-q", "--work-dir", dir.toString(), "--prefault", "--json", "-",
+                "../test-data/traces/edge/blkparse-small.txt");
+        org.junit.jupiter.api.Assertions.assertEquals(0, pre.code(), pre.err());
+        java.util.regex.Pattern timed = java.util.regex.Pattern.compile("\"prefault_seconds\": [0-9]");
+        org.junit.jupiter.api.Assertions.assertTrue(timed.matcher(pre.out()).find() && !timed.matcher(loops.out()).find(),
+                "--prefault reaches the replayer: " + pre.out());
         Run badEvery = run("replay", "--latency-every", "0", "../test-data/traces/edge/blkparse-small.txt");
         org.junit.jupiter.api.Assertions.assertEquals(2, badEvery.code());
         org.junit.jupiter.api.Assertions.assertTrue(badEvery.err().contains("--latency-every must be 1..1000000"), badEvery.err());
