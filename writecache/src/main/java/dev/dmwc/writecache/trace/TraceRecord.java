@@ -26,17 +26,11 @@ public final class TraceRecord {
 
     public TraceRecord set(long timeNs, Op op, long offset, long length, int flags, String volume, long position) {
         this.timeNs = timeNs;
-        // references are stored only when they change: a record lives long enough to be old, and
-        // G1's write barrier on a reference store into an old object fences (StoreLoad) every time
-        if (this.op != op) {
-            this.op = op;
-        }
+        this.op = op;
         this.offset = offset;
         this.length = length;
         this.flags = flags;
-        if (this.volume != volume) {
-            this.volume = volume;
-        }
+        this.volume = volume;
         this.position = position;
         return this;
     }

@@ -206,6 +206,24 @@ class TraceReadersTest {
         assertEquals(0, m.heldBytes());
     }
 
+    /** A memo detects each file's format once (every pass of a looped replay reopens the file); a failed detection is not kept. */
+    @Test
+    void aMemoDetectsEachFormatOnceAndDoesNotKeepAFailure() throws Exception {
+        Path p = dir.resolve("looped.iolog");
+        Files.writeString(p, "fio version 3 iolog\n0 f write 0 4096\n");
+        Traces.Memo memo = new Traces.Memo();
+        assertEquals("fio3", memo.detect(p));
+        Files.writeString(p, "fio version 2 iolog\nf write 0 4096\n"); // what a second detection would see
+        assertEquals("fio3", memo.detect(p), "detected once");
+        assertEquals("fio2", Traces.detect(p));
+
+        Path bad = dir.resolve("bad.trace");
+        Files.write(bad, new byte[] {1, 2, 3, 0, 5, 6, 7, 8});
+        assertThrows(TraceFormatException.class, () -> memo.detect(bad));
+        Files.writeString(bad, "fio version 3 iolog\n0 f read 0 4096\n");
+        assertEquals("fio3", memo.detect(bad), "a failure is not remembered");
+    }
+
     @Test
     void textTraceGzippedIsReadTransparently() throws Exception {
         Path gz = dir.resolve("small.txt.gz");
