@@ -303,20 +303,37 @@ public final class ScriptRunner {
                 err = target.flush();
                 break;
             case "write": {
+                // the block device file cuts a request at its end (blkdev_write_iter): a write
+                // from the end on is ENOSPC, one across it writes what fits and returns short
                 long sector = Long.parseLong(a.get(1));
                 long n = Long.parseLong(a.get(2));
-                ByteBuffer buf = ByteBuffer.allocateDirect((int) (n * 512));
-                Pattern.fill(buf, sector, n, a.get(3));
+                long end = target.lengthSectors();
+                if (sector >= end) {
+                    err = "ENOSPC";
+                    break;
+                }
+                long m = Math.min(n, end - sector);
+                ByteBuffer buf = ByteBuffer.allocateDirect((int) (m * 512));
+                Pattern.fill(buf, sector, m, a.get(3));
                 int flags = a.size() == 5 ? Bio.REQ_FUA : 0;
-                err = target.submit(Bio.Op.WRITE, flags, sector, (int) (n * 512), buf);
+                err = target.submit(Bio.Op.WRITE, flags, sector, (int) (m * 512), buf);
+                if (err == null && m < n) {
+                    err = "short-write " + m * 512;
+                }
                 break;
             }
             case "read": {
+                // blkdev_read_iter: nothing from the end on, what fits across it; wcio reads
+                // again after a short count and reports how much it got
                 long sector = Long.parseLong(a.get(1));
                 long n = Long.parseLong(a.get(2));
-                ByteBuffer buf = ByteBuffer.allocateDirect((int) (n * 512));
-                err = target.submit(Bio.Op.READ, 0, sector, (int) (n * 512), buf);
-                if (err == null) {
+                long end = target.lengthSectors();
+                long m = sector >= end ? 0 : Math.min(n, end - sector);
+                ByteBuffer buf = ByteBuffer.allocateDirect((int) (m * 512));
+                err = m == 0 ? null : target.submit(Bio.Op.READ, 0, sector, (int) (m * 512), buf);
+                if (err == null && m < n) {
+                    err = "short-read " + m * 512;
+                } else if (err == null) {
                     byte[] b = new byte[(int) (n * 512)];
                     buf.get(0, b);
                     out("read " + sector + " " + n + ":" + Pattern.decode(b, sector, n));

@@ -98,10 +98,10 @@ class KernelEquivalenceTest {
      * sectors and read_hits, the two transcripts must be identical.
      */
     @ParameterizedTest(name = "{0}")
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"whole-target", "sizes"})
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"whole-target", "sizes", "minimal"})
     void aReadOfHitsAndMissesInOneBioReturnsEveryBlock(String sub, @TempDir Path out) throws Exception {
         Path dir = Path.of("..", "test-data", "kernel-bugs", "pmem-read-hits-then-misses");
-        dir = sub.equals("sizes") ? dir.resolve(sub) : dir;
+        dir = sub.equals("whole-target") ? dir : dir.resolve(sub);
         new ScriptRunner(WcScript.parse(dir.resolve("script.wcs"), null), out, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).run();
         List<String> dmwc = Files.readAllLines(out.resolve("transcript.txt"));
         assertEquals(Files.readAllLines(dir.resolve("dmwc-transcript.txt")), dmwc);
@@ -119,7 +119,7 @@ class KernelEquivalenceTest {
                 String[] ds = sectors(d, first + n);
                 int lostFrom = -1;
                 for (int sct = first; sct < first + n; sct++) {
-                    if (ds[sct].startsWith("P")) {
+                    if (ds[sct].startsWith("P") && !sub.equals("minimal")) {
                         assertTrue(sct % 16 < 8, "dmwc: data only where it was written, sector " + sct);
                     }
                     if (!ks[sct].equals(ds[sct])) {
