@@ -21,6 +21,8 @@ import java.util.SplittableRandom;
  */
 final class RandomScript {
     private final SplittableRandom rnd;
+    /** Draws added after the first release of this class, so that older seeds keep their main sequence. */
+    private final SplittableRandom extra;
     private final boolean pmem;
     private final List<String> ops = new ArrayList<>();
     private int bsSectors;
@@ -35,6 +37,7 @@ final class RandomScript {
 
     private RandomScript(long seed, boolean pmem) {
         this.rnd = new SplittableRandom(seed);
+        this.extra = new SplittableRandom(seed ^ 0x5DEECE66DL);
         this.pmem = pmem;
     }
 
@@ -66,6 +69,41 @@ final class RandomScript {
         // an upper bound of n_blocks (the metadata takes some of the device)
         cacheBlocks = cacheBytes / bs;
         List<String> feat = new ArrayList<>(List.of("autocommit_time", "3600000"));
+        if (extra.nextInt(7) == 0) {
+            // kept by every later table: moving the superblock would only make later loads fail
+            startSector = 8L * (1 + extra.nextInt(16));
+        }
+        addFeatures(feat, bs);
+        ops.add("table @ " + bs + " " + feat.size() + " " + String.join(" ", feat));
+        ops.add("create");
+        ops.add("status");
+        for (int i = 0; i < length; i++) {
+            int p = rnd.nextInt(100);
+            if (extra.nextInt(50) == 0) {
+                // a new table on the same devices (dmsetup reload): other options, the same format
+                settleIfBusy();
+                List<String> next = new ArrayList<>(List.of("autocommit_time", "3600000"));
+                cleaner = false;
+                highWm = 50;
+                addFeatures(next, bs);
+                ops.add("table @ " + bs + " " + next.size() + " " + String.join(" ", next));
+                ops.add("reload");
+                cleanerMessage = false;
+                settleIfBusy();
+            }
+            step(p);
+            settleIfBusy();
+        }
+        finish();
+    }
+
+    private long startSector;
+    private boolean metadataOnly;
+
+    private void addFeatures(List<String> feat, int bs) {
+        if (startSector != 0) {
+            feat.addAll(List.of("start_sector", Long.toString(startSector)));
+        }
         if (rnd.nextInt(3) == 0) {
             highWm = 5 + rnd.nextInt(56);
             int low = rnd.nextInt(highWm + 1);
@@ -87,67 +125,69 @@ final class RandomScript {
             feat.add("cleaner");
             cleaner = true;
         }
-        int nfeat = feat.size();
-        ops.add("table @ " + bs + " " + nfeat + " " + String.join(" ", feat));
-        ops.add("create");
-        ops.add("status");
-        for (int i = 0; i < length; i++) {
-            int p = rnd.nextInt(100);
-            if (p < 45) {
-                write(rnd.nextInt(6) == 0);
-            } else if (p < 60) {
-                settleIfBusy();
-                long start = alignedStart(16);
-                long n = pmem ? bsSectors : bsSectors * (1L + rnd.nextInt(Math.max(1, Math.min(16, 128 / bsSectors))));
-                ops.add("read " + start + " " + Math.min(n, originSectors - start));
-            } else if (p < 68) {
-                ops.add("flush");
-            } else if (p < 72) {
-                long start = alignedStart(8);
-                ops.add("discard " + start + " " + Math.min(bsSectors * (1L + rnd.nextInt(8)), originSectors - start));
-                settleIfBusy();
-            } else if (p < 80) {
-                settleIfBusy();
-                ops.add("status");
-            } else if (p < 83) {
-                ops.add("message flush");
-                ops.add("settle");
-                cachedBound = 0;
-            } else if (p < 85) {
-                ops.add("message clear_stats");
-            } else if (p < 86 && !cleanerMessage) {
-                ops.add("message cleaner");
-                cleanerMessage = true;
-                ops.add("settle");
-                cachedBound = 0;
-            } else if (p < 89) {
-                settleIfBusy();
-                ops.add("suspend");
-                ops.add("status");
-                ops.add("resume");
-                settleIfBusy();
-            } else if (p < 92) {
-                settleIfBusy();
-                ops.add("reload");
-                cleanerMessage = false;
-                settleIfBusy();
-            } else if (p < 95) {
-                settleIfBusy();
-                ops.add("crash");
-                ops.add("create");
-                cleanerMessage = false;
-                settleIfBusy();
-            } else if (p < 97 && bsSectors > 1) {
-                // misaligned for the block size: the block layer refuses it (EINVAL)
-                ops.add("write " + (alignedStart(64) + 1) + " " + bsSectors + " bad");
-            } else if (p < 98) {
-                ops.add("read " + (originSectors - bsSectors) + " " + (pmem ? 1 : 2) * bsSectors);
-            } else {
-                settleIfBusy();
-                ops.add("dump cache 0 " + Math.min(64, bsSectors * 8));
-            }
-            settleIfBusy();
+        metadataOnly = !pmem && extra.nextInt(10) == 0;
+        if (metadataOnly) {
+            feat.add("metadata_only");
         }
+    }
+
+    private void step(int p) {
+        if (p < 45) {
+            write(rnd.nextInt(6) == 0);
+        } else if (p < 60) {
+            settleIfBusy();
+            long start = alignedStart(16);
+            long n = pmem ? bsSectors : bsSectors * (1L + rnd.nextInt(Math.max(1, Math.min(16, 128 / bsSectors))));
+            ops.add("read " + start + " " + Math.min(n, originSectors - start));
+        } else if (p < 68) {
+            ops.add("flush");
+        } else if (p < 72) {
+            long start = alignedStart(8);
+            ops.add("discard " + start + " " + Math.min(bsSectors * (1L + rnd.nextInt(8)), originSectors - start));
+            settleIfBusy();
+        } else if (p < 80) {
+            settleIfBusy();
+            ops.add("status");
+        } else if (p < 83) {
+            ops.add("message flush");
+            ops.add("settle");
+            cachedBound = 0;
+        } else if (p < 85) {
+            ops.add("message clear_stats");
+        } else if (p < 86 && !cleanerMessage) {
+            ops.add("message cleaner");
+            cleanerMessage = true;
+            ops.add("settle");
+            cachedBound = 0;
+        } else if (p < 89) {
+            settleIfBusy();
+            ops.add("suspend");
+            ops.add("status");
+            ops.add("resume");
+            settleIfBusy();
+        } else if (p < 92) {
+            settleIfBusy();
+            ops.add("reload");
+            cleanerMessage = false;
+            settleIfBusy();
+        } else if (p < 95) {
+            settleIfBusy();
+            ops.add("crash");
+            ops.add("create");
+            cleanerMessage = false;
+            settleIfBusy();
+        } else if (p < 97 && bsSectors > 1) {
+            // misaligned for the block size: the block layer refuses it (EINVAL)
+            ops.add("write " + (alignedStart(64) + 1) + " " + bsSectors + " bad");
+        } else if (p < 98) {
+            ops.add("read " + (originSectors - bsSectors) + " " + (pmem ? 1 : 2) * bsSectors);
+        } else {
+            settleIfBusy();
+            ops.add("dump cache 0 " + Math.min(64, bsSectors * 8));
+        }
+    }
+
+    private void finish() {
         ops.add("settle");
         ops.add("status");
         for (long s = 0; s < Math.min(originSectors, 64); s += pmem ? bsSectors : 64) {
