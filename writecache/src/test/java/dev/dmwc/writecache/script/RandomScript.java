@@ -29,10 +29,13 @@ final class RandomScript {
     private long originSectors;
     private long cacheBlocks;
     private int highWm = 50;
-    /** {@code cleaner} in the table (kept across reloads) or by message since the last table load. */
+    /** {@code cleaner} in the current table (a reload keeps it). */
     private boolean cleaner;
+    /** {@code message cleaner} since the last table load. */
     private boolean cleanerMessage;
     private long cachedBound;
+    /** {@code start_sector} of every table of the script (0: none). */
+    private long startSector;
     private int tags;
 
     private RandomScript(long seed, boolean pmem) {
@@ -73,7 +76,7 @@ final class RandomScript {
             // kept by every later table: moving the superblock would only make later loads fail
             startSector = 8L * (1 + extra.nextInt(16));
         }
-        addFeatures(feat, bs);
+        addFeatures(feat);
         ops.add("table @ " + bs + " " + feat.size() + " " + String.join(" ", feat));
         ops.add("create");
         ops.add("status");
@@ -85,7 +88,7 @@ final class RandomScript {
                 List<String> next = new ArrayList<>(List.of("autocommit_time", "3600000"));
                 cleaner = false;
                 highWm = 50;
-                addFeatures(next, bs);
+                addFeatures(next);
                 ops.add("table @ " + bs + " " + next.size() + " " + String.join(" ", next));
                 ops.add("reload");
                 cleanerMessage = false;
@@ -97,10 +100,7 @@ final class RandomScript {
         finish();
     }
 
-    private long startSector;
-    private boolean metadataOnly;
-
-    private void addFeatures(List<String> feat, int bs) {
+    private void addFeatures(List<String> feat) {
         if (startSector != 0) {
             feat.addAll(List.of("start_sector", Long.toString(startSector)));
         }
@@ -125,8 +125,7 @@ final class RandomScript {
             feat.add("cleaner");
             cleaner = true;
         }
-        metadataOnly = !pmem && extra.nextInt(10) == 0;
-        if (metadataOnly) {
+        if (!pmem && extra.nextInt(10) == 0) {
             feat.add("metadata_only");
         }
     }
