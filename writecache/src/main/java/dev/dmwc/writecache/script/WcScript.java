@@ -73,6 +73,16 @@ public final class WcScript {
         return s.matches("[0-9]+") && s.length() < 19;
     }
 
+    /**
+     * The most sectors one read, write or dump moves: the kernel's MAX_RW_COUNT (2 GiB - 4 KiB),
+     * the most one read or write system call transfers. dmwc's runner holds a request in one buffer.
+     */
+    static final long MAX_NSECT = 4_194_296;
+
+    private static boolean nsectOk(String s) {
+        return isNum(s) && Long.parseLong(s) >= 1 && Long.parseLong(s) <= MAX_NSECT;
+    }
+
     public static WcScript parse(String name, List<String> input, String mode) throws ScriptException {
         Map<String, Long> dev = new LinkedHashMap<>();
         List<List<String>> ops = new ArrayList<>();
@@ -169,8 +179,8 @@ public final class WcScript {
                     if (n != 4 && n != 5) {
                         throw new ScriptException(name, lineNo, "usage: write SECTOR NSECT TAG [fua]", line);
                     }
-                    if (!isNum(a.get(1)) || !isNum(a.get(2)) || Long.parseLong(a.get(2)) < 1) {
-                        throw new ScriptException(name, lineNo, "bad SECTOR/NSECT", line);
+                    if (!isNum(a.get(1)) || !nsectOk(a.get(2))) {
+                        throw new ScriptException(name, lineNo, "bad SECTOR/NSECT (NSECT 1.." + MAX_NSECT + ")", line);
                     }
                     if (a.get(3).length() > 8 || !a.get(3).matches("[!-~]+")) {
                         throw new ScriptException(name, lineNo, "TAG must be 1-8 printable ASCII characters", line);
@@ -180,14 +190,17 @@ public final class WcScript {
                     }
                     break;
                 case "read": case "discard":
-                    if (n != 3 || !isNum(a.get(1)) || !isNum(a.get(2)) || Long.parseLong(a.get(2)) < 1) {
-                        throw new ScriptException(name, lineNo, "usage: " + op + " SECTOR NSECT", line);
+                    if (n != 3 || !isNum(a.get(1)) || !isNum(a.get(2)) || Long.parseLong(a.get(2)) < 1
+                            || op.equals("read") && !nsectOk(a.get(2))) {
+                        throw new ScriptException(name, lineNo, "usage: " + op + " SECTOR NSECT (NSECT 1.." + MAX_NSECT
+                                + " for a read)", line);
                     }
                     break;
                 case "dump":
                     if (n != 4 || !(a.get(1).equals("origin") || a.get(1).equals("cache")) || !isNum(a.get(2))
-                            || !isNum(a.get(3)) || Long.parseLong(a.get(3)) < 1) {
-                        throw new ScriptException(name, lineNo, "usage: dump origin|cache SECTOR NSECT", line);
+                            || !nsectOk(a.get(3))) {
+                        throw new ScriptException(name, lineNo, "usage: dump origin|cache SECTOR NSECT (NSECT 1.." + MAX_NSECT
+                                + ")", line);
                     }
                     break;
                 case "message":

@@ -2,6 +2,7 @@ package dev.dmwc.writecache.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -79,6 +80,12 @@ class CliTest {
         Run s = run("script", bad.toString(), dir.resolve("out").toString());
         assertEquals(2, s.code());
         assertTrue(s.err().contains("bad.wcs:3: TAG must be 1-8 printable ASCII characters"), s.err());
+        // one request larger than one read system call moves (it would overflow the runner's buffer)
+        Files.writeString(bad, "origin 3G\ncache 1M\ntable s 4096 0\ncreate\nread 0 6000000\n");
+        Run big = run("script", bad.toString(), dir.resolve("out").toString());
+        assertEquals(2, big.code());
+        assertTrue(big.err().contains("bad.wcs:5: usage: read SECTOR NSECT (NSECT 1..4194296"), big.err());
+        assertFalse(Files.exists(dir.resolve("out").resolve("origin.img")), "nothing run, no device made");
         assertEquals(2, run("frobnicate").code());
     }
 
