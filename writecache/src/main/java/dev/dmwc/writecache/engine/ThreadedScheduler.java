@@ -127,7 +127,8 @@ public final class ThreadedScheduler implements Scheduler {
     @Override
     public Timer newTimer(String name, Runnable body) {
         return new Timer() {
-            private long dueNanos = -1;
+            /** Written under the timer's lock; volatile so that {@link #pending}, asked on every write, takes no lock. */
+            private volatile long dueNanos = -1;
             private long wakeAt = Long.MAX_VALUE;
 
             private void wake() {
@@ -178,7 +179,7 @@ public final class ThreadedScheduler implements Scheduler {
             }
 
             @Override
-            public synchronized boolean pending() {
+            public boolean pending() {
                 return dueNanos >= 0;
             }
 

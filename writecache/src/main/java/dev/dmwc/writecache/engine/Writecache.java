@@ -458,7 +458,12 @@ public final class Writecache implements AutoCloseable {
             en.rbInsert(e);
         }
         entries.listAdd(LRU, e);
-        entries.age[e] = ageNow();
+        if (maxAge != WritecacheConfig.MAX_AGE_UNSPECIFIED) {
+            // the kernel stamps every entry with jiffies, a load; here it is a clock read (tens of
+            // ns), and the age is only ever read when max_age is set, which a table fixes for the
+            // target's life (a reload builds a new one and stamps every entry again)
+            entries.age[e] = ageNow();
+        }
     }
 
     private void unlink(int e) {

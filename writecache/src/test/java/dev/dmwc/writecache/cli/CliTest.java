@@ -86,6 +86,11 @@ class CliTest {
         assertEquals(2, big.code());
         assertTrue(big.err().contains("bad.wcs:5: usage: read SECTOR NSECT (NSECT 1..4194296"), big.err());
         assertFalse(Files.exists(dir.resolve("out").resolve("origin.img")), "nothing run, no device made");
+        // a discard of 4 GiB + 4 KiB: its bytes wrapped to 4,096 in the runner's int and discarded 8 sectors
+        Files.writeString(bad, "origin 8G\ncache 1M\ntable s 4096 0\ncreate\ndiscard 0 8388616\n");
+        Run wrap = run("script", bad.toString(), dir.resolve("out").toString());
+        assertEquals(2, wrap.code());
+        assertTrue(wrap.err().contains("bad.wcs:5: usage: discard SECTOR NSECT (NSECT 1..4194296)"), wrap.err());
         assertEquals(2, run("frobnicate").code());
     }
 
