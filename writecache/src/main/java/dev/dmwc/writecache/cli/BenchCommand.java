@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
                 + "(random reads and writes), zipf (a zipf:1.2 hot set). Bios go straight into the target from "
                 + "--threads threads; the engine runs on real threads. The origin is throttled (--origin-model, default "
                 + "ssd). The devices are scratch files unless given: bench overwrites them."},
-        footer = {"", "Examples:", "  ./dmwc bench", "  ./dmwc bench --modes s --origin-model hdd --phases absorb,drain --json"})
+        footer = {"", "Examples:", "  ./dmwc bench", "  ./dmwc bench --modes s --origin-model hdd --phases absorb,drain --json",
+                "  ./dmwc bench --modes p --phases absorb --threads 1,2"})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions devices;
@@ -36,8 +37,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--phases", paramLabel = "LIST", split = ",", description = "Phases to run, in order (default: all: absorb, drain, overflow, flush-heavy, mixed, zipf).")
     List<String> phases;
 
-    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", description = "Submitting threads. Default: ${DEFAULT-VALUE}")
-    int threads;
+    @Option(names = "--threads", paramLabel = "N[,N...]", defaultValue = "2", split = ",",
+            description = "Submitting threads; a list runs each mode once per count (e.g. 1,2: how absorb scales). Default: ${DEFAULT-VALUE}")
+    List<Integer> threadCounts;
 
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "7", description = "absorb: measured rounds, each beside its own baseline round. Default: ${DEFAULT-VALUE}")
     int rounds;
@@ -73,11 +75,10 @@ final class BenchCommand implements Callable<Integer> {
                 throw new Main.UsageError("--modes: s and/or p, not '" + m + "'");
             }
         }
-        if (threads < 1 || rounds < 1 || scale <= 0 || flushEvery < 1 || readPercent < 0 || readPercent > 100 || zipf <= 0) {
+        if (threadCounts.stream().anyMatch(t -> t < 1) || rounds < 1 || scale <= 0 || flushEvery < 1 || readPercent < 0 || readPercent > 100 || zipf <= 0) {
             throw new Main.UsageError("--threads, --rounds, --scale, --flush-every and --zipf must be positive, --read-percent 0..100");
         }
         Bench.Config cfg = new Bench.Config();
-        cfg.threads = threads;
         cfg.scale = scale;
         cfg.absorbRounds = rounds;
         cfg.maxPhaseSeconds = maxPhaseSeconds;
@@ -103,68 +104,21 @@ final class BenchCommand implements Callable<Integer> {
                 "os", System.getProperty("os.name") + " " + System.getProperty("os.version")));
         List<Object> runs = new ArrayList<>();
         StringBuilder table = new StringBuilder();
+        List<Object> scaling = new ArrayList<>();
         for (String mode : modes) {
-            devices.mode = mode;
-            DeviceOptions.Opened d = devices.open();
-            Path scratch = Files.createTempFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
-                    "dmwc-bench-copy", ".img");
-            AutoCloseable scratchDevice = null;
-            try {
-                long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();
-                int bs = d.target().engine().blockSize();
-                double copy;
-                String copyName;
-                Bench.Baseline copyRound;
-                long[] round = {0};
-                if (mode.equals("p")) {
-                    // pmem: the engine's data path is a durable copy into the DAX mapping; so is the baseline
-                    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(scratch.toFile(), "rw")) {
-                        f.setLength(Math.max((cacheBytes + 4095) / 4096 * 4096, 1 << 20)); // dax: whole pages
-                    }
-                    dev.dmwc.daxlib.DaxDevice s = dev.dmwc.daxlib.DaxDevice.open(scratch, new dev.dmwc.daxlib.DaxDevice.Options()
-                            .backend(devices.protection == null ? dev.dmwc.daxlib.ProtectionKeys.Backend.best()
-                                    : dev.dmwc.daxlib.ProtectionKeys.Backend.parse(devices.protection)));
-                    scratchDevice = s;
-                    copy = Bench.durableCopyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
-                    copyRound = bytes -> Bench.durableCopyRound(s, bs, threads, bytes, ++round[0]);
-                    copyName = "durable copy (memcpy_flushcache) into a DAX mapping";
-                } else {
-                    BlockDevice s = MappedBlockDevice.create(scratch, Math.max(cacheBytes, 1 << 20), false);
-                    scratchDevice = s;
-                    copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
-                    copyRound = bytes -> Bench.copyRound(s, bs, threads, bytes, ++round[0]);
-                    copyName = "raw copy into a mapped file";
-                }
-                // the origin's sequential rate, measured on the (throttled) origin before the phases write it
-                double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
-                Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode, false));
-                b.copyBaselineName = copyName;
-                List<Bench.PhaseResult> rs = b.run(copyRound, seq);
-                Map<String, Object> run = new LinkedHashMap<>();
-                run.put("mode", mode);
-                run.put("table", "0 " + d.target().lengthSectors() + " writecache " + d.tableLine());
-                run.put("origin", d.originDescription());
-                run.put("cache", d.cacheDescription());
-                run.put("threads", threads);
-                run.put("baseline_copy_mb_per_s", copy);
-                run.put("baseline_origin_sequential_mb_per_s", seq);
-                List<Object> ps = new ArrayList<>();
-                for (Bench.PhaseResult r : rs) {
-                    ps.add(r.toMap());
-                }
-                run.put("phases", ps);
-                run.put("status", d.target().status());
-                runs.add(run);
-                table.append(table(mode, d, rs, copy, seq));
-            } finally {
-                if (scratchDevice != null) {
-                    scratchDevice.close();
-                }
-                Files.deleteIfExists(scratch);
-                d.close(true);
+            List<List<Bench.PhaseResult>> byCount = new ArrayList<>();
+            for (int threads : threadCounts) {
+                cfg.threads = threads;
+                byCount.add(runOne(mode, threads, cfg, runs, table));
+            }
+            if (threadCounts.size() > 1) {
+                table.append(scaling(mode, byCount, scaling));
             }
         }
         report.put("runs", runs);
+        if (!scaling.isEmpty()) {
+            report.put("scaling", scaling);
+        }
         if (json) {
             System.out.print(Json.of(report));
         } else {
@@ -173,10 +127,105 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String table(String mode, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq) {
+    /** One mode at one thread count: fresh devices and baselines, every phase; appends its JSON run and its table. */
+    private List<Bench.PhaseResult> runOne(String mode, int threads, Bench.Config cfg, List<Object> runs, StringBuilder table) throws Exception {
+        devices.mode = mode;
+        DeviceOptions.Opened d = devices.open();
+        Path scratch = Files.createTempFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
+                "dmwc-bench-copy", ".img");
+        AutoCloseable scratchDevice = null;
+        try {
+            long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();
+            int bs = d.target().engine().blockSize();
+            double copy;
+            String copyName;
+            Bench.Baseline copyRound;
+            long[] round = {0};
+            if (mode.equals("p")) {
+                // pmem: the engine's data path is a durable copy into the DAX mapping; so is the baseline
+                try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(scratch.toFile(), "rw")) {
+                    f.setLength(Math.max((cacheBytes + 4095) / 4096 * 4096, 1 << 20)); // dax: whole pages
+                }
+                dev.dmwc.daxlib.DaxDevice s = dev.dmwc.daxlib.DaxDevice.open(scratch, new dev.dmwc.daxlib.DaxDevice.Options()
+                        .backend(devices.protection == null ? dev.dmwc.daxlib.ProtectionKeys.Backend.best()
+                                : dev.dmwc.daxlib.ProtectionKeys.Backend.parse(devices.protection)));
+                scratchDevice = s;
+                copy = Bench.durableCopyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
+                copyRound = bytes -> Bench.durableCopyRound(s, bs, threads, bytes, ++round[0]);
+                copyName = "durable copy (memcpy_flushcache) into a DAX mapping";
+            } else {
+                BlockDevice s = MappedBlockDevice.create(scratch, Math.max(cacheBytes, 1 << 20), false);
+                scratchDevice = s;
+                copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
+                copyRound = bytes -> Bench.copyRound(s, bs, threads, bytes, ++round[0]);
+                copyName = "raw copy into a mapped file";
+            }
+            // the origin's sequential rate, measured on the (throttled) origin before the phases write it
+            double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
+            Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode + (threadCounts.size() > 1 ? " x" + threads : ""), false));
+            b.copyBaselineName = copyName;
+            List<Bench.PhaseResult> rs = b.run(copyRound, seq);
+            Map<String, Object> run = new LinkedHashMap<>();
+            run.put("mode", mode);
+            run.put("table", "0 " + d.target().lengthSectors() + " writecache " + d.tableLine());
+            run.put("origin", d.originDescription());
+            run.put("cache", d.cacheDescription());
+            run.put("threads", threads);
+            run.put("baseline_copy_mb_per_s", copy);
+            run.put("baseline_origin_sequential_mb_per_s", seq);
+            List<Object> ps = new ArrayList<>();
+            for (Bench.PhaseResult r : rs) {
+                ps.add(r.toMap());
+            }
+            run.put("phases", ps);
+            run.put("status", d.target().status());
+            runs.add(run);
+            table.append(table(mode, threads, d, rs, copy, seq));
+            return rs;
+        } finally {
+            if (scratchDevice != null) {
+                scratchDevice.close();
+            }
+            Files.deleteIfExists(scratch);
+            d.close(true);
+        }
+    }
+
+    /**
+     * With several thread counts: each phase's IOPS at every count beside the first count's, the
+     * figure that says whether more submitters help (every write takes the one {@code wc_lock}).
+     */
+    private String scaling(String mode, List<List<Bench.PhaseResult>> byCount, List<Object> json) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%nmode %s, IOPS by submitting threads (x the first count):%n", mode));
+        for (int i = 0; i < byCount.get(0).size(); i++) {
+            String phase = byCount.get(0).get(i).phase;
+            double first = byCount.get(0).get(i).iops;
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "  %-12s", phase));
+            List<Object> points = new ArrayList<>();
+            for (int k = 0; k < byCount.size(); k++) {
+                double iops = byCount.get(k).get(i).iops;
+                double x = first > 0 ? iops / first : Double.NaN;
+                line.append(String.format(Locale.ROOT, "  %d: %,.0f (%.2f x)", threadCounts.get(k), iops, x));
+                Map<String, Object> pt = new LinkedHashMap<>();
+                pt.put("threads", threadCounts.get(k));
+                pt.put("iops", iops);
+                pt.put("vs_first", x);
+                points.add(pt);
+            }
+            sb.append(line).append(String.format("%n"));
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("mode", mode);
+            entry.put("phase", phase);
+            entry.put("by_threads", points);
+            json.add(entry);
+        }
+        return sb.toString();
+    }
+
+    private String table(String mode, int threads, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%nmode %s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s, origin sequential %.0f MB/s%n",
-                mode, d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy, seq));
+        sb.append(String.format(Locale.ROOT, "%nmode %s, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s, origin sequential %.0f MB/s%n",
+                mode, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy, seq));
         sb.append(String.format(Locale.ROOT, "  %-12s %9s %9s %8s %9s %9s %9s %9s %6s %8s  %s%n", "phase", "ops", "IOPS", "MB/s",
                 "p50 us", "p99 us", "p99.9 us", "wb MB/s", "run", "blocked", "vs baseline"));
         for (Bench.PhaseResult r : rs) {

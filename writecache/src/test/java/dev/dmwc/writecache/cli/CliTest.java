@@ -202,6 +202,20 @@ class CliTest {
         assertEquals(0, j.code(), j.err());
         assertTrue(j.out().contains("\"phase\": \"absorb\"") && j.out().contains("\"phase\": \"drain\"")
                 && j.out().contains("\"baseline_copy_mb_per_s\"") && j.out().contains("\"ratio\""), j.out());
+        // a list of thread counts: one run per count, each with its own baseline and header
+        Run sweep = run("bench", "--modes", "s", "--phases", "absorb", "--threads", "1,2", "--rounds", "1", "--origin-size", "64M",
+                "--cache-size", "8M", "--json", "--origin-model", "file");
+        assertEquals(0, sweep.code(), sweep.err());
+        assertTrue(sweep.out().contains("\"threads\": 1,") && sweep.out().contains("\"threads\": 2,"), sweep.out());
+        assertEquals(3, sweep.out().split("\"phase\": \"absorb\"", -1).length - 1, "two runs and the scaling: " + sweep.out());
+        assertTrue(sweep.out().contains("\"by_threads\"") && java.util.regex.Pattern.compile("\"vs_first\": 1(\\.0)?\\s*[,}]").matcher(sweep.out()).find(), sweep.out());
+        Run sweepTable = run("bench", "--modes", "s", "--phases", "absorb", "--threads", "1,2", "--rounds", "1", "--origin-size", "64M",
+                "--cache-size", "8M", "-q", "--origin-model", "file");
+        assertTrue(sweepTable.out().contains("mode s, 1 submitting thread:") && sweepTable.out().contains("mode s, 2 submitting threads:"),
+                sweepTable.out());
+        assertTrue(sweepTable.out().contains("mode s, IOPS by submitting threads (x the first count):")
+                && sweepTable.out().contains("(1.00 x)"), sweepTable.out());
+        assertEquals(2, run("bench", "--threads", "1,0").code());
         Run bad = run("bench", "--phases", "absorb,warp");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("unknown phase 'warp'"), bad.err());
