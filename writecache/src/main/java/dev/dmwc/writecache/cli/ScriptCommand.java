@@ -10,7 +10,9 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 @Command(name = "script", header = "Run a WCSCRIPT scenario as the kernel oracle does.", mixinStandardHelpOptions = true,
         description = {"Run a WCSCRIPT (shared/kernel/WCSCRIPT.md) and write OUTDIR/transcript.txt, origin.img and cache.img "
@@ -27,13 +29,17 @@ final class ScriptCommand implements Callable<Integer> {
             description = "What a stray access does (default: ${DEFAULT-VALUE}).")
     String faultMode;
 
-    @Option(names = "--log", description = "Also print the device-mapper messages (the kernel log) to stderr.")
+    @Option(names = "--log", description = "Also print the device-mapper messages (the kernel log) to stderr. Without it, "
+            + "only dmwc's own notes are printed (where the run left the kernel's path, e.g. where Linux 6.1 would oops).")
     boolean showLog;
 
     @Option(names = "--images", arity = "2", paramLabel = "IMG",
             description = "Start from copies of ORIGIN_IMG and CACHE_IMG (raw or .gz, the sizes the script declares) "
                     + "instead of fresh zero devices, as runscript.sh --images does.")
     List<Path> images;
+
+    @Spec
+    CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "SCRIPT.wcs")
     Path script;
@@ -73,9 +79,16 @@ final class ScriptCommand implements Callable<Integer> {
             r.withImages(images.get(0), images.get(1));
         }
         r.run();
+        java.io.PrintWriter err = spec.commandLine().getErr();
         if (showLog) {
-            r.kernelLog().forEach(l -> System.err.println("device-mapper: writecache: " + l));
+            r.kernelLog().forEach(l -> err.println("device-mapper: writecache: " + l));
+        } else {
+            // dmwc's own notes in the log (where the run left the kernel's path, e.g. around a state
+            // in which Linux 6.1 oopses) matter to anyone comparing with the kernel: always shown
+            r.kernelLog().stream().filter(l -> l.startsWith("dmwc: "))
+                    .forEach(l -> err.println("dmwc script: " + script.getFileName() + ": " + l.substring("dmwc: ".length())));
         }
+        err.flush();
         return 0;
     }
 }

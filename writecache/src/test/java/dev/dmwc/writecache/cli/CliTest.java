@@ -95,6 +95,18 @@ class CliTest {
     }
 
     @Test
+    void scriptShowsWhereItLeftTheKernelsPathWithoutLog() throws Exception {
+        String bug = "../test-data/kernel-bugs/ssd-writeback-freed-entry/script.wcs";
+        Run r = run("script", bug, dir.resolve("bug").toString());
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("dmwc script: script.wcs: Linux 6.1 would BUG here (list_del corruption"), r.err());
+        assertFalse(r.err().contains("device-mapper: writecache:"), "the rest of the log only with --log: " + r.err());
+        Run quiet = run("script", "../test-data/kernel/ssd-beyond-end/script.wcs", dir.resolve("ok").toString());
+        assertEquals(0, quiet.code(), quiet.err());
+        assertEquals("", quiet.err(), "a run on the kernel's path prints nothing");
+    }
+
+    @Test
     void infoNamesThePersistenceAndProtectionChoices() {
         Run r = run("info", "--json");
         assertEquals(0, r.code());
