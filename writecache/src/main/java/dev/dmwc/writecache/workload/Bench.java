@@ -243,7 +243,12 @@ public final class Bench {
         out.p99us = lat[0].getValueAtPercentile(99) / 1e3;
         out.p999us = lat[0].getValueAtPercentile(99.9) / 1e3;
         out.maxUs = lat[0].getMaxValue() / 1e3;
-        out.baselineName = copyBaselineName + (rounds > 1 ? " (median of " + rounds + " paired rounds)" : "");
+        // the range beside the median: on a VM the rounds can split into two modes (BENCHMARKS.md,
+        // absorb, session 8), which a median alone hides
+        double lo = java.util.Arrays.stream(ratios).min().orElse(Double.NaN);
+        double hi = java.util.Arrays.stream(ratios).max().orElse(Double.NaN);
+        out.baselineName = copyBaselineName + (rounds > 1 ? String.format(java.util.Locale.ROOT,
+                " (median of %d paired rounds; rounds %.2f-%.2f)", rounds, lo, hi) : "");
         out.baselineMbPerSecond = median(base);
         out.ratio = median(ratios);
         out.roundRatios = ratios;

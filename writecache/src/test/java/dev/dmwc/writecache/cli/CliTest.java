@@ -209,6 +209,8 @@ class CliTest {
             assertTrue(r.out().contains("\n  " + p + " "), p + " in\n" + r.out());
         }
         assertTrue(r.out().contains("x raw copy into a mapped file") && r.out().contains("x origin sequential write"), r.out());
+        assertTrue(java.util.regex.Pattern.compile("median of 7 paired rounds; rounds \\d+\\.\\d\\d-\\d+\\.\\d\\d\\)").matcher(r.out()).find(),
+                "the rounds' range beside the median: " + r.out());
         Run j = run("bench", "--modes", "p", "--phases", "absorb,drain", "--origin-size", "64M", "--cache-size", "8M", "--json",
                 "--origin-model", "file", "--protection", "software");
         assertEquals(0, j.code(), j.err());
