@@ -37,7 +37,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--phases", paramLabel = "LIST", split = ",", description = "Phases to run, in order (default: all: absorb, drain, overflow, flush-heavy, mixed, zipf).")
     List<String> phases;
 
-    @Option(names = "--threads", paramLabel = "N[,N...]", defaultValue = "2", split = ",",
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "2", split = ",",
             description = "Submitting threads; a list runs each mode once per count (e.g. 1,2: how absorb scales). Default: ${DEFAULT-VALUE}")
     List<Integer> threadCounts;
 
