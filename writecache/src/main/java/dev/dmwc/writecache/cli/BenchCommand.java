@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
                 + "--threads threads; the engine runs on real threads. The origin is throttled (--origin-model, default "
                 + "ssd). The devices are scratch files unless given: bench overwrites them."},
         footer = {"", "Examples:", "  ./dmwc bench", "  ./dmwc bench --modes s --origin-model hdd --phases absorb,drain --json",
-                "  ./dmwc bench --modes p --phases absorb --threads 1,2"})
+                "  ./dmwc bench --modes p --phases absorb --threads 1,2 --block-size 512,4096"})
 final class BenchCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions devices;
@@ -106,13 +106,16 @@ final class BenchCommand implements Callable<Integer> {
         StringBuilder table = new StringBuilder();
         List<Object> scaling = new ArrayList<>();
         for (String mode : modes) {
-            List<List<Bench.PhaseResult>> byCount = new ArrayList<>();
-            for (int threads : threadCounts) {
-                cfg.threads = threads;
-                byCount.add(runOne(mode, threads, cfg, runs, table));
-            }
-            if (threadCounts.size() > 1) {
-                table.append(scaling(mode, byCount, scaling));
+            for (int bs : devices.blockSizes) {
+                devices.blockSize = bs;
+                List<List<Bench.PhaseResult>> byCount = new ArrayList<>();
+                for (int threads : threadCounts) {
+                    cfg.threads = threads;
+                    byCount.add(runOne(mode, threads, cfg, runs, table));
+                }
+                if (threadCounts.size() > 1) {
+                    table.append(scaling(mode, bs, byCount, scaling));
+                }
             }
         }
         report.put("runs", runs);
@@ -162,7 +165,8 @@ final class BenchCommand implements Callable<Integer> {
             }
             // the origin's sequential rate, measured on the (throttled) origin before the phases write it
             double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
-            Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode + (threadCounts.size() > 1 ? " x" + threads : ""), false));
+            Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode + (devices.blockSizes.size() > 1 ? " " + devices.blockSize + "B" : "")
+                    + (threadCounts.size() > 1 ? " x" + threads : ""), false));
             b.copyBaselineName = copyName;
             List<Bench.PhaseResult> rs = b.run(copyRound, seq);
             Map<String, Object> run = new LinkedHashMap<>();
@@ -170,6 +174,7 @@ final class BenchCommand implements Callable<Integer> {
             run.put("table", "0 " + d.target().lengthSectors() + " writecache " + d.tableLine());
             run.put("origin", d.originDescription());
             run.put("cache", d.cacheDescription());
+            run.put("block_size", bs);
             run.put("threads", threads);
             run.put("baseline_copy_mb_per_s", copy);
             run.put("baseline_origin_sequential_mb_per_s", seq);
@@ -195,8 +200,9 @@ final class BenchCommand implements Callable<Integer> {
      * With several thread counts: each phase's IOPS at every count beside the first count's, the
      * figure that says whether more submitters help (every write takes the one {@code wc_lock}).
      */
-    private String scaling(String mode, List<List<Bench.PhaseResult>> byCount, List<Object> json) {
-        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%nmode %s, IOPS by submitting threads (x the first count):%n", mode));
+    private String scaling(String mode, int bs, List<List<Bench.PhaseResult>> byCount, List<Object> json) {
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%nmode %s, %d-byte blocks, IOPS by submitting threads (x the first count):%n",
+                mode, bs));
         for (int i = 0; i < byCount.get(0).size(); i++) {
             String phase = byCount.get(0).get(i).phase;
             double first = byCount.get(0).get(i).iops;
@@ -215,6 +221,7 @@ final class BenchCommand implements Callable<Integer> {
             sb.append(line).append(String.format("%n"));
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("mode", mode);
+            entry.put("block_size", bs);
             entry.put("phase", phase);
             entry.put("by_threads", points);
             json.add(entry);
@@ -224,8 +231,8 @@ final class BenchCommand implements Callable<Integer> {
 
     private String table(String mode, int threads, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%nmode %s, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s, origin sequential %.0f MB/s%n",
-                mode, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy, seq));
+        sb.append(String.format(Locale.ROOT, "%nmode %s, %d-byte blocks, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s, origin sequential %.0f MB/s%n",
+                mode, devices.blockSize, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy, seq));
         sb.append(String.format(Locale.ROOT, "  %-12s %9s %9s %8s %9s %9s %9s %9s %6s %8s  %s%n", "phase", "ops", "IOPS", "MB/s",
                 "p50 us", "p99 us", "p99.9 us", "wb MB/s", "run", "blocked", "vs baseline"));
         for (Bench.PhaseResult r : rs) {

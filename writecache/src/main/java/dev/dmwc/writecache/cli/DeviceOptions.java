@@ -53,7 +53,11 @@ final class DeviceOptions {
     @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Size of a new cache. Default: ${DEFAULT-VALUE}")
     String cacheSize;
 
-    @Option(names = "--block-size", paramLabel = "N", defaultValue = "4096", description = "Cache block size. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--block-size", paramLabel = "N", defaultValue = "4096", split = ",",
+            description = "Cache block size (bench takes a list and runs each). Default: ${DEFAULT-VALUE}")
+    List<Integer> blockSizes;
+
+    /** The block size {@link #open} uses: the one given, or the one a command that takes a list sets before each open. */
     int blockSize;
 
     @Option(names = "--table", paramLabel = "FEATURES",
@@ -125,6 +129,12 @@ final class DeviceOptions {
     }
 
     Opened open() throws IOException {
+        if (blockSize == 0) {
+            if (blockSizes.size() != 1) {
+                throw new Main.UsageError("--block-size: one size here, not " + blockSizes + " (bench takes a list)");
+            }
+            blockSize = blockSizes.get(0);
+        }
         try {
             return openDevices();
         } catch (java.nio.file.NoSuchFileException e) {

@@ -225,11 +225,18 @@ class CliTest {
         assertTrue(sweep.out().contains("\"by_threads\"") && java.util.regex.Pattern.compile("\"vs_first\": 1(\\.0)?\\s*[,}]").matcher(sweep.out()).find(), sweep.out());
         Run sweepTable = run("bench", "--modes", "s", "--phases", "absorb", "--threads", "1,2", "--rounds", "1", "--origin-size", "64M",
                 "--cache-size", "8M", "-q", "--origin-model", "file");
-        assertTrue(sweepTable.out().contains("mode s, 1 submitting thread:") && sweepTable.out().contains("mode s, 2 submitting threads:"),
+        assertTrue(sweepTable.out().contains("mode s, 4096-byte blocks, 1 submitting thread:")
+                && sweepTable.out().contains("mode s, 4096-byte blocks, 2 submitting threads:"),
                 sweepTable.out());
-        assertTrue(sweepTable.out().contains("mode s, IOPS by submitting threads (x the first count):")
+        assertTrue(sweepTable.out().contains("mode s, 4096-byte blocks, IOPS by submitting threads (x the first count):")
                 && sweepTable.out().contains("(1.00 x)"), sweepTable.out());
         assertEquals(2, run("bench", "--threads", "1,0").code());
+        // a list of block sizes: one run per size, each with its own table line
+        Run sizes = run("bench", "--modes", "s", "--phases", "absorb", "--block-size", "512,4096", "--rounds", "1", "--origin-size", "64M",
+                "--cache-size", "8M", "--json", "--origin-model", "file");
+        assertEquals(0, sizes.code(), sizes.err());
+        assertTrue(sizes.out().contains("\"block_size\": 512,") && sizes.out().contains("\"block_size\": 4096,")
+                && sizes.out().contains(" 512 0\"") && sizes.out().contains(" 4096 0\""), sizes.out());
         Run bad = run("bench", "--phases", "absorb,warp");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("unknown phase 'warp'"), bad.err());
@@ -259,7 +266,7 @@ class CliTest {
         Path origin = dir.resolve("new-origin.img");
         String[][] bad = {
             {"--listen", "udp:1"}, {"--listen", "tcp:localhost"}, {"--dispatch", "sideways"}, {"--mode", "x"},
-            {"--origin-model", "warp"}, {"--table", "bogus 1"}};
+            {"--origin-model", "warp"}, {"--table", "bogus 1"}, {"--block-size", "512,4096"}};
         for (String[] b : bad) {
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("serve", "--listen", "unix:" + dir.resolve("s.sock"),
                     "--origin", origin.toString(), "--cache", cache.toString(), "--origin-size", "8M", "--cache-size", "2M"));
