@@ -13,7 +13,9 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "bench", header = "Measure absorb and write-back beside this machine's limits.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"How fast the cache absorbs writes and how fast it writes back, beside this machine's limits measured "
@@ -68,8 +70,19 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
+        picocli.CommandLine.ParseResult given = spec.commandLine().getParseResult();
+        if (given.hasMatchedOption("--mode")) {
+            // the devices' --mode (serve's) would be overwritten by --modes: take it as --modes, or refuse both
+            if (given.hasMatchedOption("--modes")) {
+                throw new Main.UsageError("bench: give --modes, not --mode with it");
+            }
+            modes = List.of(devices.mode);
+        }
         for (String m : modes) {
             if (!m.equals("s") && !m.equals("p")) {
                 throw new Main.UsageError("--modes: s and/or p, not '" + m + "'");

@@ -231,6 +231,12 @@ class CliTest {
         assertTrue(sweepTable.out().contains("mode s, 4096-byte blocks, IOPS by submitting threads (x the first count):")
                 && sweepTable.out().contains("(1.00 x)"), sweepTable.out());
         assertEquals(2, run("bench", "--threads", "1,0").code());
+        // the devices' --mode means one mode here, as --modes would (it used to be overwritten: both ran)
+        Run one = run("bench", "--mode", "p", "--phases", "absorb", "--rounds", "1", "--origin-size", "64M", "--cache-size", "8M",
+                "--json", "--origin-model", "file", "--protection", "software");
+        assertEquals(0, one.code(), one.err());
+        assertTrue(one.out().contains("\"mode\": \"p\"") && !one.out().contains("\"mode\": \"s\""), one.out());
+        assertEquals(2, run("bench", "--mode", "p", "--modes", "s").code());
         // a list of block sizes: one run per size, each with its own table line
         Run sizes = run("bench", "--modes", "s", "--phases", "absorb", "--block-size", "512,4096", "--rounds", "1", "--origin-size", "64M",
                 "--cache-size", "8M", "--json", "--origin-model", "file");
