@@ -88,6 +88,13 @@ final class BenchCommand implements Callable<Integer> {
                 throw new Main.UsageError("--modes: s and/or p, not '" + m + "'");
             }
         }
+        for (int bs : devices.blockSizes) {
+            // refused up front, not after the runs before it: the kernel's test (a power of two, 512 to the page size)
+            if (bs < 512 || bs > 4096 || Integer.bitCount(bs) != 1) {
+                throw new Main.UsageError("--block-size " + bs + ": the table would be refused (Invalid block size: a power of two "
+                        + "from 512 to 4096)");
+            }
+        }
         if (threadCounts.stream().anyMatch(t -> t < 1) || rounds < 1 || scale <= 0 || flushEvery < 1 || readPercent < 0 || readPercent > 100 || zipf <= 0) {
             throw new Main.UsageError("--threads, --rounds, --scale, --flush-every and --zipf must be positive, --read-percent 0..100");
         }

@@ -231,6 +231,9 @@ class CliTest {
         assertTrue(sweepTable.out().contains("mode s, 4096-byte blocks, IOPS by submitting threads (x the first count):")
                 && sweepTable.out().contains("(1.00 x)"), sweepTable.out());
         assertEquals(2, run("bench", "--threads", "1,0").code());
+        Run badSize = run("bench", "--block-size", "4096,1000");
+        assertEquals(2, badSize.code());
+        assertTrue(badSize.err().contains("--block-size 1000: the table would be refused (Invalid block size"), badSize.err());
         // the devices' --mode means one mode here, as --modes would (it used to be overwritten: both ran)
         Run one = run("bench", "--mode", "p", "--phases", "absorb", "--rounds", "1", "--origin-size", "64M", "--cache-size", "8M",
                 "--json", "--origin-model", "file", "--protection", "software");
