@@ -100,8 +100,35 @@ class KernelImageKernelIT {
             kernelTranscript = withoutBigRead(kernelTranscript);
             ours = withoutBigRead(ours);
         }
+        kernelTranscript = withWritebackInFlightFolded(kernelTranscript);
+        ours = withWritebackInFlightFolded(ours);
         assertEquals(String.join("\n", kernelTranscript), String.join("\n", ours),
                 "the kernel's transcript (left) and dmwc's on the same images (right)");
+    }
+
+    /**
+     * A status taken before the script's {@code settle}: when the recovered cache is above the high
+     * watermark, the kernel's writeback starts at resume and may still be in flight then (a CI run
+     * saw free 1781 + writeback 203 in the kernel where dmwc, whose writeback runs in virtual time,
+     * had free 1984 + 0). Such a status is compared on free + writeback (the blocks not cached
+     * any more or on their way out); every status after {@code settle} is compared field by field.
+     */
+    static List<String> withWritebackInFlightFolded(List<String> t) {
+        List<String> out = new java.util.ArrayList<>();
+        boolean settled = false;
+        for (String l : t) {
+            if (l.equals("> settle")) {
+                settled = true;
+            }
+            if (!settled && l.startsWith("status ")) {
+                String[] f = l.split(" ");
+                f[3] = "free+wb=" + (Long.parseLong(f[3]) + Long.parseLong(f[4])); // (status, error, blocks, free, wb, ...)
+                f[4] = "*";
+                l = String.join(" ", f);
+            }
+            out.add(l);
+        }
+        return out;
     }
 
     static List<String> withoutBigRead(List<String> t) {
