@@ -89,8 +89,8 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         for (int bs : devices.blockSizes) {
-            // refused up front, not after the runs before it: the kernel's test (a power of two, 512 to the page size)
-            if (bs < 512 || bs > 4096 || Integer.bitCount(bs) != 1) {
+            // refused up front, not after the runs before it
+            if (!dev.dmwc.writecache.target.TableParser.validBlockSize(bs)) {
                 throw new Main.UsageError("--block-size " + bs + ": the table would be refused (Invalid block size: a power of two "
                         + "from 512 to 4096)");
             }

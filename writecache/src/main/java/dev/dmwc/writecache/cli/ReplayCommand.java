@@ -125,7 +125,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         s.mode = mode;
         s.cacheBytes = Sizes.parse(cacheSize, "--cache-size");
-        if (blockSize < 512 || blockSize > 4096 || Integer.bitCount(blockSize) != 1) {
+        if (!dev.dmwc.writecache.target.TableParser.validBlockSize(blockSize)) {
             throw new Main.UsageError("--block-size must be a power of two from 512 to 4096, not " + blockSize);
         }
         s.blockSize = blockSize;

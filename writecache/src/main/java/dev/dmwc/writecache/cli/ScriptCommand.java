@@ -85,8 +85,9 @@ final class ScriptCommand implements Callable<Integer> {
         } else {
             // dmwc's own notes in the log (where the run left the kernel's path, e.g. around a state
             // in which Linux 6.1 oopses) matter to anyone comparing with the kernel: always shown
-            r.kernelLog().stream().filter(l -> l.startsWith("dmwc: "))
-                    .forEach(l -> err.println("dmwc script: " + script.getFileName() + ": " + l.substring("dmwc: ".length())));
+            String note = dev.dmwc.writecache.engine.Writecache.NOTE;
+            r.kernelLog().stream().filter(l -> l.startsWith(note))
+                    .forEach(l -> err.println("dmwc script: " + script.getFileName() + ": " + l.substring(note.length())));
         }
         err.flush();
         return 0;

@@ -527,6 +527,12 @@ public final class Writecache implements AutoCloseable {
         return e;
     }
 
+    /**
+     * The prefix of dmwc's own lines in the kernel log: where a run leaves the kernel's path (e.g.
+     * around a state in which Linux 6.1 oopses). {@code dmwc script} shows them without --log.
+     */
+    public static final String NOTE = "dmwc: ";
+
     /** Port of {@code writecache_free_entry()}. */
     private void freeEntry(int e) {
         unlink(e);
@@ -1273,7 +1279,7 @@ public final class Writecache implements AutoCloseable {
      */
     private void kernelBugAvoided() {
         kernelBugsAvoided++;
-        logSink.accept("dmwc: Linux 6.1 would BUG here (list_del corruption in writecache_writeback: the oldest "
+        logSink.accept(NOTE + "Linux 6.1 would BUG here (list_del corruption in writecache_writeback: the oldest "
                 + "block was freed by the commit writeback forced); skipping the freed block");
     }
 

@@ -63,7 +63,7 @@ public final class TableParser {
             throw bad();
         }
         Long bs = scanUnsigned(s, 32);
-        if (bs == null || bs < 512 || bs > PAGE_SIZE || (bs & (bs - 1)) != 0) {
+        if (bs == null || !validBlockSize(bs)) {
             throw new DmError("EINVAL", "Invalid block size");
         }
         c.blockSize = (int) (long) bs;
@@ -187,6 +187,11 @@ public final class TableParser {
             throw new DmError("EINVAL", "High watermark must be greater than or equal to low watermark");
         }
         return new Table(c, originName, cacheName);
+    }
+
+    /** The table's block size test: a power of two from 512 to the page size (4096 here). */
+    public static boolean validBlockSize(long bs) {
+        return bs >= 512 && bs <= PAGE_SIZE && (bs & (bs - 1)) == 0;
     }
 
     private static String shift(List<String> argv, int[] pos) {
