@@ -48,6 +48,7 @@ public final class MappedBlockDevice implements BlockDevice {
      * any content is kept): later I/O then pays no first-touch fault (on some VMs several µs a page,
      * more than the copy it interrupts). Takes the file's size in memory at once.
      */
+    @Override
     public void touchAllPages() {
         for (MappedByteBuffer v : views) {
             for (int p = 0; p < v.capacity(); p += 4096) {

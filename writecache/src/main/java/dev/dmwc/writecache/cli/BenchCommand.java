@@ -23,8 +23,10 @@ import picocli.CommandLine.Spec;
                 + "mapped file of the cache's size, durable copies into a DAX mapping in pmem mode; --rounds pairs of a "
                 + "baseline round and an absorb round of the same bytes, the median ratio reported), drain (a "
                 + "sequential fill written back by 'message flush'; baseline: the origin's sequential 1 MiB write "
-                + "rate), overflow (twice the cache: write-back bound), flush-heavy (a flush every N writes), mixed "
-                + "(random reads and writes), zipf (a zipf:1.2 hot set). Bios go straight into the target from "
+                + "rate), overflow (twice the cache: write-back bound; its write-back rate beside the origin's sequential rate), "
+                + "flush-heavy (a flush every N writes), mixed (random reads and writes), zipf (a zipf:1.2 hot set); the last "
+                + "four each start from a clean cache (an untimed 'message flush'). Every page of both devices is faulted in "
+                + "before the phases (--no-prefault to measure first touches). Bios go straight into the target from "
                 + "--threads threads; the engine runs on real threads. The origin is throttled (--origin-model, default "
                 + "ssd). The devices are scratch files unless given: bench overwrites them."},
         footer = {"", "Examples:", "  ./dmwc bench", "  ./dmwc bench --modes s --origin-model hdd --phases absorb,drain --json",
@@ -63,6 +65,13 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
     long seed;
+
+    @Option(names = "--prefault", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Fault every page of the origin and the cache in, through the engine's own mappings, before the "
+                    + "phases (untimed): the first touch of a sparse scratch file costs several us a page on some VMs, a "
+                    + "cost of the emulation that no real device has, and that the baselines leave out too. "
+                    + "--no-prefault measures it. Default: on")
+    boolean prefault;
 
     @Option(names = "--json", description = "Print the report as JSON (the table is not printed).")
     boolean json;
@@ -115,7 +124,6 @@ final class BenchCommand implements Callable<Integer> {
             cfg.phases = phases;
         }
         devices.defaultOriginModel = "ssd";
-        devices.prefaultCache = true;
         if ((devices.origin != null || devices.cache != null) && modes.size() > 1) {
             throw new Main.UsageError("with --origin/--cache files, run one mode at a time (--modes s or --modes p)");
         }
@@ -183,6 +191,12 @@ final class BenchCommand implements Callable<Integer> {
                 copyRound = bytes -> Bench.copyRound(s, bs, threads, bytes, ++round[0]);
                 copyName = "raw copy into a mapped file";
             }
+            double prefaultSeconds = Double.NaN;
+            if (prefault) {
+                long p0 = System.nanoTime();
+                d.target().engine().touchAllPages();
+                prefaultSeconds = (System.nanoTime() - p0) / 1e9;
+            }
             // the origin's sequential rate, measured on the (throttled) origin before the phases write it
             double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
             Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode + (devices.blockSizes.size() > 1 ? " " + devices.blockSize + "B" : "")
@@ -198,6 +212,7 @@ final class BenchCommand implements Callable<Integer> {
             run.put("threads", threads);
             run.put("baseline_copy_mb_per_s", copy);
             run.put("baseline_origin_sequential_mb_per_s", seq);
+            run.put("prefault_seconds", Double.isNaN(prefaultSeconds) ? null : prefaultSeconds);
             List<Object> ps = new ArrayList<>();
             for (Bench.PhaseResult r : rs) {
                 ps.add(r.toMap());
@@ -205,7 +220,7 @@ final class BenchCommand implements Callable<Integer> {
             run.put("phases", ps);
             run.put("status", d.target().status());
             runs.add(run);
-            table.append(table(mode, threads, d, rs, copy, seq));
+            table.append(table(mode, threads, d, rs, copy, seq, prefaultSeconds));
             return rs;
         } finally {
             if (scratchDevice != null) {
@@ -249,14 +264,19 @@ final class BenchCommand implements Callable<Integer> {
         return sb.toString();
     }
 
-    private String table(String mode, int threads, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq) {
+    private String table(String mode, int threads, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq,
+            double prefaultSeconds) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%nmode %s, %d-byte blocks, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s, origin sequential %.0f MB/s%n",
                 mode, devices.blockSize, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy, seq));
+        sb.append(Double.isNaN(prefaultSeconds) ? "  pages not faulted in beforehand (--no-prefault): first touches are measured"
+                : String.format(Locale.ROOT, "  every page of both devices faulted in beforehand (%.2f s, untimed)", prefaultSeconds));
+        sb.append(String.format("; overflow, flush-heavy, mixed and zipf each start from a clean cache%n"));
         sb.append(String.format(Locale.ROOT, "  %-12s %9s %9s %8s %9s %9s %9s %9s %6s %8s  %s%n", "phase", "ops", "IOPS", "MB/s",
                 "p50 us", "p99 us", "p99.9 us", "wb MB/s", "run", "blocked", "vs baseline"));
         for (Bench.PhaseResult r : rs) {
-            String vs = r.baselineName == null ? "" : String.format(Locale.ROOT, "%.2f x %s", r.ratio, r.baselineName);
+            String vs = r.baselineName == null ? "" : String.format(Locale.ROOT, "%s%.2f x %s",
+                    r.ratioOf.equals("writeback_mb_per_s") && !r.phase.equals("drain") ? "wb " : "", r.ratio, r.baselineName);
             if (!Double.isNaN(r.flushP50us)) {
                 vs = String.format(Locale.ROOT, "flush p50 %.0f us, p99 %.0f us", r.flushP50us, r.flushP99us);
             }

@@ -41,9 +41,6 @@ final class DeviceOptions {
     /** The model when --origin-model is not given (the command's choice). */
     String defaultOriginModel = "file";
 
-    /** Write zeros over a new cache file before use, so first-touch page faults are not measured. */
-    boolean prefaultCache;
-
     @Option(names = "--origin-direct", description = "Open the origin file with O_DIRECT (not on tmpfs).")
     boolean originDirect;
 
@@ -174,11 +171,6 @@ final class DeviceOptions {
         long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : Files.size(o);
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : Files.size(c);
-        if (newCache && prefaultCache) {
-            try (BlockDevice z = MappedBlockDevice.create(c, cSize, false)) {
-                BlockDevice.zeroFill(z, 0, z.sizeSectors());
-            }
-        }
         BlockDevice od;
         if (originDirect) {
             FileBlockDevice.create(o, oSize, true).close();

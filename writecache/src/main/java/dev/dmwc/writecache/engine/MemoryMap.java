@@ -48,4 +48,8 @@ interface MemoryMap extends AutoCloseable {
 
     @Override
     void close();
+
+    /** Fault the mapping's pages in, contents unchanged (see {@code BlockDevice.touchAllPages}); ssd's RAM area has none to fault. */
+    default void touchAllPages() {
+    }
 }

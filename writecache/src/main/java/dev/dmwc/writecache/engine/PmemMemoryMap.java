@@ -25,6 +25,11 @@ final class PmemMemoryMap implements MemoryMap {
         return door;
     }
 
+    @Override
+    public void touchAllPages() {
+        door.touchAllPages();
+    }
+
     @Override public long getLong(long off) { return door.getLong(base + off); }
 
     @Override

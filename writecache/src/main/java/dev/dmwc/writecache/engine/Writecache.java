@@ -1293,6 +1293,21 @@ public final class Writecache implements AutoCloseable {
         }
     }
 
+    /**
+     * Fault in every page of the origin and of the cache, through the mappings the engine uses
+     * (for pmem, its own permanent mapping when it made one), contents unchanged: a benchmark then
+     * measures the cache and the device model, not the first touches of sparse scratch files.
+     * Not part of the kernel's target; no state changes.
+     */
+    public void touchAllPages() throws IOException {
+        origin.touchAllPages();
+        if (pmem) {
+            mem.touchAllPages();
+        } else {
+            ssd.touchAllPages();
+        }
+    }
+
     /** How many times the port stepped around a state in which Linux 6.1 oopses (see {@link #kernelBugAvoided}). */
     public long kernelBugsAvoided() {
         return kernelBugsAvoided;

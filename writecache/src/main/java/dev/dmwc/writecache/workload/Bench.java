@@ -26,11 +26,18 @@ import org.HdrHistogram.Histogram;
  * <li>{@code drain}: a sequential fill, then {@code message flush} (commit, write everything back
  * and wait) — write-back throughput; baseline: the origin's sequential write rate in 1 MiB writes.
  * <li>{@code overflow}: random writes of twice the cache: past capacity the steady state is
- * write-back bound (blocked-on-freelist counts it).
+ * write-back bound (blocked-on-freelist counts it; in ssd mode {@code pause_writeback} holds
+ * write-back back while writes go around the full cache); its write-back rate beside the
+ * origin's sequential rate.
  * <li>{@code flush-heavy}: random writes with a flush every N writes (commit latency).
  * <li>{@code mixed}: random reads and writes over the whole origin.
  * <li>{@code zipf}: reads and writes over a zipf:1.2 hot set (STEC-style), the hit rate shown.
  * </ul>
+ *
+ * <p>overflow, flush-heavy, mixed and zipf each start from a clean cache (an untimed
+ * {@code message flush}), so a phase's figures do not depend on which phases ran before it: zipf
+ * after overflow in ssd mode found the cache full of overflow's blocks and read 21 % hits, against
+ * 81 % run alone (BENCHMARKS.md, session 9).
  */
 public final class Bench {
     /** The phases, in the order they run. */
@@ -81,10 +88,14 @@ public final class Bench {
         public double writebackMbPerSecond;
         public double writebackRunBlocks;
         public long blockedOnFreelist;
+        /** Free cache blocks when the phase began (all of them after the clean start of the later phases). */
+        public long freeBlocksAtStart = -1;
         public double readHitRate = Double.NaN;
         public String baselineName;
         public double baselineMbPerSecond = Double.NaN;
         public double ratio = Double.NaN;
+        /** Which figure {@link #ratio} divides by the baseline: {@code mb_per_s} or {@code writeback_mb_per_s}. */
+        public String ratioOf = "mb_per_s";
         /** absorb: each round's ratio to its own baseline round, in the order run. */
         public double[] roundRatios;
 
@@ -105,6 +116,7 @@ public final class Bench {
             m.put("writeback_mb_per_s", writebackMbPerSecond);
             m.put("writeback_run_blocks", writebackRunBlocks);
             m.put("writes_blocked_on_freelist", blockedOnFreelist);
+            m.put("free_blocks_at_start", freeBlocksAtStart);
             if (!Double.isNaN(readHitRate)) {
                 m.put("read_hit_rate", readHitRate);
             }
@@ -112,6 +124,7 @@ public final class Bench {
                 m.put("baseline", baselineName);
                 m.put("baseline_mb_per_s", baselineMbPerSecond);
                 m.put("ratio", ratio);
+                m.put("ratio_of", ratioOf);
             }
             if (roundRatios != null) {
                 m.put("round_ratios", java.util.Arrays.stream(roundRatios).boxed().toList());
@@ -171,14 +184,24 @@ public final class Bench {
                     warmUp(absorbBlocks);
                     r = drain(absorbBlocks, originBaseline);
                 }
-                case "overflow" -> r = phase("overflow", (long) (cacheBlocks * 2 * cfg.scale), 0, (rnd, t, i) -> rnd.nextLong(span));
-                case "flush-heavy" -> r = phase("flush-heavy", (long) (20_000 * cfg.scale), cfg.flushEvery,
-                        (rnd, t, i) -> rnd.nextLong(span));
-                case "mixed" -> r = phase("mixed", (long) (100_000 * cfg.scale), 0, (rnd, t, i) -> {
-                    long b = rnd.nextLong(span);
-                    return rnd.nextInt(100) < cfg.readPercent ? -(b + 1) : b;
-                });
+                case "overflow" -> {
+                    commitAndClean();
+                    r = phase("overflow", (long) (cacheBlocks * 2 * cfg.scale), 0, (rnd, t, i) -> rnd.nextLong(span));
+                    writebackBeside(r, originBaseline);
+                }
+                case "flush-heavy" -> {
+                    commitAndClean();
+                    r = phase("flush-heavy", (long) (20_000 * cfg.scale), cfg.flushEvery, (rnd, t, i) -> rnd.nextLong(span));
+                }
+                case "mixed" -> {
+                    commitAndClean();
+                    r = phase("mixed", (long) (100_000 * cfg.scale), 0, (rnd, t, i) -> {
+                        long b = rnd.nextLong(span);
+                        return rnd.nextInt(100) < cfg.readPercent ? -(b + 1) : b;
+                    });
+                }
                 case "zipf" -> {
+                    commitAndClean();
                     Zipf z = new Zipf(originBlocks, cfg.zipfExponent);
                     r = phase("zipf", (long) (200_000 * cfg.scale), 0, (rnd, t, i) -> {
                         long b = z.next(rnd);
@@ -294,10 +317,16 @@ public final class Bench {
         r.writebackMbPerSecond = r.mbPerSecond;
         long runs = wc.writebackRuns() - runs0;
         r.writebackRunBlocks = runs == 0 ? 0 : (double) wbBlocks / runs;
+        writebackBeside(r, originBaseline);
+        return r;
+    }
+
+    /** The phase's write-back rate beside the origin's sequential rate measured in the same run. */
+    private static void writebackBeside(PhaseResult r, double originBaseline) {
         r.baselineName = "origin sequential write, 1 MiB";
         r.baselineMbPerSecond = originBaseline;
         r.ratio = r.writebackMbPerSecond / originBaseline;
-        return r;
+        r.ratioOf = "writeback_mb_per_s";
     }
 
     private PhaseResult phase(String name, long ops, int flushEvery, Picker picker) throws IOException {
@@ -435,6 +464,7 @@ public final class Bench {
         r.writebackMbPerSecond = (double) wbBlocks * bs / s / 1e6;
         r.writebackRunBlocks = runs == 0 ? 0 : (double) wbBlocks / runs;
         long[] st1 = wc.statusFields();
+        r.freeBlocksAtStart = st0[2];
         r.blockedOnFreelist = st1[11] - st0[11];
         long reads = st1[4] - st0[4];
         if (r.reads > 0 && reads > 0) {

@@ -216,6 +216,14 @@ class CliTest {
         assertEquals(0, j.code(), j.err());
         assertTrue(j.out().contains("\"phase\": \"absorb\"") && j.out().contains("\"phase\": \"drain\"")
                 && j.out().contains("\"baseline_copy_mb_per_s\"") && j.out().contains("\"ratio\""), j.out());
+        // both devices faulted in before the phases, unless --no-prefault
+        assertTrue(java.util.regex.Pattern.compile("\"prefault_seconds\": \\d").matcher(j.out()).find(), j.out());
+        assertTrue(r.out().contains("every page of both devices faulted in beforehand"), r.out());
+        Run cold = run("bench", "--modes", "s", "--phases", "absorb", "--rounds", "1", "--origin-size", "64M", "--cache-size", "8M",
+                "--json", "--origin-model", "file", "--no-prefault");
+        assertEquals(0, cold.code(), cold.err());
+        assertTrue(cold.out().contains("\"prefault_seconds\": null"), cold.out());
+        assertTrue(r.out().contains("wb ") && r.out().contains(" x origin sequential write, 1 MiB"), "overflow's write-back ratio: " + r.out());
         // a list of thread counts: one run per count, each with its own baseline and header
         Run sweep = run("bench", "--modes", "s", "--phases", "absorb", "--threads", "1,2", "--rounds", "1", "--origin-size", "64M",
                 "--cache-size", "8M", "--json", "--origin-model", "file");

@@ -55,6 +55,15 @@ class BenchTest {
         Bench.PhaseResult drain = rs.get(1);
         assertTrue(drain.writebackMbPerSecond > 0 && drain.writebackRunBlocks >= 1, "drain wrote back");
         assertEquals(drain.writebackMbPerSecond / 400, drain.ratio, 1e-9);
+        Bench.PhaseResult overflow = rs.get(2);
+        assertEquals(overflow.writebackMbPerSecond / 400, overflow.ratio, 1e-9, "overflow's write-back beside the origin's sequential rate");
+        assertEquals("writeback_mb_per_s", overflow.ratioOf);
+        assertEquals("mb_per_s", absorb.ratioOf);
+        // overflow, flush-heavy, mixed and zipf each start from a clean cache: every block free
+        long blocks = t.engine().statusFields()[1];
+        for (Bench.PhaseResult r : rs.subList(2, 6)) {
+            assertEquals(blocks, r.freeBlocksAtStart, r.phase + " started from a clean cache");
+        }
         assertTrue(rs.get(3).flushes > 0 && rs.get(3).flushP50us > 0, "flush-heavy flushed");
         assertTrue(rs.get(4).reads > 0 && rs.get(4).writes > 0, "mixed mixes");
         assertTrue(rs.get(5).readHitRate >= 0 && rs.get(5).readHitRate <= 1, "zipf reports its read hit rate");
