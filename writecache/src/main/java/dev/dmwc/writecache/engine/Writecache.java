@@ -1332,25 +1332,35 @@ public final class Writecache implements AutoCloseable {
                 } catch (IOException | RuntimeException ex) {
                     run.failed = true;
                 }
+                // writecache_writeback_endio / writecache_copy_endio: onto the endio list under
+                // its own spinlock (endio_list_lock), not wc_lock, then wake the endio thread
+                synchronized (endioList) {
+                    endioList.add(run);
+                }
+                endioWork.queue();
+            });
+            // __writeback_throttle: a lockless look first (READ_ONCE), wc_lock only when over the limit
+            if (maxWritebackJobs != 0 && (long) WRITEBACK_SIZE.getOpaque(this) - inBatch >= maxWritebackJobs) {
                 wcLock();
                 try {
-                    endioList.add(run);
-                    endioWork.queue();
-                } finally {
-                    wcUnlock();
-                }
-            });
-            wcLock();
-            try {
-                // __writeback_throttle
-                if (maxWritebackJobs != 0) {
                     while (writebackSize - inBatch >= maxWritebackJobs) {
                         waitOnFreelist();
                     }
+                } finally {
+                    wcUnlock();
                 }
-            } finally {
-                wcUnlock();
             }
+        }
+    }
+
+    /** {@code READ_ONCE(wc->writeback_size)} outside wc_lock ({@link #submitRuns}). */
+    private static final java.lang.invoke.VarHandle WRITEBACK_SIZE;
+
+    static {
+        try {
+            WRITEBACK_SIZE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Writecache.class, "writebackSize", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
         }
     }
 
@@ -1413,15 +1423,12 @@ public final class Writecache implements AutoCloseable {
     /** The endio thread ({@code writecache_endio_thread}). */
     private void endioThread() {
         List<WritebackRun> list;
-        wcLock();
-        try {
+        synchronized (endioList) {
             if (endioList.isEmpty()) {
                 return;
             }
             list = new ArrayList<>(endioList);
             endioList.clear();
-        } finally {
-            wcUnlock();
         }
         if (!(pmem && cfg.writebackFua)) {
             diskFlush(origin);
