@@ -174,16 +174,14 @@ public final class Bench {
         long absorbBlocks = Math.max(cfg.threads, (long) (cacheBlocks * 0.4 * Math.min(1, cfg.scale)));
         long span = Math.min(originBlocks, Math.max(1, cacheBlocks * 4));
         for (String phase : cfg.phases) {
+            if (!PHASES.contains(phase)) {
+                throw new IllegalArgumentException("unknown phase '" + phase + "' (phases: " + String.join(", ", PHASES) + ")");
+            }
+            warmUp(absorbBlocks);
             PhaseResult r;
             switch (phase) {
-                case "absorb" -> {
-                    warmUp(absorbBlocks);
-                    r = absorb(absorbBlocks, copyBaseline);
-                }
-                case "drain" -> {
-                    warmUp(absorbBlocks);
-                    r = drain(absorbBlocks, originBaseline);
-                }
+                case "absorb" -> r = absorb(absorbBlocks, copyBaseline);
+                case "drain" -> r = drain(absorbBlocks, originBaseline);
                 case "overflow" -> {
                     commitAndClean();
                     r = phase("overflow", (long) (cacheBlocks * 2 * cfg.scale), 0, (rnd, t, i) -> rnd.nextLong(span));
@@ -208,7 +206,7 @@ public final class Bench {
                         return rnd.nextInt(100) < cfg.zipfReadPercent ? -(b + 1) : b;
                     });
                 }
-                default -> throw new IllegalArgumentException("unknown phase '" + phase + "' (phases: " + String.join(", ", PHASES) + ")");
+                default -> throw new IllegalStateException(phase);
             }
             out.add(r);
         }
@@ -218,9 +216,11 @@ public final class Bench {
     private boolean warmedUp;
 
     /**
-     * Untimed absorb-and-clean rounds before the first short phase (absorb or drain, whichever
-     * runs first): those phases are a fraction of a second, and cold code (interpreter, first JIT
-     * tiers) would be measured instead of the cache.
+     * Untimed absorb-and-clean rounds before the first phase, whichever it is: absorb and drain are
+     * a fraction of a second, and cold code (interpreter, first JIT tiers) would be measured
+     * instead of the cache; and overflow run cold in ssd mode let the freelist run dry, so writes
+     * went around the cache, pause_writeback held write-back back, and the phase stayed there (3 of
+     * 4 runs at 0.00-0.01 of the origin's rate; warmed up, 0.57-0.59: BENCHMARKS.md, session 9).
      */
     private void warmUp(long blocks) throws IOException {
         if (warmedUp) {

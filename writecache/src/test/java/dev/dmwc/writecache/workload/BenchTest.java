@@ -103,23 +103,24 @@ class BenchTest {
         assertEquals(8, touched.size());
     }
 
-    /** A run of the drain phase alone warms up first, as absorb does (cold code would be measured). */
-    @Test
-    void drainAloneWarmsUpFirst() throws Exception {
+    /** A phase run alone warms up first, as absorb does (cold code would be measured; overflow tipped into write-around). */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"drain", "overflow", "zipf"})
+    void aPhaseAloneWarmsUpFirst(String phase) throws Exception {
         long[] writes = new long[2];
         for (int warm = 0; warm < 2; warm++) {
             WritecacheTarget t = smallTarget(new MemoryBlockDevice("origin", 64L << 20));
             Bench.Config cfg = new Bench.Config();
             cfg.scale = 0.05;
             cfg.threads = 1;
-            cfg.phases = List.of("drain");
+            cfg.phases = List.of(phase);
             cfg.warmupRounds = warm * 3;
             List<Bench.PhaseResult> rs = new Bench(t, cfg, null).run(bytes -> 1000, 400);
             writes[warm] = t.engine().statusFields()[6] - rs.get(0).writes;
             t.remove();
         }
-        assertEquals(0, writes[0], "no warm-up: the engine saw only the drain's fill");
-        assertTrue(writes[1] > 0, "three warm-up rounds wrote before the fill: " + writes[1]);
+        assertEquals(0, writes[0], "no warm-up: the engine saw only the " + phase + "'s writes");
+        assertTrue(writes[1] > 0, "three warm-up rounds wrote before the " + phase + ": " + writes[1]);
     }
 
     @Test
