@@ -275,6 +275,7 @@ final class BenchCommand implements Callable<Integer> {
         sb.append(String.format(Locale.ROOT, "  %-12s %9s %9s %8s %9s %9s %9s %9s %6s %8s  %s%n", "phase", "ops", "IOPS", "MB/s",
                 "p50 us", "p99 us", "p99.9 us", "wb MB/s", "run", "blocked", "vs baseline"));
         for (Bench.PhaseResult r : rs) {
+            // "wb" where the ratio is of the write-back rate and not of the phase's own MB/s (drain's are one)
             String vs = r.baselineName == null ? "" : String.format(Locale.ROOT, "%s%.2f x %s",
                     r.ratioOf.equals("writeback_mb_per_s") && !r.phase.equals("drain") ? "wb " : "", r.ratio, r.baselineName);
             if (!Double.isNaN(r.flushP50us)) {
