@@ -66,12 +66,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--prefault", negatable = true, defaultValue = "true", fallbackValue = "true",
+    @Option(names = "--prefault", negatable = true,
             description = "Fault every page of the origin and the cache in, through the engine's own mappings, before the "
                     + "phases (untimed): the first touch of a sparse scratch file costs several us a page on some VMs, a "
                     + "cost of the emulation that no real device has, and that the baselines leave out too. "
-                    + "--no-prefault measures it. Default: on")
-    boolean prefault;
+                    + "--no-prefault measures it. Default: on for bench's own scratch files, off when --origin or --cache "
+                    + "is given (faulting in a sparse file on disk would allocate all of it)")
+    Boolean prefault;
 
     @Option(names = "--json", description = "Print the report as JSON (the table is not printed).")
     boolean json;
@@ -192,7 +193,7 @@ final class BenchCommand implements Callable<Integer> {
                 copyName = "raw copy into a mapped file";
             }
             double prefaultSeconds = Double.NaN;
-            if (prefault) {
+            if (prefault != null ? prefault : devices.origin == null && devices.cache == null) {
                 long p0 = System.nanoTime();
                 d.target().engine().touchAllPages();
                 prefaultSeconds = (System.nanoTime() - p0) / 1e9;
@@ -269,7 +270,7 @@ final class BenchCommand implements Callable<Integer> {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%nmode %s, %d-byte blocks, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s, origin sequential %.0f MB/s%n",
                 mode, devices.blockSize, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy, seq));
-        sb.append(Double.isNaN(prefaultSeconds) ? "  pages not faulted in beforehand (--no-prefault): first touches are measured"
+        sb.append(Double.isNaN(prefaultSeconds) ? "  pages not faulted in beforehand (--no-prefault, or device files given): first touches are measured"
                 : String.format(Locale.ROOT, "  every page of both devices faulted in beforehand (%.2f s, untimed)", prefaultSeconds));
         sb.append(String.format("; overflow, flush-heavy, mixed and zipf each start from a clean cache%n"));
         sb.append(String.format(Locale.ROOT, "  %-12s %9s %9s %8s %9s %9s %9s %9s %6s %8s  %s%n", "phase", "ops", "IOPS", "MB/s",

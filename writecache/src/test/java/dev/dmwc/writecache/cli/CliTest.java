@@ -223,6 +223,18 @@ class CliTest {
                 "--json", "--origin-model", "file", "--no-prefault");
         assertEquals(0, cold.code(), cold.err());
         assertTrue(cold.out().contains("\"prefault_seconds\": null"), cold.out());
+        // a device file the user gives is not faulted in unless asked (a sparse file on disk would be allocated whole)
+        java.nio.file.Path given = java.nio.file.Files.createTempDirectory("dmwc-bench-given").resolve("origin.img");
+        Run own = run("bench", "--modes", "s", "--phases", "absorb", "--rounds", "1", "--origin", given.toString(), "--origin-size", "64M",
+                "--cache-size", "8M", "--json", "--origin-model", "file");
+        assertEquals(0, own.code(), own.err());
+        assertTrue(own.out().contains("\"prefault_seconds\": null"), own.out());
+        Run asked = run("bench", "--modes", "s", "--phases", "absorb", "--rounds", "1", "--origin", given.toString(), "--json",
+                "--origin-model", "file", "--cache-size", "8M", "--prefault");
+        assertEquals(0, asked.code(), asked.err());
+        assertTrue(java.util.regex.Pattern.compile("\"prefault_seconds\": \\d").matcher(asked.out()).find(), asked.out());
+        java.nio.file.Files.deleteIfExists(given);
+        java.nio.file.Files.deleteIfExists(given.getParent());
         assertTrue(r.out().contains("wb ") && r.out().contains(" x origin sequential write, 1 MiB"), "overflow's write-back ratio: " + r.out());
         // a list of thread counts: one run per count, each with its own baseline and header
         Run sweep = run("bench", "--modes", "s", "--phases", "absorb", "--threads", "1,2", "--rounds", "1", "--origin-size", "64M",
