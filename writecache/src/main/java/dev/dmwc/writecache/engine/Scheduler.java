@@ -55,11 +55,20 @@ public interface Scheduler {
 
     /**
      * Send one I/O to a device; {@code io} performs it and then its completion. The kernel's bios
-     * are asynchronous: many are in flight at once. Default (and {@link VirtualScheduler}): now, on
-     * the caller's thread.
+     * are asynchronous: many are in flight at once. Default: now, on the caller's thread;
+     * {@link VirtualScheduler}: as a work item of its own, after the one that submitted it.
      */
     default void submitIo(Runnable io) {
         io.run();
+    }
+
+    /**
+     * DM core is about to map the rest of a bio the target accepted only in part. In the kernel the
+     * workers (writeback, endio) run on other CPUs, and one that the part just mapped woke takes
+     * {@code wc_lock} before the rest is mapped. Default: nothing (real threads race as the
+     * kernel's do); {@link VirtualScheduler}: one queued work item runs.
+     */
+    default void beforeSplitRemainder() {
     }
 
     /** Cancel everything of this target (dtr). */

@@ -115,6 +115,9 @@ public final class WritecacheTarget implements AutoCloseable {
             pos += processed >> 9;
             remaining -= processed;
             offset += processed;
+            if (remaining > 0) {
+                wc.beforeSplitRemainder();
+            }
         }
         return err;
     }
