@@ -54,6 +54,14 @@ public interface Scheduler {
     void waitForProgress(java.util.concurrent.locks.ReentrantLock lock);
 
     /**
+     * {@code wake_up(&wc->freelist_wait)}, called (engine lock held) when entries are freed and a
+     * context waits in {@link #waitForProgress}. Default: nothing (a single-threaded scheduler
+     * runs the freeing work itself); {@link ThreadedScheduler}: the waiters wake.
+     */
+    default void wakeWaiters() {
+    }
+
+    /**
      * Send one I/O to a device; {@code io} performs it and then its completion. The kernel's bios
      * are asynchronous: many are in flight at once. Default: now, on the caller's thread;
      * {@link VirtualScheduler}: as a work item of its own, after the one that submitted it.

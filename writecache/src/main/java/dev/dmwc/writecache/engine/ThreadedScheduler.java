@@ -17,12 +17,16 @@ import java.util.function.Consumer;
  * own), one timer thread, {@code jiffies} from {@link System#nanoTime()}. Foreground bios come
  * from the caller's threads, as from many CPUs in the kernel.
  *
- * <p>{@link #waitForProgress} releases the engine lock until some work item or timer has finished
- * (the kernel's {@code freelist_wait} is woken when endio frees entries, which is such an item),
- * or 10 ms at most, and callers re-check their condition.
+ * <p>{@link #waitForProgress} releases the engine lock until {@link #wakeWaiters} (the engine
+ * frees entries: the kernel's {@code wake_up(&wc->freelist_wait)} in
+ * {@code writecache_free_entry}), shutdown, or 10 ms at most, and callers re-check their
+ * condition. The 10 ms slice is a safety net the kernel has not: after an I/O error endio ends
+ * write-back without freeing, and nothing else would wake a waiter.
  */
 public final class ThreadedScheduler implements Scheduler {
     private static final long WAIT_SLICE_MS = 10;
+
+    private final long waitSliceMs;
 
     private final long startNanos = System.nanoTime();
     private final Map<String, ExecutorService> queues = new ConcurrentHashMap<>();
@@ -36,7 +40,13 @@ public final class ThreadedScheduler implements Scheduler {
 
     /** {@code onFailure}: told of anything a work item or timer throws (the item is not retried). */
     public ThreadedScheduler(Consumer<Throwable> onFailure) {
+        this(onFailure, WAIT_SLICE_MS);
+    }
+
+    /** {@code waitSliceMs}: the longest a waiter sleeps before it re-checks unwoken (tests). */
+    ThreadedScheduler(Consumer<Throwable> onFailure, long waitSliceMs) {
         this.onFailure = onFailure;
+        this.waitSliceMs = waitSliceMs;
         timerThread = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "dmwc-timer"));
         timerThread.setRemoveOnCancelPolicy(true);
         java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
@@ -77,9 +87,12 @@ public final class ThreadedScheduler implements Scheduler {
             body.run();
         } catch (Throwable t) {
             onFailure.accept(t);
-        } finally {
-            progressed();
         }
+    }
+
+    @Override
+    public void wakeWaiters() {
+        progressed();
     }
 
     @Override
@@ -216,7 +229,7 @@ public final class ThreadedScheduler implements Scheduler {
         }
         try {
             synchronized (progress) {
-                long deadline = System.nanoTime() + WAIT_SLICE_MS * 1_000_000L;
+                long deadline = System.nanoTime() + waitSliceMs * 1_000_000L;
                 while (progressCount == seen && !shut) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {

@@ -129,6 +129,12 @@ public final class Writecache implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicIntegerArray bioInProgress = new java.util.concurrent.atomic.AtomicIntegerArray(2);
     private final java.util.concurrent.atomic.AtomicInteger bioWaiters = new java.util.concurrent.atomic.AtomicInteger();
     private final Object bioInProgressWait = new Object();
+    /**
+     * Contexts in {@link #waitOnFreelist} (the kernel's {@code waitqueue_active(&wc->freelist_wait)}):
+     * changed and read with {@code wc_lock} held, which the waiter holds when it counts itself in
+     * and again when it counts itself out.
+     */
+    private int freelistWaiters;
 
     /** One writeback bio (pmem) or kcopyd job (ssd): the entries and the result. */
     static final class WritebackRun {
@@ -539,6 +545,9 @@ public final class Writecache implements AutoCloseable {
         addToFreelist(e);
         clearSeqCount(e);
         mem.flushRegion(entryOffset(e), EntryLayout.LENGTH);
+        if (freelistWaiters != 0) {
+            sched.wakeWaiters();
+        }
     }
 
     /**
@@ -628,7 +637,12 @@ public final class Writecache implements AutoCloseable {
 
     /** {@code writecache_wait_on_freelist}: let other contexts run (with the lock released). */
     private void waitOnFreelist() {
-        sched.waitForProgress(lock);
+        freelistWaiters++;
+        try {
+            sched.waitForProgress(lock);
+        } finally {
+            freelistWaiters--;
+        }
     }
 
     // =================================================================== commit
@@ -1455,7 +1469,10 @@ public final class Writecache implements AutoCloseable {
                     }
                     writebackSize--;
                     if (pmem && ++nWalked >= ENDIO_LATENCY) {
+                        // every 16 entries: commit, and let waiting writers have the lock
                         commitFlushed(false);
+                        wcUnlock();
+                        wcLock();
                         nWalked = 0;
                     }
                 }

@@ -1,0 +1,128 @@
+package dev.dmwc.writecache.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.daxlib.ProtectionKeys;
+import dev.dmwc.writecache.block.Bio;
+import dev.dmwc.writecache.block.MemoryBlockDevice;
+import dev.dmwc.writecache.target.WritecacheTarget;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.junit.jupiter.api.Test;
+
+/** What wakes a context waiting on the freelist when the engine runs on real threads. */
+class ThreadedSchedulerTest {
+    /**
+     * The kernel wakes {@code freelist_wait} when entries are freed, not when any work item ends.
+     * A waiter woken by every write-back completion takes {@code wc_lock} for nothing, and counts
+     * another {@code writes_blocked_on_freelist} each time.
+     */
+    @Test
+    void aWaiterSleepsThroughOtherWorkAndWakesWhenEntriesAreFreed() throws Exception {
+        ThreadedScheduler sched = new ThreadedScheduler(t -> { }, TimeUnit.MINUTES.toMillis(10));
+        ReentrantLock lock = new ReentrantLock();
+        Thread waiter = startWaiting(sched, lock);
+        try {
+            Scheduler.Work other = sched.newWork("writeback", "other", () -> { });
+            other.queue();
+            sched.submitIo(() -> { });
+            sched.flushQueue("writeback");
+            waiter.join(300);
+            assertTrue(waiter.isAlive(), "woken by a work item that freed nothing");
+
+            lock.lock(); // what the engine holds when it frees an entry
+            try {
+                sched.wakeWaiters();
+            } finally {
+                lock.unlock();
+            }
+            waiter.join(TimeUnit.SECONDS.toMillis(30));
+            assertFalse(waiter.isAlive(), "not woken when entries were freed");
+        } finally {
+            sched.shutdown();
+            waiter.join(TimeUnit.SECONDS.toMillis(30));
+        }
+    }
+
+    /**
+     * Writes into a full pmem cache wait on the freelist; only the entries write-back frees wake
+     * them (the waiters' own re-check would take ten minutes here).
+     */
+    @Test
+    void writersWaitingOnAFullCacheAreWokenByTheEntriesWritebackFrees() throws Exception {
+        ThreadedScheduler sched = new ThreadedScheduler(t -> { }, TimeUnit.MINUTES.toMillis(10));
+        Path pmemFile = Files.createTempFile("dmwc-wake-", ".pmem");
+        try (RandomAccessFile raf = new RandomAccessFile(pmemFile.toFile(), "rw")) {
+            raf.setLength(512 << 10);
+        }
+        Map<String, Object> devs = new HashMap<>();
+        MemoryBlockDevice origin = new MemoryBlockDevice("origin", 8 << 20);
+        devs.put("o", origin);
+        try (DaxDevice dax = DaxDevice.open(pmemFile, new DaxDevice.Options().backend(ProtectionKeys.Backend.SOFTWARE))) {
+            devs.put("c", dax);
+            WritecacheTarget t = WritecacheTarget.create(List.of("p", "o", "c", "4096", "0"), devs, sched, null, m -> { });
+            int blocks = (8 << 20) / 4096;
+            ByteBuffer data = ByteBuffer.allocateDirect(4096);
+            assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+                for (int b = 0; b < blocks; b++) {
+                    data.clear();
+                    data.putInt(0, b + 1);
+                    assertNull(t.submit(Bio.Op.WRITE, 0, b * 8L, 4096, data.duplicate()), "write of block " + b);
+                }
+                t.message(new String[] {"flush"});
+            }, "writers waiting on the freelist were not woken");
+            assertTrue(t.engine().stats.writesBlockedOnFreelist > 0, "the cache never filled: nothing waited");
+            t.remove();
+            byte[] got = origin.snapshot();
+            for (int b = 0; b < blocks; b++) {
+                assertEquals(b + 1, ByteBuffer.wrap(got, b * 4096, 4).getInt(), "block " + b + " on the origin");
+            }
+        } finally {
+            sched.shutdown();
+            Files.deleteIfExists(pmemFile);
+        }
+    }
+
+    @Test
+    void shutdownWakesAWaiter() throws Exception {
+        ThreadedScheduler sched = new ThreadedScheduler(t -> { }, TimeUnit.MINUTES.toMillis(10));
+        Thread waiter = startWaiting(sched, new ReentrantLock());
+        sched.shutdown();
+        waiter.join(TimeUnit.SECONDS.toMillis(30));
+        assertFalse(waiter.isAlive(), "a waiter outlived shutdown");
+    }
+
+    /** A context that takes the lock and waits; returned once it has given the lock up to wait. */
+    private static Thread startWaiting(ThreadedScheduler sched, ReentrantLock lock) throws InterruptedException {
+        CountDownLatch holding = new CountDownLatch(1);
+        Thread waiter = new Thread(() -> {
+            lock.lock();
+            try {
+                holding.countDown();
+                sched.waitForProgress(lock);
+            } finally {
+                lock.unlock();
+            }
+        }, "waiter");
+        waiter.start();
+        assertTrue(holding.await(30, TimeUnit.SECONDS), "the waiter never took the lock");
+        while (lock.isLocked()) {
+            Thread.onSpinWait();
+        }
+        return waiter;
+    }
+}
