@@ -45,6 +45,8 @@ final class Posix {
 
     static native int close(int fd);
 
+    static native int fallocate(int fd, int mode, long offset, long len);
+
     static native int pkey_alloc(int flags, int accessRights);
 
     static native int pkey_free(int pkey);
@@ -60,5 +62,9 @@ final class Posix {
     }
 
     static final int O_RDWR = 2;
+    static final int O_WRONLY = 1;
+    static final int O_CLOEXEC = 0x80000;
+    static final int FALLOC_FL_KEEP_SIZE = 1;
+    static final int FALLOC_FL_PUNCH_HOLE = 2;
     static final int O_RDONLY = 0;
 }

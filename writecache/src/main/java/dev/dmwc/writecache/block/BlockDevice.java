@@ -1,7 +1,9 @@
 package dev.dmwc.writecache.block;
 
+import dev.dmwc.daxlib.SparseFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 
 /** A block device addressed in 512-byte sectors. Implementations are thread-safe. */
 public interface BlockDevice extends AutoCloseable {
@@ -44,6 +46,17 @@ public interface BlockDevice extends AutoCloseable {
 
     @Override
     void close() throws IOException;
+
+    /**
+     * Discard on a device kept in {@code file}: punch a hole over the range (nothing written,
+     * the file's blocks or tmpfs pages freed), or write zeros where the file system cannot.
+     */
+    static void punchHoleOrZeroFill(BlockDevice d, Path file, long sector, long nSectors) throws IOException {
+        checkRange(d, sector, nSectors << SECTOR_SHIFT);
+        if (!SparseFiles.punchHole(file, sector << SECTOR_SHIFT, nSectors << SECTOR_SHIFT)) {
+            zeroFill(d, sector, nSectors);
+        }
+    }
 
     /** Discard by writing zeros, 1 MiB at a time (for devices without a cheaper way). */
     static void zeroFill(BlockDevice d, long sector, long nSectors) throws IOException {

@@ -114,7 +114,7 @@ public final class FileBlockDevice implements BlockDevice {
 
     @Override
     public void discard(long sector, long nSectors) throws IOException {
-        BlockDevice.zeroFill(this, sector, nSectors);
+        BlockDevice.punchHoleOrZeroFill(this, path, sector, nSectors);
     }
 
     @Override

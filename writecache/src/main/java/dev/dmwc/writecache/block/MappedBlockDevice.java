@@ -62,10 +62,28 @@ public final class MappedBlockDevice implements BlockDevice {
         return size;
     }
 
+    /**
+     * Reads of this many bytes or more are {@code pread}s, not copies out of the mapping: a read
+     * fault on a hole of a tmpfs file allocates a page, {@code pread} copies the zero page. A
+     * final check that reads a 64 GiB sparse origin through the mapping would take 64 GiB of
+     * memory under /dev/shm; at this size the system call costs little beside the copy.
+     */
+    static final int PREAD_BYTES = 64 << 10;
+
     @Override
     public void read(long sector, ByteBuffer dst) throws IOException {
         BlockDevice.checkRange(this, sector, dst.remaining());
         long pos = sector << SECTOR_SHIFT;
+        if (dst.remaining() >= PREAD_BYTES) {
+            while (dst.hasRemaining()) {
+                int r = ch.read(dst, pos);
+                if (r < 0) {
+                    throw new IOException("short read: device=" + name() + ", position=" + pos);
+                }
+                pos += r;
+            }
+            return;
+        }
         while (dst.hasRemaining()) {
             int c = (int) Math.min(dst.remaining(), VIEW - (pos & MASK));
             dst.put(dst.position(), views[(int) (pos >>> SHIFT)], (int) (pos & MASK), c);
@@ -109,7 +127,7 @@ public final class MappedBlockDevice implements BlockDevice {
 
     @Override
     public void discard(long sector, long nSectors) throws IOException {
-        BlockDevice.zeroFill(this, sector, nSectors);
+        BlockDevice.punchHoleOrZeroFill(this, path, sector, nSectors);
     }
 
     @Override

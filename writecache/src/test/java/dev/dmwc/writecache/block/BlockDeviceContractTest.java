@@ -121,4 +121,31 @@ class BlockDeviceContractTest {
             }
         }
     }
+
+    /**
+     * A discard deallocates what it covers (a hole, as a loop device punches): mke2fs discards
+     * the whole device, and writing zeros over a multi-GiB device file under /dev/shm would take
+     * its size in memory. The data around the range is kept, the range reads as zeros.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "mapped"})
+    void aDiscardFreesTheFileBlocksItCovers(String kind) throws Exception {
+        Path f = dir.resolve("dev.img");
+        long size = 64L << 20;
+        try (BlockDevice d = make(kind, size)) {
+            byte[] edge = pattern(4096, 5);
+            d.write(0, ByteBuffer.wrap(edge), false);
+            d.write(size / 512 - 8, ByteBuffer.wrap(edge), false);
+            d.write(8, ByteBuffer.wrap(new byte[(int) (size - 8192)]).put(0, (byte) 1).position(0), false);
+            d.flush();
+            assertTrue(allocatedBlocks(f) >= size / 512, "written in full: " + allocatedBlocks(f) + " blocks");
+            d.discard(8, size / 512 - 16);
+            d.flush();
+            long after = allocatedBlocks(f);
+            assertTrue(after < (1L << 20) / 512, "the discarded 64 MiB still allocated: " + after + " blocks");
+            assertArrayEquals(edge, read(d, 0, 4096), "the first page kept");
+            assertArrayEquals(edge, read(d, size / 512 - 8, 4096), "the last page kept");
+            assertArrayEquals(new byte[1 << 20], read(d, 8, 1 << 20), "the discarded range reads zeros");
+        }
+    }
 }
