@@ -142,7 +142,7 @@ public final class VirtualScheduler implements Scheduler {
      * The I/O runs as a work item of its own (its own queue: none waits for another), so it
      * completes after the work item that submitted it returns, as the kernel's asynchronous bios
      * do: a writeback round that runs meanwhile sees the batch still in flight
-     * ({@code test-data/kernel-diff-open/seed-256}, session 9).
+     * (kernel scenario {@code test-data/kernel/ssd-split-write-writeback}, session 9's seed 256).
      */
     @Override
     public void submitIo(Runnable io) {

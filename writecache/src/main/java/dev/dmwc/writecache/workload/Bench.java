@@ -170,13 +170,15 @@ public final class Bench {
      * origin sequential rate in MB/s.
      */
     public List<PhaseResult> run(Baseline copyBaseline, double originBaseline) throws IOException {
+        for (String phase : cfg.phases) { // all of them before the first runs
+            if (!PHASES.contains(phase)) {
+                throw new IllegalArgumentException("unknown phase '" + phase + "' (phases: " + String.join(", ", PHASES) + ")");
+            }
+        }
         List<PhaseResult> out = new ArrayList<>();
         long absorbBlocks = Math.max(cfg.threads, (long) (cacheBlocks * 0.4 * Math.min(1, cfg.scale)));
         long span = Math.min(originBlocks, Math.max(1, cacheBlocks * 4));
         for (String phase : cfg.phases) {
-            if (!PHASES.contains(phase)) {
-                throw new IllegalArgumentException("unknown phase '" + phase + "' (phases: " + String.join(", ", PHASES) + ")");
-            }
             warmUp(absorbBlocks);
             PhaseResult r;
             switch (phase) {
@@ -220,7 +222,7 @@ public final class Bench {
      * a fraction of a second, and cold code (interpreter, first JIT tiers) would be measured
      * instead of the cache; and overflow run cold in ssd mode let the freelist run dry, so writes
      * went around the cache, pause_writeback held write-back back, and the phase stayed there (3 of
-     * 4 runs at 0.00-0.01 of the origin's rate; warmed up, 0.57-0.59: BENCHMARKS.md, session 9).
+     * 4 runs at 0.00-0.01 of the origin's rate; warmed up, 4 runs at 0.35-0.61: BENCHMARKS.md, session 9).
      */
     private void warmUp(long blocks) throws IOException {
         if (warmedUp) {

@@ -148,4 +148,34 @@ class BlockDeviceContractTest {
             assertArrayEquals(new byte[1 << 20], read(d, 8, 1 << 20), "the discarded range reads zeros");
         }
     }
+
+    /**
+     * A large read of a mapped device's holes allocates nothing: through the mapping, each page a
+     * read fault touches in a tmpfs file is allocated; large reads are preads, which copy the zero
+     * page (replay --verify's final check reads the whole origin).
+     */
+    @org.junit.jupiter.api.Test
+    void aLargeReadOfHolesAllocatesNothing() throws Exception {
+        // on tmpfs, where replay keeps its devices: a disk file system allocates no blocks for a
+        // read fault, so there the old code would pass as well
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
+                "SKIPPED LOUDLY: no writable /dev/shm (tmpfs), where a read fault on a hole allocates a page");
+        Path tmp = Files.createTempDirectory(shm, "dmwc-holes-");
+        Path f = tmp.resolve("holes.img");
+        try (MappedBlockDevice d = MappedBlockDevice.create(f, 64L << 20, false)) {
+            byte[] edge = pattern(4096, 6);
+            d.write(8, ByteBuffer.wrap(edge), false);
+            ByteBuffer all = ByteBuffer.allocateDirect(64 << 20);
+            d.read(0, all);
+            long after = allocatedBlocks(f);
+            assertTrue(after < (1L << 20) / 512, "reading 64 MiB of holes allocated " + after + " blocks");
+            byte[] got = new byte[4096];
+            all.get(4096, got);
+            assertArrayEquals(edge, got, "the written page reads back");
+        } finally {
+            Files.deleteIfExists(f);
+            Files.deleteIfExists(tmp);
+        }
+    }
 }

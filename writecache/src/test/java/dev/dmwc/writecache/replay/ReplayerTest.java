@@ -126,9 +126,9 @@ class ReplayerTest {
 
     /**
      * A discard longer than a bio can be (fio's trim, MSR and CSV traces have no limit) goes as
-     * several; the whole range reads back as zeros, and the 3 GiB origin is checked at the end
-     * without being allocated (the discard punches holes; the final check's large reads are
-     * preads).
+     * several (the cut to 32 bits discarded nothing, or failed); the whole range reads back as
+     * zeros, and the final check reads all 3 GiB. That holes are not allocated is
+     * BlockDeviceContractTest's.
      */
     @Test
     void aDiscardLongerThanABioIsSentInPiecesAndReadsAsZeros() throws Exception {
