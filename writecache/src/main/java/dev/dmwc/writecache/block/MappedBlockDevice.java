@@ -68,7 +68,7 @@ public final class MappedBlockDevice implements BlockDevice {
      * final check that reads a 64 GiB sparse origin through the mapping would take 64 GiB of
      * memory under /dev/shm; at this size the system call costs little beside the copy.
      */
-    static final int PREAD_BYTES = 64 << 10;
+    public static final int PREAD_BYTES = 64 << 10;
 
     @Override
     public void read(long sector, ByteBuffer dst) throws IOException {

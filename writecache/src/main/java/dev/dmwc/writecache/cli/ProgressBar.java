@@ -45,6 +45,11 @@ final class ProgressBar implements Replayer.Progress {
         }
     }
 
+    @Override
+    public void warn(String message) {
+        out.printf("%s%s: warning: %s%n", terminal ? "\r" : "", what, message);
+    }
+
     private static String human(double r) {
         return r >= 1e6 ? String.format(Locale.ROOT, "%.2fM", r / 1e6) : r >= 1e3 ? String.format(Locale.ROOT, "%.1fk", r / 1e3)
                 : String.format(Locale.ROOT, "%.0f", r);

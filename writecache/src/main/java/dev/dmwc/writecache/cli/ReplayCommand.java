@@ -98,6 +98,11 @@ final class ReplayCommand implements Callable<Integer> {
             + "Takes the devices' full size in memory at once.")
     boolean prefault;
 
+    @Option(names = "--no-space-check", description = "Replay even if the devices may not fit in the work directory "
+            + "(by default such a replay is refused before it starts: the origin's pages the trace writes, plus the cache, "
+            + "against the directory's free space).")
+    boolean noSpaceCheck;
+
     @Option(names = {"--queue-depth", "--threads"}, paramLabel = "N", defaultValue = "1",
             description = {"Requests in flight at once, each on its own thread. A request waits for in-flight ones that overlap "
                 + "its cache blocks; flushes and PREFLUSH writes wait for everything. Above 1 the engine runs on real "
@@ -162,6 +167,7 @@ final class ReplayCommand implements Callable<Integer> {
         s.checkOnly = check;
         s.keep = keep;
         s.prefault = prefault;
+        s.noSpaceCheck = noSpaceCheck;
         if (queueDepth < 1 || queueDepth > 1024) {
             throw new Main.UsageError("--queue-depth must be 1..1024, not " + queueDepth);
         }
@@ -176,6 +182,9 @@ final class ReplayCommand implements Callable<Integer> {
             s.originBytes = Sizes.parse(originSize, "--origin-size");
         }
         if (workDir != null) {
+            if (!Files.isDirectory(workDir)) {
+                throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
+            }
             s.workDir = workDir;
         }
         if (protection != null) {

@@ -22,6 +22,12 @@ public final class ReplayReport {
         public long lastTimeNs = -1;
         public Map<String, Long> volumes = Map.of();
         public final Map<TraceRecord.Op, Long> byOp = new EnumMap<>(TraceRecord.Op.class);
+        /**
+         * Bytes of the origin's sparse file the replay can fill, at most: the pages written, and on
+         * tmpfs also those read in pieces under 64 KiB (through the mapping, where a read of a hole
+         * allocates a page); 0 with {@code --no-data}.
+         */
+        public long originFillBytes;
     }
 
     static final String[] STATUS_FIELDS = dev.dmwc.writecache.engine.Writecache.STATUS_FIELDS;
@@ -30,6 +36,8 @@ public final class ReplayReport {
     public final Replayer.Settings settings;
     public final Scan scan;
     public final List<String> kernelLog = new ArrayList<>();
+    /** What the user should know before trusting the run (e.g. a work directory nearly full). */
+    public final List<String> warnings = new ArrayList<>();
     public String table;
     public long originBytes;
     public long requests;
@@ -195,6 +203,7 @@ public final class ReplayReport {
         m.put("mismatch_examples", mismatchExamples);
         m.put("error_examples", errorExamples);
         m.put("kernel_log", kernelLog.size() > 50 ? kernelLog.subList(0, 50) : kernelLog);
+        m.put("warnings", warnings);
         m.put("scan_seconds", scanSeconds);
         m.put("prefault_seconds", Double.isNaN(prefaultSeconds) ? null : prefaultSeconds);
         m.put("replay_seconds", replaySeconds);
@@ -271,6 +280,7 @@ public final class ReplayReport {
             mismatchExamples.forEach(e -> sb.append("  MISMATCH ").append(e).append('\n'));
         }
         errorExamples.forEach(e -> sb.append("  ERROR ").append(e).append('\n'));
+        warnings.forEach(w -> sb.append("warning   ").append(w).append('\n'));
         if (keptIn != null) {
             sb.append("devices kept in ").append(keptIn).append('\n');
         }

@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ToLongFunction;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -85,6 +86,13 @@ public final class Replayer {
          * {@code --no-data}. Only for one request at a time: with a queue depth every request is timed.
          */
         public int latencyEvery;
+        /**
+         * Replay even when the devices may not fit in {@link #workDir} (see {@link Replayer#checkSpace});
+         * a warning in the report instead of a refusal.
+         */
+        public boolean noSpaceCheck;
+        /** Usable bytes of the file system holding a directory; a knob for tests. */
+        public ToLongFunction<Path> usableSpace = Replayer::usableSpace;
 
         /**
          * The {@code --no-data} default: there a request costs about 0.1–0.2 µs, and reading the clock
@@ -107,6 +115,10 @@ public final class Replayer {
         void update(long done, long total, double seconds);
 
         void done();
+
+        /** Something the user should know now, before the run ends (it is in the report too). */
+        default void warn(String message) {
+        }
     }
 
     /** A replay that cannot go on: the message names the record. */
@@ -139,6 +151,8 @@ public final class Replayer {
         String runVolume = null;
         long runCount = 0;
         TraceRecord r = new TraceRecord();
+        TouchedPages fill = s.noData || s.checkOnly ? null : new TouchedPages();
+        boolean smallReadsFill = fill != null && onTmpfs(s.workDir);
         memo = s.loops > 1 && !s.checkOnly ? new Traces.Memo() : null;
         try (TraceReader in = Traces.open(trace, traceOptions, memo)) {
             sc.format = in.format();
@@ -178,6 +192,10 @@ public final class Replayer {
                 if (r.op != TraceRecord.Op.FLUSH) {
                     sc.extent = Math.max(sc.extent, r.offset + r.length);
                 }
+                if (fill != null && (r.op == TraceRecord.Op.WRITE
+                        || (smallReadsFill && r.op == TraceRecord.Op.READ && r.length < MappedBlockDevice.PREAD_BYTES))) {
+                    fill.add(r.offset, r.length);
+                }
                 if (r.timeNs >= 0) {
                     sc.lastTimeNs = Math.max(sc.lastTimeNs, r.timeNs);
                 }
@@ -211,6 +229,7 @@ public final class Replayer {
             }
         }
         sc.volumes = volumes;
+        sc.originFillBytes = fill == null ? 0 : fill.bytes();
         if (s.volume == null && volumes.size() > 1) {
             throw new ReplayException("the trace has " + volumes.size() + " volumes (" + String.join(", ",
                     volumes.keySet().stream().limit(10).toList()) + (volumes.size() > 10 ? ", …" : "")
@@ -237,6 +256,7 @@ public final class Replayer {
             throw new ReplayException("--origin-size " + originBytes + " is not a multiple of the block size " + bs);
         }
         rep.originBytes = originBytes;
+        checkSpace(sc, originBytes, rep);
         Path dir = Files.createTempDirectory(s.workDir, "dmwc-replay-");
         Path originPath = dir.resolve("origin.img");
         Path cachePath = dir.resolve("cache.img");
@@ -309,6 +329,53 @@ public final class Replayer {
         }
         rep.totalSeconds = (System.nanoTime() - t0) / 1e9;
         return rep;
+    }
+
+    /**
+     * Refuses, before any file is made, a replay whose devices may not fit in the work directory
+     * (on a full /dev/shm a replay dies with no report, and takes the machine's memory with it);
+     * warns when they take more than 80 % of it. The need is an upper bound: the origin's pages the
+     * trace can fill (or all of it with {@code --prefault}) plus the whole cache (its metadata only
+     * with {@code --no-data}).
+     */
+    void checkSpace(ReplayReport.Scan sc, long originBytes, ReplayReport rep) throws ReplayException {
+        long origin = s.prefault ? originBytes : Math.min(originBytes, sc.originFillBytes);
+        long cache = s.noData && !s.prefault ? Math.min(s.cacheBytes, s.cacheBytes / s.blockSize * 16 + (1L << 20)) : s.cacheBytes;
+        long need = origin + cache;
+        long free = s.usableSpace.applyAsLong(s.workDir);
+        String what = String.format(java.util.Locale.ROOT, "up to %s in %s: origin %s (%s), cache %s%s; %s is free there",
+                ReplayReport.size(need), s.workDir, ReplayReport.size(origin),
+                s.prefault ? "all of it, --prefault" : "the pages the trace can fill", ReplayReport.size(cache),
+                s.noData && !s.prefault ? " (metadata, --no-data)" : "", ReplayReport.size(free));
+        if (need > free && !s.noSpaceCheck) {
+            throw new ReplayException("the devices may not fit: this replay needs " + what + "; replay on a larger file system "
+                    + "with --work-dir DIR, or a part of the trace with --limit N" + (s.prefault ? ", or without --prefault" : "")
+                    + " (--no-space-check replays anyway)");
+        }
+        if (need > free / 10 * 8) {
+            String w = (need > free ? "the devices may not fit: " : "the devices may take most of the free space: ")
+                    + "this replay needs " + what;
+            rep.warnings.add(w);
+            if (progress != null) {
+                progress.warn(w);
+            }
+        }
+    }
+
+    static long usableSpace(Path dir) {
+        try {
+            return Files.getFileStore(dir).getUsableSpace();
+        } catch (IOException e) {
+            return Long.MAX_VALUE; // unknown: the replay's own file creation reports a missing directory
+        }
+    }
+
+    private static boolean onTmpfs(Path dir) {
+        try {
+            return Files.getFileStore(dir).type().equals("tmpfs");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static long roundUp(long v, long m) {

@@ -149,6 +149,19 @@ class CliTest {
         java.util.regex.Pattern timed = java.util.regex.Pattern.compile("\"prefault_seconds\": [0-9]");
         org.junit.jupiter.api.Assertions.assertTrue(timed.matcher(pre.out()).find() && !timed.matcher(loops.out()).find(),
                 "--prefault reaches the replayer: " + pre.out());
+        Path far = dir.resolve("far.iolog"); // a 4 KiB write at 1 PiB: --prefault would fault in all of the origin
+        Files.writeString(far, "fio version 2 iolog\nd add\nd open\nd write " + (1L << 50) + " 4096\nd close\n");
+        Run tooBig = run("replay", "-q", "--work-dir", dir.toString(), "--prefault", far.toString());
+        org.junit.jupiter.api.Assertions.assertEquals(2, tooBig.code(), tooBig.err());
+        org.junit.jupiter.api.Assertions.assertTrue(tooBig.err().contains("the devices may not fit")
+                && tooBig.err().contains("--no-space-check"), tooBig.err());
+        try (var left = Files.list(dir)) {
+            org.junit.jupiter.api.Assertions.assertFalse(left.anyMatch(f -> f.getFileName().toString().startsWith("dmwc-replay-")),
+                    "no device file made");
+        }
+        Run noDir = run("replay", "--work-dir", dir.resolve("missing").toString(), far.toString());
+        org.junit.jupiter.api.Assertions.assertEquals(2, noDir.code());
+        org.junit.jupiter.api.Assertions.assertTrue(noDir.err().contains("missing is not a directory"), noDir.err());
         Run badEvery = run("replay", "--latency-every", "0", "../test-data/traces/edge/blkparse-small.txt");
         org.junit.jupiter.api.Assertions.assertEquals(2, badEvery.code());
         org.junit.jupiter.api.Assertions.assertTrue(badEvery.err().contains("--latency-every must be 1..1000000"), badEvery.err());

@@ -206,6 +206,76 @@ class ReplayerTest {
         assertEquals(3, r.requests);
     }
 
+    /**
+     * A replay whose devices may not fit in the work directory is refused before a file is made;
+     * near the limit it runs with a warning. The trace rewrites one MiB a hundred times and reaches
+     * 256 MiB: what it can fill of the origin is 1 MiB and a page, not 100 MiB, not 256 MiB.
+     */
+    @Test
+    void aReplayThatMayNotFitIsRefusedBeforeAnyFileIsMade() throws Exception {
+        Path dir = Files.createDirectory(work.resolve("trace"));
+        Path t = dir.resolve("rewrites.iolog");
+        StringBuilder sb = new StringBuilder("fio version 2 iolog\n/dev/x add\n/dev/x open\n");
+        for (int i = 0; i < 100; i++) {
+            sb.append("/dev/x write 0 1048576\n");
+        }
+        sb.append("/dev/x write ").append(256L << 20).append(" 4096\n");
+        for (int i = 0; i < 3; i++) {
+            sb.append("/dev/x read ").append(128L << 20 | (long) i << 12).append(" 4096\n");
+        }
+        sb.append("/dev/x read ").append(64L << 20).append(" 1048576\n/dev/x close\n");
+        Files.writeString(t, sb.toString());
+        boolean tmpfs = Files.getFileStore(work).type().equals("tmpfs");
+        long fill = (1L << 20) + 4096 + (tmpfs ? 3 * 4096 : 0); // small reads fill pages of a tmpfs mapping only
+
+        Replayer.Settings s = settings("s");
+        s.usableSpace = p -> 32L << 20; // the 64 MiB cache alone is more
+        Replayer.ReplayException e = assertThrows(Replayer.ReplayException.class,
+                () -> new Replayer(t, Traces.Options.defaults(), s, null).run());
+        assertTrue(e.getMessage().contains("may not fit") && e.getMessage().contains("--work-dir")
+                && e.getMessage().contains("32.0 MiB is free"), e.getMessage());
+        try (var files = Files.list(work)) {
+            assertEquals(List.of(dir), files.toList(), "nothing created");
+        }
+
+        List<String> told = new java.util.ArrayList<>();
+        Replayer.Progress listener = new Replayer.Progress() {
+            @Override
+            public void update(long done, long total, double seconds) {
+            }
+
+            @Override
+            public void done() {
+            }
+
+            @Override
+            public void warn(String message) {
+                told.add(message);
+            }
+        };
+        s.usableSpace = p -> 80L << 20; // 64 MiB and a bit of 80: over 80 %
+        ReplayReport r = new Replayer(t, Traces.Options.defaults(), s, listener).run();
+        assertEquals(fill, r.scan.originFillBytes);
+        assertEquals(0, r.mismatches);
+        assertEquals(1, r.warnings.size(), r.warnings.toString());
+        assertTrue(r.warnings.get(0).contains("most of the free space"), r.warnings.toString());
+        assertEquals(r.warnings, told, "told as it starts");
+        assertEquals(r.warnings, r.toMap().get("warnings"));
+        assertTrue(r.toText().contains("warning   the devices may take most"), r.toText());
+
+        s.usableSpace = p -> 200L << 20; // plenty
+        assertEquals(List.of(), new Replayer(t, Traces.Options.defaults(), s, null).run().warnings);
+
+        s.prefault = true; // faults in all of the 256 MiB origin, and the cache: 320 MiB
+        e = assertThrows(Replayer.ReplayException.class, () -> new Replayer(t, Traces.Options.defaults(), s, null).run());
+        assertTrue(e.getMessage().contains("without --prefault"), e.getMessage());
+
+        s.noSpaceCheck = true;
+        r = new Replayer(t, Traces.Options.defaults(), s, null).run();
+        assertEquals(0, r.mismatches);
+        assertTrue(r.warnings.get(0).startsWith("the devices may not fit"), r.warnings.toString());
+    }
+
     @Test
     void multiVolumeTracesNeedAVolume() throws Exception {
         Path t = TRACES.resolve("edge").resolve("tencent.csv");
