@@ -36,11 +36,56 @@ public final class MappedBlockDevice implements BlockDevice {
         }
     }
 
-    /** Create (sparse, zero) a file of {@code size} bytes, or open one of that size, and map it. */
+    /**
+     * Create (sparse, zero) a file of {@code size} bytes, or open one of that size, and map it.
+     *
+     * @throws IllegalArgumentException before the file is touched, when its views would take more
+     *         of the process's mappings than are left ({@link #checkMappable})
+     */
     public static MappedBlockDevice create(Path path, long size, boolean durable) throws IOException {
+        checkMappable(size);
         FileBlockDevice.create(path, size, false).close();
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         return new MappedBlockDevice(path, ch, size, durable);
+    }
+
+    /** Mappings kept free for the JVM (heap, thread stacks, libraries) and the other device. */
+    static final long MAPPINGS_HEADROOM = 16_384;
+
+    /**
+     * A device is mapped as one view a GiB, and a process has at most {@code vm.max_map_count}
+     * mappings (65,530 by default): a 64 TiB device took all of them, and the JVM died at its next
+     * allocation. Refuses a size whose views would leave fewer than {@link #MAPPINGS_HEADROOM}.
+     */
+    static void checkMappable(long size) {
+        long views = (size + MASK) >>> SHIFT;
+        long max = readLong(Path.of("/proc/sys/vm/max_map_count"));
+        if (max < 0) {
+            return; // not Linux, or not readable: nothing to go by
+        }
+        long used;
+        try (var lines = java.nio.file.Files.lines(Path.of("/proc/self/maps"))) {
+            used = lines.count();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            used = 0;
+        }
+        long left = max - used - MAPPINGS_HEADROOM;
+        if (views > left) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "a mapped device of %,d bytes takes %,d "
+                    + "mappings of 1 GiB, and this process has %,d left of vm.max_map_count %,d (keeping %,d for the JVM): at most "
+                    + "%,d GiB here; give a smaller size, or raise vm.max_map_count", size, views, Math.max(0, max - used), max,
+                    MAPPINGS_HEADROOM, Math.max(0, left)));
+        }
+    }
+
+    private static long readLong(Path p) {
+        // a line at a time: Files.readString of a /proc file (size 0) returned only its first byte
+        try (var r = java.nio.file.Files.newBufferedReader(p)) {
+            String line = r.readLine();
+            return line == null ? -1 : Long.parseLong(line.trim());
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
     }
 
     /**

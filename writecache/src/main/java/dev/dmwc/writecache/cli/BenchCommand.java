@@ -159,9 +159,14 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    private boolean willPrefault() {
+        return prefault != null ? prefault : devices.origin == null && devices.cache == null;
+    }
+
     /** One mode at one thread count: fresh devices and baselines, every phase; appends its JSON run and its table. */
     private List<Bench.PhaseResult> runOne(String mode, int threads, Bench.Config cfg, List<Object> runs, StringBuilder table) throws Exception {
         devices.mode = mode;
+        devices.filledWhole = willPrefault();
         DeviceOptions.Opened d = devices.open();
         Path scratch = Files.createTempFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
                 "dmwc-bench-copy", ".img");
@@ -193,7 +198,7 @@ final class BenchCommand implements Callable<Integer> {
                 copyName = "raw copy into a mapped file";
             }
             double prefaultSeconds = Double.NaN;
-            if (prefault != null ? prefault : devices.origin == null && devices.cache == null) {
+            if (willPrefault()) {
                 long p0 = System.nanoTime();
                 d.target().engine().touchAllPages();
                 prefaultSeconds = (System.nanoTime() - p0) / 1e9;

@@ -64,6 +64,12 @@ final class DeviceOptions {
     @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem mode: the stray-access protection backend (default: the best available).")
     String protection;
 
+    /**
+     * Set by bench: the new scratch devices are faulted in whole before the phases, and a
+     * copy-baseline file of the cache's size sits beside them; all of it must fit.
+     */
+    boolean filledWhole;
+
     /** A loaded target and what must be closed with it. */
     static final class Opened {
         private final WritecacheTarget target;
@@ -134,6 +140,8 @@ final class DeviceOptions {
         }
         try {
             return openDevices();
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage()); // refused before a device file was made
         } catch (java.nio.file.NoSuchFileException e) {
             throw new Main.UsageError("no such file or directory: " + e.getFile());
         } catch (IOException e) {
@@ -142,6 +150,36 @@ final class DeviceOptions {
             }
             throw e;
         }
+    }
+
+    /**
+     * The scratch devices made in {@code dir} (sparse files, in memory on /dev/shm) against its free
+     * space, before any is made: bench, which fills them whole, is refused if they cannot fit; a
+     * serve whose clients could write more than fits is warned.
+     */
+    private void checkSpace(Path dir, long originBytes, long cacheBytes) throws IOException {
+        long need = originBytes + cacheBytes + (filledWhole ? cacheBytes : 0);
+        if (need == 0) {
+            return;
+        }
+        long free = Files.getFileStore(dir).getUsableSpace();
+        if (need <= free) {
+            return;
+        }
+        String what = String.format(java.util.Locale.ROOT, "%s in %s (origin %s, cache %s%s), and %s is free there",
+                human(need), dir, human(originBytes), human(cacheBytes), filledWhole ? ", the copy baseline's file as large" : "",
+                human(free));
+        if (filledWhole) {
+            throw new Main.UsageError("the scratch devices would not fit: they take " + what + "; give a smaller --origin-size "
+                    + "or --cache-size, device files elsewhere with --origin/--cache, or --no-prefault");
+        }
+        System.err.println("dmwc: warning: the new devices may not fit: written whole they take " + what
+                + "; writes past that will fail (device files elsewhere: --origin/--cache)");
+    }
+
+    private static String human(long b) {
+        return b >= 1L << 30 ? String.format(java.util.Locale.ROOT, "%.1f GiB", b / (double) (1L << 30))
+                : String.format(java.util.Locale.ROOT, "%.1f MiB", b / (double) (1L << 20));
     }
 
     private Opened openDevices() throws IOException {
@@ -171,6 +209,7 @@ final class DeviceOptions {
         long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : Files.size(o);
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : Files.size(c);
+        checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0);
         BlockDevice od;
         if (originDirect) {
             FileBlockDevice.create(o, oSize, true).close();

@@ -150,6 +150,25 @@ class BlockDeviceContractTest {
     }
 
     /**
+     * One mapping a GiB: a device whose views would take the process's last mappings
+     * (vm.max_map_count) is refused before its file is made; a 64 TiB origin used to take all of
+     * them, and the JVM died at its next allocation.
+     */
+    @org.junit.jupiter.api.Test
+    void aDeviceTooLargeToMapIsRefusedBeforeItsFileIsMade() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isReadable(Path.of("/proc/sys/vm/max_map_count")),
+                "LOUD SKIP: no /proc/sys/vm/max_map_count, nothing bounds the mappings here");
+        Path f = dir.resolve("huge.img");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> MappedBlockDevice.create(f, 1L << 50, false)); // 1 PiB: a million views
+        assertTrue(e.getMessage().contains("vm.max_map_count") && e.getMessage().contains("at most"), e.getMessage());
+        assertTrue(!Files.exists(f), "no file made");
+        try (MappedBlockDevice ok = MappedBlockDevice.create(f, 1L << 40, false)) { // 1 TiB: 1,024 views
+            assertEquals(1L << 40, ok.sizeBytes());
+        }
+    }
+
+    /**
      * A large read of a mapped device's holes allocates nothing: through the mapping, each page a
      * read fault touches in a tmpfs file is allocated; large reads are preads, which copy the zero
      * page (replay --verify's final check reads the whole origin).

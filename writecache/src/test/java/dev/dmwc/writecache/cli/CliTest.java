@@ -159,6 +159,13 @@ class CliTest {
             org.junit.jupiter.api.Assertions.assertFalse(left.anyMatch(f -> f.getFileName().toString().startsWith("dmwc-replay-")),
                     "no device file made");
         }
+        Run unmappable = run("replay", "-q", "--work-dir", dir.toString(), far.toString()); // fits, but 1 PiB cannot be mapped
+        org.junit.jupiter.api.Assertions.assertEquals(2, unmappable.code(), unmappable.err());
+        org.junit.jupiter.api.Assertions.assertTrue(unmappable.err().contains("vm.max_map_count"), unmappable.err());
+        try (var left = Files.list(dir)) {
+            org.junit.jupiter.api.Assertions.assertFalse(left.anyMatch(f -> f.getFileName().toString().startsWith("dmwc-replay-")),
+                    "no device file left");
+        }
         Run noDir = run("replay", "--work-dir", dir.resolve("missing").toString(), far.toString());
         org.junit.jupiter.api.Assertions.assertEquals(2, noDir.code());
         org.junit.jupiter.api.Assertions.assertTrue(noDir.err().contains("missing is not a directory"), noDir.err());
@@ -264,6 +271,10 @@ class CliTest {
         assertTrue(sweepTable.out().contains("mode s, 4096-byte blocks, IOPS by submitting threads (x the first count):")
                 && sweepTable.out().contains("(1.00 x)"), sweepTable.out());
         assertEquals(2, run("bench", "--threads", "1,0").code());
+        // scratch devices faulted in whole that cannot fit: refused before any file is made
+        Run huge = run("bench", "--modes", "s", "--phases", "absorb", "--origin-size", "64T");
+        assertEquals(2, huge.code(), huge.err());
+        assertTrue(huge.err().contains("the scratch devices would not fit") && huge.err().contains("--no-prefault"), huge.err());
         Run badSize = run("bench", "--block-size", "4096,1000");
         assertEquals(2, badSize.code());
         assertTrue(badSize.err().contains("--block-size 1000: the table would be refused (Invalid block size"), badSize.err());
