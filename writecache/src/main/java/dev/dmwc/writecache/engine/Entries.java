@@ -47,6 +47,9 @@ final class Entries {
     private final BitSet freeTree;
     private int currentFree = NIL;
 
+    /** Heap bytes an entry takes in the arrays below (and the free tree's bit), for checks before allocating. */
+    static final int BYTES_PER_ENTRY = 8 + 8 + 4 + 4 + 4 + 1 + 4 + 4 + 4 + 2 + 1;
+
     Entries(int n, boolean sortedFreelist) {
         this.n = n;
         originalSector = new long[n];

@@ -200,6 +200,7 @@ public final class Writecache implements AutoCloseable {
                 throw new DmError("EOPNOTSUPP", "Asynchronous persistent memory not supported as pmem cache");
             }
             memoryMapSize = dax.size() - (cfg.startSector << 9);
+            checkHeap(memoryMapSize, cfg.blockSize, 0, log);
             mem = persistentMemoryClaim(dax, cfg.startSector, crashDomain, log);
         } else {
             ssd = (BlockDevice) cacheDevice;
@@ -210,7 +211,14 @@ public final class Writecache implements AutoCloseable {
             } catch (MemoryLayout.SizeException e) {
                 throw new DmError(e.errno, "Invalid device size");
             }
-            SsdMemoryMap sm = new SsdMemoryMap(layout.nMetadataBlocks * cfg.blockSize);
+            long metadataBytes = layout.nMetadataBlocks * cfg.blockSize;
+            if (metadataBytes > Integer.MAX_VALUE) {
+                note(log, String.format("ssd metadata of %,d bytes: dmwc keeps it in one Java buffer, at most 2 GiB "
+                        + "(an ssd cache of up to about 500 GiB at 4 KiB blocks)", metadataBytes));
+                throw new DmError("ENOMEM", "Unable to allocate memory for metadata");
+            }
+            checkHeap(memoryMapSize, cfg.blockSize, metadataBytes, log);
+            SsdMemoryMap sm = new SsdMemoryMap(metadataBytes);
             try {
                 sm.read(ssd, cfg.startSector, cfg.blockSize >> 9);
             } catch (IOException e) {
@@ -231,6 +239,32 @@ public final class Writecache implements AutoCloseable {
             if (!ok) {
                 mem.close();
             }
+        }
+    }
+
+    /**
+     * The kernel allocates {@code wc->entries} (and, in ssd mode, the metadata area) from kernel
+     * memory; dmwc takes them from the Java heap, which is smaller. Refused, with the kernel's
+     * text for a failed allocation, before anything touches the device: a 1 TiB pmem cache used to
+     * initialize 4 GiB of metadata and then die of OutOfMemoryError. The count of blocks is an
+     * upper bound (no metadata), so a cache that fits is never refused here.
+     */
+    private static void checkHeap(long memoryMapSize, int blockSize, long metadataBytes, Consumer<String> log) throws DmError {
+        long blocks = Math.max(0, memoryMapSize) / (blockSize + 16L);
+        long need = blocks * Entries.BYTES_PER_ENTRY + metadataBytes;
+        Runtime rt = Runtime.getRuntime();
+        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        if (need > available) {
+            note(log, String.format("the engine's state for up to %,d blocks takes about %,d MiB of Java heap, and this JVM has "
+                    + "%,d MiB left (raise it with DMWC_JAVA_OPTS=-Xmx..., or use a smaller cache or larger blocks)", blocks,
+                    need >> 20, available >> 20));
+            throw new DmError("ENOMEM", "Cannot allocate memory");
+        }
+    }
+
+    private static void note(Consumer<String> log, String message) {
+        if (log != null) {
+            log.accept(NOTE + message);
         }
     }
 
@@ -306,7 +340,12 @@ public final class Writecache implements AutoCloseable {
         if (cleaner) {
             activateCleaner();
         }
-        entries = new Entries((int) nBlocks, !pmem);
+        try {
+            entries = new Entries((int) nBlocks, !pmem);
+        } catch (OutOfMemoryError e) { // checkHeap's estimate was not enough: the arrays are dropped again
+            logSink.accept(NOTE + "out of Java heap for the entries of " + nBlocks + " blocks");
+            throw new DmError("ENOMEM", "Cannot allocate memory");
+        }
     }
 
     /** Port of {@code init_memory()}: the magic is made durable last. */

@@ -220,6 +220,42 @@ class CliTest {
         org.junit.jupiter.api.Assertions.assertTrue(out.contains("\"io_bytes\" : 126464000"), "and wrote its 126.5 MB");
     }
 
+    /**
+     * The engine's entries live on the Java heap: a pmem cache whose entries cannot fit is refused
+     * with the kernel's text for a failed allocation before its device is touched (a 1 TiB cache
+     * used to have 4 GiB of metadata initialized, then die of OutOfMemoryError).
+     */
+    @Test
+    void aCacheWhoseEntriesCannotFitTheHeapIsRefusedBeforeItIsTouched() throws Exception {
+        long blocks = Runtime.getRuntime().maxMemory() / 44 * 2; // twice what this JVM's heap could hold
+        Path cache = dir.resolve("huge-pmem.img");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(cache.toFile(), "rw")) {
+            f.setLength(blocks * 4096);
+        }
+        Run r = run("bench", "--modes", "p", "--phases", "absorb", "--rounds", "1", "--origin-size", "64M", "--cache",
+                cache.toString(), "--protection", "software", "-q");
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("ENOMEM: Cannot allocate memory"), r.err());
+        assertEquals(blocks * 4096, Files.size(cache));
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(cache)) {
+            java.nio.ByteBuffer first = java.nio.ByteBuffer.allocate(1 << 20);
+            ch.read(first, 0);
+            for (int i = 0; i < first.capacity(); i++) {
+                assertEquals(0, first.get(i), "the superblock area is untouched, byte " + i);
+            }
+        }
+        // ssd mode keeps its metadata area in one Java buffer: 1 TiB at 4 KiB blocks is 4 GiB of it
+        Path ssd = dir.resolve("huge-ssd.img");
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(ssd.toFile(), "rw")) {
+            f.setLength(1L << 40);
+        }
+        Run s = run("bench", "--modes", "s", "--phases", "absorb", "--rounds", "1", "--origin-size", "64M", "--cache",
+                ssd.toString(), "-q");
+        assertEquals(2, s.code(), s.err());
+        assertTrue(s.err().contains("ENOMEM: Unable to allocate memory for metadata"), s.err());
+        assertEquals(1L << 40, Files.size(ssd));
+    }
+
     @Test
     void benchPrintsEveryPhaseWithItsBaselineAsTableAndJson() throws Exception {
         Run r = run("bench", "--modes", "s", "--origin-size", "64M", "--cache-size", "8M", "--scale", "0.05", "-q",
