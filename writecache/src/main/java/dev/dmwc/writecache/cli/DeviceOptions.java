@@ -253,7 +253,7 @@ final class DeviceOptions {
         try {
             t = WritecacheTarget.create(argv, Map.of(o.toString(), od, c.toString(), cacheObject), sched, null,
                     m -> System.err.println("device-mapper: writecache: " + m));
-        } catch (DmError e) {
+        } catch (DmError | RuntimeException e) {
             sched.shutdown();
             od.close();
             try {
@@ -270,6 +270,9 @@ final class DeviceOptions {
             }
             if (newCache) {
                 Files.deleteIfExists(c);
+            }
+            if (e instanceof RuntimeException r) {
+                throw r; // a bug: reported as one, but the files made for it are gone
             }
             throw new Main.UsageError("the table was refused: " + e.getMessage());
         }
