@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "dump", mixinStandardHelpOptions = true,
-        description = "Print a cache image's superblock and entries (committed / uncommitted / free), like thin_dump.")
+        description = "Print a cache image's superblock and entries (committed / uncommitted / free), like thin_dump. "
+                + "Exit 0; 1 when the image would not load (its problems are printed, entries are not); 2 when it cannot be read.")
 final class DumpCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CACHE_IMG")
     Path image;
@@ -75,7 +76,7 @@ final class DumpCommand implements Callable<Integer> {
                             e.state().name().toLowerCase(java.util.Locale.ROOT));
                 }
             }
-            return 0;
+            return problems.isEmpty() ? 0 : 1;
         } catch (IOException e) {
             throw new Main.UsageError("cannot read cache image: " + e.getMessage());
         } finally {

@@ -125,9 +125,14 @@ public final class NbdServer implements AutoCloseable {
             return new Listener(ch, unixPath);
         }
         String hp = listen.substring(4);
+        String host = hp.substring(0, hp.lastIndexOf(':'));
+        InetSocketAddress address = new InetSocketAddress(host, port);
+        if (address.isUnresolved()) {
+            throw new IllegalArgumentException("--listen " + listen + ": no such host '" + host + "'");
+        }
         ServerSocketChannel ch = ServerSocketChannel.open();
         try {
-            ch.bind(new InetSocketAddress(hp.substring(0, hp.lastIndexOf(':')), port));
+            ch.bind(address);
         } catch (IOException e) {
             ch.close();
             throw e;

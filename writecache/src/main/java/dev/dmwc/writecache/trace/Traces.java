@@ -244,6 +244,10 @@ public final class Traces {
                 break;
             }
         }
+        if (first.isEmpty()) {
+            throw new TraceFormatException(path.toString(), 1, head.length == 0 ? "the trace is empty"
+                    : "no trace records in the first " + head.length + " bytes (only blank or # lines)");
+        }
         if (first.equals("fio version 2 iolog")) {
             return "fio2";
         }

@@ -52,6 +52,24 @@ class CliTest {
         assertTrue(r.out().contains("entries: 5 committed, 0 uncommitted, 249 free"), r.out());
         Run j = run("dump", "--json", kernelImage("ssd-recovery", "cache.img").toString());
         assertTrue(j.out().startsWith("{\"path\":") && j.out().contains("\"committed\":5"), j.out());
+        Path bad = dir.resolve("not-a-cache.img");
+        Files.write(bad, new byte[8192]);
+        Files.writeString(bad, "root:x:0:0", java.nio.file.StandardOpenOption.WRITE);
+        Run corrupt = run("dump", bad.toString());
+        assertEquals(1, corrupt.code(), "an image that would not load");
+        assertTrue(corrupt.out().contains("problem: Invalid magic in the superblock"), corrupt.out());
+    }
+
+    @Test
+    void anEmptyTraceAndAnUnknownHostAreNamed() throws Exception {
+        Path empty = dir.resolve("empty.trace");
+        Files.write(empty, new byte[0]);
+        Run r = run("replay", "-q", "--work-dir", dir.toString(), empty.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("empty.trace:1: the trace is empty"), r.err());
+        Run host = run("serve", "--listen", "tcp:no-such-host.invalid:10809");
+        assertEquals(2, host.code());
+        assertTrue(host.err().contains("no such host 'no-such-host.invalid'"), host.err());
     }
 
     @Test
