@@ -127,12 +127,46 @@ public final class Traces {
         return open(path, opt, null);
     }
 
-    /** {@link #open(Path, Options)}, the files' bytes taken from {@code memo} when given. */
+    /**
+     * {@link #open(Path, Options)}, the files' bytes taken from {@code memo} when given. Every
+     * reader's records are checked here for a range a long can hold: a record whose end passes
+     * 2^63 bytes is a malformed line (a fio log's "write 9223372036854775807 4096" passed the
+     * readers, and its end wrapped to a negative extent).
+     */
     public static TraceReader open(Path path, Options opt, Memo memo) throws IOException, TraceFormatException {
         if (!Files.isRegularFile(path)) {
             throw new IOException("no such trace file: " + path);
         }
         String format = opt.format() != null ? opt.format() : memo != null ? memo.detect(path) : detect(path);
+        return new RangeChecked(openReader(path, opt, memo, format), path.toString());
+    }
+
+    /** A reader whose records' ranges are checked: see {@link #open(Path, Options, Memo)}. */
+    private record RangeChecked(TraceReader in, String name) implements TraceReader {
+        @Override
+        public boolean next(TraceRecord r) throws IOException, TraceFormatException {
+            if (!in.next(r)) {
+                return false;
+            }
+            if (r.length < 0 || r.offset < 0 || r.offset > Long.MAX_VALUE - r.length) {
+                throw new TraceFormatException(name, r.position, "offset " + r.offset + " + length " + r.length
+                        + " reaches past the largest device (2^63 bytes)");
+            }
+            return true;
+        }
+
+        @Override
+        public String format() {
+            return in.format();
+        }
+
+        @Override
+        public void close() throws IOException {
+            in.close();
+        }
+    }
+
+    private static TraceReader openReader(Path path, Options opt, Memo memo, String format) throws IOException, TraceFormatException {
         String name = path.toString();
         switch (format) {
             case "blktrace" -> {

@@ -276,6 +276,24 @@ class ReplayerTest {
         assertTrue(r.warnings.get(0).startsWith("the devices may not fit"), r.warnings.toString());
     }
 
+    /** A record whose end would pass 2^63 bytes is a bad line, refused or skipped like any other. */
+    @Test
+    void aRecordReachingPastTheLargestDeviceIsABadLine() throws Exception {
+        Path dir = Files.createDirectory(work.resolve("wrap"));
+        Path t = dir.resolve("wrap.iolog");
+        Files.writeString(t, "fio version 2 iolog\nd add\nd open\nd write 0 4096\nd write " + Long.MAX_VALUE
+                + " 4096\nd read 0 4096\nd close\n");
+        Replayer.Settings s = settings("s");
+        dev.dmwc.writecache.trace.TraceFormatException e = assertThrows(dev.dmwc.writecache.trace.TraceFormatException.class,
+                () -> new Replayer(t, Traces.Options.defaults(), s, null).run());
+        assertTrue(e.getMessage().contains("wrap.iolog:5") && e.getMessage().contains("largest device"), e.getMessage());
+        s.skipBad = 1;
+        ReplayReport r = new Replayer(t, Traces.Options.defaults(), s, null).run();
+        assertEquals(2, r.requests);
+        assertEquals(0, r.errors, r.errorExamples.toString());
+        assertEquals(0, r.mismatches);
+    }
+
     @Test
     void multiVolumeTracesNeedAVolume() throws Exception {
         Path t = TRACES.resolve("edge").resolve("tencent.csv");

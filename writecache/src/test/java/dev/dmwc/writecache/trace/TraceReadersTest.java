@@ -253,7 +253,7 @@ class TraceReadersTest {
         Path crlf = dir.resolve("crlf.iolog");
         String longName = "f".repeat(100_000); // longer than the 64 KiB read buffer
         Files.writeString(crlf, "fio version 3 iolog\r\n0 a add\r\n5 a write 4096 512\r\n\r\n7 " + longName
-                + " read 0 4096\r\n9 a sync\r\n11 a trim 9223372036854774784 1024");
+                + " read 0 4096\r\n9 a sync\r\n11 a trim 9223372036854774784 1023"); // ends at Long.MAX_VALUE
         List<TraceRecord> rs = readAll(crlf, null);
         assertEquals(4, rs.size());
         assertEquals(TraceRecord.Op.WRITE, rs.get(0).op);
@@ -266,6 +266,10 @@ class TraceReadersTest {
         assertEquals(TraceRecord.Op.FLUSH, rs.get(2).op);
         assertEquals(9223372036854774784L, rs.get(3).offset, "the last line has no newline");
         assertEquals(7, rs.get(3).position);
+        // one byte more and the end passes what a long holds: a bad line, named
+        Files.writeString(crlf, "fio version 3 iolog\n0 a add\n11 a trim 9223372036854774784 1024\n");
+        TraceFormatException past = assertThrows(TraceFormatException.class, () -> readAll(crlf, null));
+        assertTrue(past.getMessage().contains("crlf.iolog:3") && past.getMessage().contains("largest device"), past.getMessage());
 
         // a line of megabytes (binary data forced as text): one error naming it, then the reader goes on past it
         Path huge = dir.resolve("huge.iolog");
