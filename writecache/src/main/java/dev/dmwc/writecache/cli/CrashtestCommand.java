@@ -44,6 +44,9 @@ final class CrashtestCommand implements Callable<Integer> {
         if (workloads < 1 || ops < 1 || states < 1) {
             throw new Main.UsageError("--workloads, --ops and --states must be at least 1");
         }
+        if (seconds != null && !(seconds > 0)) {
+            throw new Main.UsageError("--seconds must be positive, not " + seconds);
+        }
         Map<String, Object> all = new LinkedHashMap<>();
         long violations = 0;
         for (String m : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {

@@ -161,6 +161,13 @@ final class TraceCommand implements Runnable {
             if (!to.equals("fio3")) {
                 throw new Main.UsageError("--to: only fio3 is supported, not '" + to + "'");
             }
+            Path parent = out.toAbsolutePath().getParent();
+            if (parent == null || !Files.isDirectory(parent)) {
+                throw new Main.UsageError("cannot write " + out + ": no directory " + parent);
+            }
+            if (Files.isDirectory(out)) {
+                throw new Main.UsageError("cannot write " + out + ": it is a directory");
+            }
             long n = 0;
             Path tmp = out.resolveSibling(out.getFileName() + ".part");
             try (TraceReader in = open(trace, input.format, input.events);

@@ -61,12 +61,18 @@ class CliTest {
     }
 
     @Test
-    void anEmptyTraceAndAnUnknownHostAreNamed() throws Exception {
+    void emptyTracesMissingDirectoriesZeroDurationsAndUnknownHostsAreNamed() throws Exception {
         Path empty = dir.resolve("empty.trace");
         Files.write(empty, new byte[0]);
         Run r = run("replay", "-q", "--work-dir", dir.toString(), empty.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("empty.trace:1: the trace is empty"), r.err());
+        Run noDir = run("trace", "convert", "../test-data/traces/raw-mixed.v3.iolog.gz", dir.resolve("none/x.iolog").toString());
+        assertEquals(2, noDir.code(), noDir.err());
+        assertTrue(noDir.err().contains("cannot write") && noDir.err().contains("no directory"), noDir.err());
+        Run zero = run("crashtest", "--seconds", "0");
+        assertEquals(2, zero.code());
+        assertTrue(zero.err().contains("--seconds must be positive"), zero.err());
         Run host = run("serve", "--listen", "tcp:no-such-host.invalid:10809");
         assertEquals(2, host.code());
         assertTrue(host.err().contains("no such host 'no-such-host.invalid'"), host.err());
