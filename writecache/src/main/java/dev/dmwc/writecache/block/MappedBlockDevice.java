@@ -56,8 +56,9 @@ public final class MappedBlockDevice implements BlockDevice {
      * A device is mapped as one view a GiB, and a process has at most {@code vm.max_map_count}
      * mappings (65,530 by default): a 64 TiB device took all of them, and the JVM died at its next
      * allocation. Refuses a size whose views would leave fewer than {@link #MAPPINGS_HEADROOM}.
+     * Callers about to map several devices check their sizes' sum first, before making any.
      */
-    static void checkMappable(long size) {
+    public static void checkMappable(long size) {
         long views = (size + MASK) >>> SHIFT;
         long max = readLong(Path.of("/proc/sys/vm/max_map_count"));
         if (max < 0) {
@@ -71,7 +72,7 @@ public final class MappedBlockDevice implements BlockDevice {
         }
         long left = max - used - MAPPINGS_HEADROOM;
         if (views > left) {
-            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "a mapped device of %,d bytes takes %,d "
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "mapped devices of %,d bytes in all take %,d "
                     + "mappings of 1 GiB, and this process has %,d left of vm.max_map_count %,d (keeping %,d for the JVM): at most "
                     + "%,d GiB here; give a smaller size, or raise vm.max_map_count", size, views, Math.max(0, max - used), max,
                     MAPPINGS_HEADROOM, Math.max(0, left)));

@@ -210,6 +210,8 @@ final class DeviceOptions {
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : Files.size(c);
         checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0);
+        // both mappings at once, before either file is made (the origin used to be left behind)
+        MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));
         BlockDevice od;
         if (originDirect) {
             FileBlockDevice.create(o, oSize, true).close();

@@ -73,6 +73,21 @@ class CliTest {
         Run zero = run("crashtest", "--seconds", "0");
         assertEquals(2, zero.code());
         assertTrue(zero.err().contains("--seconds must be positive"), zero.err());
+        // an ssd cache too large to map: refused before the origin's scratch file is made too
+        Path shm = Path.of("/dev/shm");
+        if (Files.isDirectory(shm)) {
+            java.util.Set<Path> before;
+            try (var l = Files.list(shm)) {
+                before = l.collect(java.util.stream.Collectors.toSet());
+            }
+            Run unmappable = run("serve", "--mode", "s", "--listen", "unix:" + dir.resolve("s.sock"), "--cache-size", "64T");
+            assertEquals(2, unmappable.code(), unmappable.err());
+            assertTrue(unmappable.err().contains("vm.max_map_count"), unmappable.err());
+            try (var l = Files.list(shm)) {
+                assertEquals(java.util.List.of(), l.filter(f -> !before.contains(f) && f.getFileName().toString().startsWith("dmwc-"))
+                        .toList(), "scratch files left");
+            }
+        }
         Run host = run("serve", "--listen", "tcp:no-such-host.invalid:10809");
         assertEquals(2, host.code());
         assertTrue(host.err().contains("no such host 'no-such-host.invalid'"), host.err());
