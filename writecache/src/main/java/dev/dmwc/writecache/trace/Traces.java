@@ -148,7 +148,10 @@ public final class Traces {
             if (!in.next(r)) {
                 return false;
             }
-            if (r.length < 0 || r.offset < 0 || r.offset > Long.MAX_VALUE - r.length) {
+            if (r.length < 0 || r.offset < 0) {
+                throw new TraceFormatException(name, r.position, "negative offset " + r.offset + " or length " + r.length);
+            }
+            if (r.offset > Long.MAX_VALUE - r.length) {
                 throw new TraceFormatException(name, r.position, "offset " + r.offset + " + length " + r.length
                         + " reaches past the largest device (2^63 bytes)");
             }
