@@ -6,6 +6,8 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
  * A block device on a memory-mapped file: reads and writes are copies, no system call per I/O
@@ -22,13 +24,24 @@ public final class MappedBlockDevice implements BlockDevice {
     private final long size;
     private final boolean durable;
     private final MappedByteBuffer[] views;
+    /**
+     * For a file this device made: which of its 4 KiB pages were ever written, one bitmap a view,
+     * made on the view's first write. A small read of pages never written is answered with zeros
+     * without touching the mapping, where a read fault on a hole of a tmpfs file allocates a page
+     * (a read-mostly trace over a large volume filled /dev/shm with zeros). null for a file that
+     * existed before: its content is unknown, every read goes to the mapping.
+     */
+    private final AtomicReferenceArray<AtomicLongArray> written;
+    private static final int PAGE_SHIFT = 12;
+    private static final int PAGES_PER_VIEW_SHIFT = SHIFT - PAGE_SHIFT;
 
-    private MappedBlockDevice(Path path, FileChannel ch, long size, boolean durable) throws IOException {
+    private MappedBlockDevice(Path path, FileChannel ch, long size, boolean durable, boolean fresh) throws IOException {
         this.path = path;
         this.ch = ch;
         this.size = size;
         this.durable = durable;
         int n = (int) ((size + MASK) >>> SHIFT);
+        written = fresh ? new AtomicReferenceArray<>(n) : null;
         views = new MappedByteBuffer[n];
         for (int i = 0; i < n; i++) {
             long start = (long) i << SHIFT;
@@ -44,9 +57,10 @@ public final class MappedBlockDevice implements BlockDevice {
      */
     public static MappedBlockDevice create(Path path, long size, boolean durable) throws IOException {
         checkMappable(size);
+        boolean fresh = !java.nio.file.Files.exists(path);
         FileBlockDevice.create(path, size, false).close();
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new MappedBlockDevice(path, ch, size, durable);
+        return new MappedBlockDevice(path, ch, size, durable, fresh);
     }
 
     /** Mappings kept free for the JVM (heap, thread stacks, libraries) and the other device. */
@@ -115,6 +129,8 @@ public final class MappedBlockDevice implements BlockDevice {
      * memory under /dev/shm; at this size the system call costs little beside the copy.
      */
     public static final int PREAD_BYTES = 64 << 10;
+    /** What a page never written reads as (a small read is at most one page at a time from it). */
+    private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << PAGE_SHIFT).asReadOnlyBuffer();
 
     @Override
     public void read(long sector, ByteBuffer dst) throws IOException {
@@ -130,11 +146,72 @@ public final class MappedBlockDevice implements BlockDevice {
             }
             return;
         }
+        if (written != null) {
+            readTracked(pos, dst);
+            return;
+        }
         while (dst.hasRemaining()) {
             int c = (int) Math.min(dst.remaining(), VIEW - (pos & MASK));
             dst.put(dst.position(), views[(int) (pos >>> SHIFT)], (int) (pos & MASK), c);
             dst.position(dst.position() + c);
             pos += c;
+        }
+    }
+
+    /** A small read of a file this device made: page by page, zeros for pages never written. */
+    private void readTracked(long pos, ByteBuffer dst) {
+        while (dst.hasRemaining()) {
+            int c = (int) Math.min(dst.remaining(), (1 << PAGE_SHIFT) - (pos & ((1 << PAGE_SHIFT) - 1)));
+            if (isWritten(pos >>> PAGE_SHIFT)) {
+                dst.put(dst.position(), views[(int) (pos >>> SHIFT)], (int) (pos & MASK), c);
+            } else {
+                dst.put(dst.position(), ZEROS, 0, c);
+            }
+            dst.position(dst.position() + c);
+            pos += c;
+        }
+    }
+
+    private boolean isWritten(long page) {
+        AtomicLongArray bits = written.get((int) (page >>> PAGES_PER_VIEW_SHIFT));
+        if (bits == null) {
+            return false;
+        }
+        int i = (int) (page & ((1 << PAGES_PER_VIEW_SHIFT) - 1));
+        return (bits.get(i >>> 6) & (1L << (i & 63))) != 0;
+    }
+
+    /** Marks the pages under {@code [from, to)} written (after their data is in the mapping). */
+    private void markWritten(long from, long to) {
+        for (long page = from >>> PAGE_SHIFT, end = (to + (1 << PAGE_SHIFT) - 1) >>> PAGE_SHIFT; page < end;) {
+            int v = (int) (page >>> PAGES_PER_VIEW_SHIFT);
+            AtomicLongArray bits = written.get(v);
+            if (bits == null) {
+                written.compareAndSet(v, null, new AtomicLongArray(1 << (PAGES_PER_VIEW_SHIFT - 6)));
+                bits = written.get(v);
+            }
+            int i = (int) (page & ((1 << PAGES_PER_VIEW_SHIFT) - 1));
+            int n = (int) Math.min(end - page, 64 - (i & 63)); // a word never spans two views
+            long mask = (n == 64 ? -1L : (1L << n) - 1) << (i & 63);
+            if ((bits.get(i >>> 6) & mask) != mask) {
+                bits.getAndAccumulate(i >>> 6, mask, (a, b) -> a | b);
+            }
+            page += n;
+        }
+    }
+
+    /** Marks the pages wholly inside {@code [from, to)} never written again (a hole was punched there). */
+    private void markHole(long from, long to) {
+        for (long page = (from + (1 << PAGE_SHIFT) - 1) >>> PAGE_SHIFT, end = to >>> PAGE_SHIFT; page < end;) {
+            int v = (int) (page >>> PAGES_PER_VIEW_SHIFT);
+            int i = (int) (page & ((1 << PAGES_PER_VIEW_SHIFT) - 1));
+            int n = (int) Math.min(end - page, 64 - (i & 63));
+            AtomicLongArray bits = written.get(v);
+            if (bits != null) {
+                long mask = (n == 64 ? -1L : (1L << n) - 1) << (i & 63);
+                bits.getAndAccumulate(i >>> 6, ~mask, (a, b) -> a & b);
+            }
+            page += n;
         }
     }
 
@@ -148,6 +225,9 @@ public final class MappedBlockDevice implements BlockDevice {
             views[(int) (pos >>> SHIFT)].put((int) (pos & MASK), src, src.position(), c);
             src.position(src.position() + c);
             pos += c;
+        }
+        if (written != null) {
+            markWritten(start, pos);
         }
         if (fua && durable) {
             force(start, pos - start);
@@ -173,7 +253,9 @@ public final class MappedBlockDevice implements BlockDevice {
 
     @Override
     public void discard(long sector, long nSectors) throws IOException {
-        BlockDevice.punchHoleOrZeroFill(this, path, sector, nSectors);
+        if (BlockDevice.punchHoleOrZeroFill(this, path, sector, nSectors) && written != null) {
+            markHole(sector << SECTOR_SHIFT, (sector + nSectors) << SECTOR_SHIFT);
+        }
     }
 
     @Override

@@ -23,9 +23,8 @@ public final class ReplayReport {
         public Map<String, Long> volumes = Map.of();
         public final Map<TraceRecord.Op, Long> byOp = new EnumMap<>(TraceRecord.Op.class);
         /**
-         * Bytes of the origin's sparse file the replay can fill, at most: the pages written, and on
-         * tmpfs also those read in pieces under 64 KiB (through the mapping, where a read of a hole
-         * allocates a page); 0 with {@code --no-data}.
+         * Bytes of the origin's sparse file the replay can fill, at most: the pages the trace writes
+         * (reads of pages never written allocate nothing); 0 with {@code --no-data}.
          */
         public long originFillBytes;
     }

@@ -151,8 +151,9 @@ public final class Replayer {
         String runVolume = null;
         long runCount = 0;
         TraceRecord r = new TraceRecord();
+        // the origin pages the trace writes; reads take nothing (MappedBlockDevice answers a read
+        // of pages never written with zeros, without a fault that would allocate a tmpfs page)
         TouchedPages fill = s.noData || s.checkOnly ? null : new TouchedPages();
-        boolean smallReadsFill = fill != null && onTmpfs(s.workDir);
         memo = s.loops > 1 && !s.checkOnly ? new Traces.Memo() : null;
         try (TraceReader in = Traces.open(trace, traceOptions, memo)) {
             sc.format = in.format();
@@ -192,8 +193,7 @@ public final class Replayer {
                 if (r.op != TraceRecord.Op.FLUSH) {
                     sc.extent = Math.max(sc.extent, r.offset + r.length);
                 }
-                if (fill != null && (r.op == TraceRecord.Op.WRITE
-                        || (smallReadsFill && r.op == TraceRecord.Op.READ && r.length < MappedBlockDevice.PREAD_BYTES))) {
+                if (fill != null && r.op == TraceRecord.Op.WRITE) {
                     fill.add(r.offset, r.length);
                 }
                 if (r.timeNs >= 0) {
@@ -367,14 +367,6 @@ public final class Replayer {
             return Files.getFileStore(dir).getUsableSpace();
         } catch (IOException e) {
             return Long.MAX_VALUE; // unknown: the replay's own file creation reports a missing directory
-        }
-    }
-
-    private static boolean onTmpfs(Path dir) {
-        try {
-            return Files.getFileStore(dir).type().equals("tmpfs");
-        } catch (IOException e) {
-            return false;
         }
     }
 
@@ -563,7 +555,7 @@ public final class Replayer {
                     return;
                 }
                 if (model != null) {
-                    model.set(p >> 9, n >> 9, 0);
+                    model.discard(p >> 9, n >> 9);
                 }
                 p += n;
             }
@@ -616,8 +608,9 @@ public final class Replayer {
         long[] versions = new long[n];
         long lo = off >> 9;
         long hi = (off + len + 511) >> 9;
+        ByteBuffer old = null;
         if (s.unaligned.equals("rmw")) {
-            ByteBuffer old = rmwRead(t, r, rep, a0, a1);
+            old = rmwRead(t, r, rep, a0, a1);
             if (old == null) {
                 return;
             }
@@ -626,7 +619,8 @@ public final class Replayer {
         for (int i = 0; i < n; i++) {
             long sector = first + i;
             boolean inside = sector >= lo && sector < hi;
-            versions[i] = inside ? v : model.get(sector); // outside the request: what the read returned
+            // outside the request: what the read returned (checked against the model above)
+            versions[i] = inside ? v : model.get(sector) >= 0 || old == null ? model.get(sector) : SectorModel.versionIn(old, i);
         }
         ByteBuffer b = buffer(a1 - a0);
         SectorModel.fill(b, first, n, versions, 0);
@@ -660,7 +654,7 @@ public final class Replayer {
         int bad = model.check(b, a0 >> 9, 0, n);
         if (bad >= 0) {
             long sector = (a0 >> 9) + bad;
-            rep.mismatch(r.position + ": " + r + ": sector " + sector + " should hold version " + model.get(sector)
+            rep.mismatch(r.position + ": " + r + ": sector " + sector + " should hold " + model.expected(sector)
                     + ", holds " + SectorModel.describe(b, bad));
         }
     }
@@ -689,7 +683,7 @@ public final class Replayer {
             rep.finalCheckedBytes += len;
             if (bad >= 0) {
                 long sector = (off >> 9) + bad;
-                rep.mismatch("final check after writeback: sector " + sector + " should hold version " + model.get(sector)
+                rep.mismatch("final check after writeback: sector " + sector + " should hold " + model.expected(sector)
                         + ", holds " + SectorModel.describe(b, bad));
             }
         }

@@ -4,9 +4,16 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
 /**
- * What the logical device must hold: a version per 512-byte sector (0 = zeros: never written, or
- * discarded). Payloads encode (sector, version) in every 16 bytes, so a read says exactly which
- * write it returns.
+ * What the logical device must hold: a version per 512-byte sector (0 = zeros: never written).
+ * Payloads encode (sector, version) in every 16 bytes, so a read says exactly which write it
+ * returns.
+ *
+ * <p>A discarded sector is stored as {@code -v} (v its version before): it may read as zeros or
+ * as its own payload of any version up to v, until it is written again. dm-writecache's discard
+ * frees the cache's entries but skips those under writeback ({@code writecache_discard} tests
+ * {@code write_in_progress}) and sends the discard to the origin at once: such an entry still
+ * answers reads until its writeback ends, and its write can reach the origin after the discard
+ * did (RELIABILITY.md: a discarded block's contents are undefined).
  */
 final class SectorModel {
     private final long[] version;
@@ -25,6 +32,26 @@ final class SectorModel {
 
     void set(long sector, long nSectors, long v) {
         java.util.Arrays.fill(version, (int) sector, (int) (sector + nSectors), v);
+    }
+
+    /** A discard of {@code [sector, sector + nSectors)}: zeros, or any version the sector had. */
+    void discard(long sector, long nSectors) {
+        for (int s = (int) sector, end = (int) (sector + nSectors); s < end; s++) {
+            if (version[s] > 0) {
+                version[s] = -version[s];
+            }
+        }
+    }
+
+    /** What sector {@code sector} should hold, for a report. */
+    String expected(long sector) {
+        long v = get(sector);
+        return v > 0 ? "version " + v : v == 0 ? "zeros" : "zeros or a version up to " + -v + " (discarded)";
+    }
+
+    /** The version sector {@code s} of {@code buf} holds (0 for zeros); only for a sector that passed {@link #check}. */
+    static long versionIn(ByteBuffer buf, int s) {
+        return buf.order(ByteOrder.LITTLE_ENDIAN).getLong(s * 512 + 8);
     }
 
     /** Fill {@code buf} (from position 0, {@code nSectors} sectors) with the payload of those sectors. */
@@ -76,6 +103,15 @@ final class SectorModel {
             long sector = firstSector + s;
             long v = get(sector);
             int p = s * 512;
+            if (v < 0) {
+                // discarded: zeros, or one version up to -v, whole
+                long held = b.getLong(p + 8);
+                boolean zeros = b.getLong(p) == 0 && held == 0;
+                if (!zeros && (b.getLong(p) != sector || held < 1 || held > -v)) {
+                    return s;
+                }
+                v = held;
+            }
             if (v == 0) {
                 for (int i = 0; i < 64; i++, p += 8) {
                     if (b.getLong(p) != 0) {

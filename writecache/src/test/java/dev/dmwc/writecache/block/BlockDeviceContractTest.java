@@ -197,4 +197,61 @@ class BlockDeviceContractTest {
             Files.deleteIfExists(tmp);
         }
     }
+
+    /**
+     * Small reads of pages a device never wrote allocate nothing either: a device on a file it
+     * made answers them with zeros without a read fault (each would allocate a tmpfs page). A
+     * written page reads back, a read across written and unwritten pages is right, and a discard
+     * makes pages read as zeros again.
+     */
+    @org.junit.jupiter.api.Test
+    void smallReadsOfPagesNeverWrittenAllocateNothing() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
+                "SKIPPED LOUDLY: no writable /dev/shm (tmpfs), where a read fault on a hole allocates a page");
+        Path tmp = Files.createTempDirectory(shm, "dmwc-holes-");
+        Path f = tmp.resolve("holes.img");
+        try (MappedBlockDevice d = MappedBlockDevice.create(f, 64L << 20, false)) {
+            byte[] page = pattern(4096, 7);
+            d.write(8, ByteBuffer.wrap(page), false); // page 1
+            ByteBuffer b = ByteBuffer.allocateDirect(4096);
+            for (long s = 0; s < (64L << 20) >> 9; s += 8) {
+                b.clear();
+                d.read(s, b);
+                if (s != 8) {
+                    for (int i = 0; i < 4096; i += 8) {
+                        assertEquals(0, b.getLong(i), "sector " + s + " byte " + i);
+                    }
+                }
+            }
+            assertTrue(allocatedBlocks(f) < (1L << 20) / 512, "4 KiB reads of 64 MiB of holes allocated " + allocatedBlocks(f) + " blocks");
+            byte[] across = read(d, 4, 12288); // half of page 0, page 1, half of page 2
+            byte[] want = new byte[12288];
+            System.arraycopy(page, 0, want, 2048, 4096);
+            assertArrayEquals(want, across);
+            d.discard(0, 32); // pages 0-3: a hole again
+            assertArrayEquals(new byte[4096], read(d, 8, 4096));
+            assertTrue(allocatedBlocks(f) < (1L << 20) / 512);
+        } finally {
+            Files.deleteIfExists(f);
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** A file that existed before the device keeps its content: its small reads go to the mapping. */
+    @org.junit.jupiter.api.Test
+    void aFileThatExistedReadsItsContent() throws Exception {
+        Path f = dir.resolve("old.img");
+        byte[] page = pattern(4096, 8);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(page), 4096);
+            ch.truncate(1 << 20);
+            ch.write(ByteBuffer.wrap(new byte[1]), (1 << 20) - 1);
+        }
+        try (MappedBlockDevice d = MappedBlockDevice.create(f, 1 << 20, false)) {
+            assertArrayEquals(page, read(d, 8, 4096));
+        }
+    }
+
 }
