@@ -177,12 +177,7 @@ class BlockDeviceContractTest {
     void aLargeReadOfHolesAllocatesNothing() throws Exception {
         // on tmpfs, where replay keeps its devices: a disk file system allocates no blocks for a
         // read fault, so there the old code would pass as well
-        Path shm = Path.of("/dev/shm");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
-                "SKIPPED LOUDLY: no writable /dev/shm (tmpfs), where a read fault on a hole allocates a page");
-        Path tmp = Files.createTempDirectory(shm, "dmwc-holes-");
-        Path f = tmp.resolve("holes.img");
-        try (MappedBlockDevice d = MappedBlockDevice.create(f, 64L << 20, false)) {
+        onTmpfs((f, d) -> {
             byte[] edge = pattern(4096, 6);
             d.write(8, ByteBuffer.wrap(edge), false);
             ByteBuffer all = ByteBuffer.allocateDirect(64 << 20);
@@ -192,10 +187,7 @@ class BlockDeviceContractTest {
             byte[] got = new byte[4096];
             all.get(4096, got);
             assertArrayEquals(edge, got, "the written page reads back");
-        } finally {
-            Files.deleteIfExists(f);
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     /**
@@ -206,12 +198,7 @@ class BlockDeviceContractTest {
      */
     @org.junit.jupiter.api.Test
     void smallReadsOfPagesNeverWrittenAllocateNothing() throws Exception {
-        Path shm = Path.of("/dev/shm");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
-                "SKIPPED LOUDLY: no writable /dev/shm (tmpfs), where a read fault on a hole allocates a page");
-        Path tmp = Files.createTempDirectory(shm, "dmwc-holes-");
-        Path f = tmp.resolve("holes.img");
-        try (MappedBlockDevice d = MappedBlockDevice.create(f, 64L << 20, false)) {
+        onTmpfs((f, d) -> {
             byte[] page = pattern(4096, 7);
             d.write(8, ByteBuffer.wrap(page), false); // page 1
             ByteBuffer b = ByteBuffer.allocateDirect(4096);
@@ -232,10 +219,7 @@ class BlockDeviceContractTest {
             d.discard(0, 32); // pages 0-3: a hole again
             assertArrayEquals(new byte[4096], read(d, 8, 4096));
             assertTrue(allocatedBlocks(f) < (1L << 20) / 512);
-        } finally {
-            Files.deleteIfExists(f);
-            Files.deleteIfExists(tmp);
-        }
+        });
     }
 
     /** A file that existed before the device keeps its content: its small reads go to the mapping. */
@@ -251,6 +235,26 @@ class BlockDeviceContractTest {
         }
         try (MappedBlockDevice d = MappedBlockDevice.create(f, 1 << 20, false)) {
             assertArrayEquals(page, read(d, 8, 4096));
+        }
+    }
+
+
+    interface OnTmpfs {
+        void run(Path file, MappedBlockDevice d) throws Exception;
+    }
+
+    /** A fresh 64 MiB mapped device on /dev/shm (tmpfs: a read fault on a hole allocates a page there), removed after. */
+    static void onTmpfs(OnTmpfs body) throws Exception {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
+                "SKIPPED LOUDLY: no writable /dev/shm (tmpfs), where a read fault on a hole allocates a page");
+        Path tmp = Files.createTempDirectory(shm, "dmwc-holes-");
+        Path f = tmp.resolve("holes.img");
+        try (MappedBlockDevice d = MappedBlockDevice.create(f, 64L << 20, false)) {
+            body.run(f, d);
+        } finally {
+            Files.deleteIfExists(f);
+            Files.deleteIfExists(tmp);
         }
     }
 
