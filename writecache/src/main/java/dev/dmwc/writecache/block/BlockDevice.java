@@ -50,15 +50,12 @@ public interface BlockDevice extends AutoCloseable {
     /**
      * Discard on a device kept in {@code file}: punch a hole over the range (nothing written,
      * the file's blocks or tmpfs pages freed), or write zeros where the file system cannot.
-     * Returns whether a hole was punched.
      */
-    static boolean punchHoleOrZeroFill(BlockDevice d, Path file, long sector, long nSectors) throws IOException {
+    static void punchHoleOrZeroFill(BlockDevice d, Path file, long sector, long nSectors) throws IOException {
         checkRange(d, sector, nSectors << SECTOR_SHIFT);
         if (!SparseFiles.punchHole(file, sector << SECTOR_SHIFT, nSectors << SECTOR_SHIFT)) {
             zeroFill(d, sector, nSectors);
-            return false;
         }
-        return true;
     }
 
     /** Discard by writing zeros, 1 MiB at a time (for devices without a cheaper way). */

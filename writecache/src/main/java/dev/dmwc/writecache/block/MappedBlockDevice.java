@@ -253,9 +253,14 @@ public final class MappedBlockDevice implements BlockDevice {
 
     @Override
     public void discard(long sector, long nSectors) throws IOException {
-        if (BlockDevice.punchHoleOrZeroFill(this, path, sector, nSectors) && written != null) {
+        BlockDevice.checkRange(this, sector, nSectors << SECTOR_SHIFT);
+        // the bits go before the data: a write racing the discard (a writeback landing on a
+        // block being discarded) then either sets its bit again or is punched away, so a page
+        // whose bit is clear always reads as zeros, whatever the size of the read
+        if (written != null) {
             markHole(sector << SECTOR_SHIFT, (sector + nSectors) << SECTOR_SHIFT);
         }
+        BlockDevice.punchHoleOrZeroFill(this, path, sector, nSectors); // zeros written instead set their bits again
     }
 
     @Override
