@@ -40,9 +40,7 @@ final class FuzzCommand implements Callable<Integer> {
         nbd.examples.forEach(e -> System.out.println("  FAILURE " + e));
         failures += nbd.failures;
         if (trace != null) {
-            if (!Files.isRegularFile(trace)) {
-                throw new Main.UsageError("no such trace file: " + trace);
-            }
+            trace = TraceInput.resolve(trace);
             failures += report("trace " + trace.getFileName(), f.traces(trace, seed, cases));
         }
         return failures == 0 ? 0 : 1;

@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
                 + "what the cache did. Formats are detected (gzip too) or named with --format. Exit 0; 1 when --verify "
                 + "found a mismatch or a request failed; 2 for bad arguments or a malformed trace."})
 final class ReplayCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them).")
+    @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or the directory blktrace -D wrote them to).")
     Path trace;
 
     @Mixin
@@ -121,9 +121,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(trace)) {
-            throw new Main.UsageError("no such trace file: " + trace);
-        }
+        trace = TraceInput.resolve(trace);
         Replayer.Settings s = new Replayer.Settings();
         if (!mode.matches("[sp]")) {
             throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");

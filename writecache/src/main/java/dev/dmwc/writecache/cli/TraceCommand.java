@@ -35,9 +35,7 @@ final class TraceCommand implements Runnable {
     }
 
     static TraceReader open(Path trace, String format, String events) throws IOException, TraceFormatException {
-        if (!Files.isRegularFile(trace)) {
-            throw new Main.UsageError("no such trace file: " + trace);
-        }
+        trace = TraceInput.resolve(trace);
         try {
             return Traces.open(trace, new Traces.Options(format, events));
         } catch (IllegalArgumentException e) {
@@ -48,7 +46,7 @@ final class TraceCommand implements Runnable {
     @Command(name = "stats", mixinStandardHelpOptions = true,
             description = "Summarise a trace: requests and bytes by op, flags, volumes, extent, time span, sizes, alignment.")
     static final class Stats implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "TRACE")
+        @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory).")
         Path trace;
 
         @Mixin
@@ -140,7 +138,7 @@ final class TraceCommand implements Runnable {
                 + "a 'datasync' after it), so it can be replayed with fio --read_iolog against an NBD export. OUT "
                 + "ending in .gz is compressed."})
     static final class Convert implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "TRACE")
+        @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory).")
         Path trace;
 
         @Parameters(index = "1", paramLabel = "OUT")

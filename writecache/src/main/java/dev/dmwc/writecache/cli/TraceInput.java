@@ -12,4 +12,13 @@ final class TraceInput {
     @Option(names = "--events", paramLabel = "Q|D", defaultValue = "Q",
             description = "blkparse/blktrace events: Q (bios as submitted) or D (requests as issued). Default: ${DEFAULT-VALUE}")
     String events;
+
+    /** {@link dev.dmwc.writecache.trace.Traces#resolve}: a file, or a directory of one blktrace capture; else a usage error. */
+    static java.nio.file.Path resolve(java.nio.file.Path given) throws java.io.IOException {
+        try {
+            return dev.dmwc.writecache.trace.Traces.resolve(given);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError(e.getMessage());
+        }
+    }
 }

@@ -122,6 +122,46 @@ public final class Traces {
         }
     }
 
+    /**
+     * The trace file a user named: {@code given} itself when it is a file; for a directory (as
+     * {@code blktrace -D DIR} leaves one), its per-CPU blktrace files ({@code NAME.blktrace.N}, merged
+     * when opened) when they are of one device. Anything else is refused with what was found, as an
+     * {@link IllegalArgumentException} whose message names the path.
+     */
+    public static Path resolve(Path given) throws IOException {
+        if (Files.isRegularFile(given)) {
+            if (!Files.isReadable(given)) {
+                throw new IllegalArgumentException("cannot read trace file " + given + ": permission denied");
+            }
+            return given;
+        }
+        if (!Files.isDirectory(given)) {
+            throw new IllegalArgumentException("no such trace file: " + given);
+        }
+        java.util.TreeMap<String, Path> firstCpu = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.list(given)) {
+            s.filter(Files::isRegularFile).sorted().forEach(f -> {
+                Matcher m = PER_CPU.matcher(f.getFileName().toString());
+                if (m.matches()) {
+                    firstCpu.merge(m.group(1), f, (a, b) -> cpu(a) <= cpu(b) ? a : b);
+                }
+            });
+        }
+        if (firstCpu.size() == 1) {
+            return firstCpu.firstEntry().getValue();
+        }
+        if (firstCpu.isEmpty()) {
+            throw new IllegalArgumentException(given + " is a directory with no blktrace per-CPU files (NAME.blktrace.N) "
+                    + "in it: name the trace file");
+        }
+        StringBuilder sets = new StringBuilder();
+        for (String prefix : firstCpu.keySet()) {
+            sets.append(sets.length() == 0 ? "" : ", ").append(prefix).append('*');
+        }
+        throw new IllegalArgumentException(given + " holds blktrace files of " + firstCpu.size() + " devices (" + sets
+                + "): name one of them, e.g. " + firstCpu.firstEntry().getValue());
+    }
+
     /** Open {@code path} (plain or .gz). For blktrace per-CPU files, all CPUs are merged. */
     public static TraceReader open(Path path, Options opt) throws IOException, TraceFormatException {
         return open(path, opt, null);

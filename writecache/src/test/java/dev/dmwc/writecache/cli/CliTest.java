@@ -70,6 +70,9 @@ class CliTest {
         Run noDir = run("trace", "convert", "../test-data/traces/raw-mixed.v3.iolog.gz", dir.resolve("none/x.iolog").toString());
         assertEquals(2, noDir.code(), noDir.err());
         assertTrue(noDir.err().contains("cannot write") && noDir.err().contains("no directory"), noDir.err());
+        Run notTrace = run("replay", "-q", "--work-dir", dir.toString(), dir.toString());
+        assertEquals(2, notTrace.code());
+        assertTrue(notTrace.err().contains(dir + " is a directory with no blktrace per-CPU files"), notTrace.err());
         Run zero = run("crashtest", "--seconds", "0");
         assertEquals(2, zero.code());
         assertTrue(zero.err().contains("--seconds must be positive"), zero.err());

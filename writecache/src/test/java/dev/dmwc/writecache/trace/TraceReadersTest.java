@@ -58,6 +58,31 @@ class TraceReadersTest {
         }
     }
 
+    /** A directory as blktrace -D leaves it: its per-CPU files, merged; anything else in it is not a trace. */
+    @Test
+    void aDirectoryOfOneBlktraceCaptureIsThatCapture() throws Exception {
+        Path capture = Files.createDirectory(dir.resolve("capture"));
+        for (String f : List.of("ext4-tree.blktrace.0.gz", "ext4-tree.blktrace.1.gz")) {
+            Files.copy(TRACES.resolve(f), capture.resolve(f));
+        }
+        Files.writeString(capture.resolve("notes.txt"), "not a trace\n");
+        Path resolved = Traces.resolve(capture);
+        assertEquals(capture.resolve("ext4-tree.blktrace.0.gz"), resolved);
+        assertEquals(10704, readAll(resolved, null).size());
+        assertEquals(TRACES.resolve("ext4-tree.iolog.gz"), Traces.resolve(TRACES.resolve("ext4-tree.iolog.gz")));
+
+        Files.copy(TRACES.resolve("ext4-tree.blktrace.0.gz"), capture.resolve("sdb.blktrace.0.gz"));
+        IllegalArgumentException two = assertThrows(IllegalArgumentException.class, () -> Traces.resolve(capture));
+        assertTrue(two.getMessage().contains("2 devices (ext4-tree.blktrace.*, sdb.blktrace.*)"), two.getMessage());
+
+        Path empty = Files.createDirectory(dir.resolve("empty"));
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> Traces.resolve(empty));
+        assertTrue(none.getMessage().startsWith(empty + " is a directory with no blktrace"), none.getMessage());
+        IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
+                () -> Traces.resolve(dir.resolve("missing")));
+        assertEquals("no such trace file: " + dir.resolve("missing"), missing.getMessage());
+    }
+
     @Test
     void textAndBinaryFormsOfOneTraceAgreeRecordForRecord() throws Exception {
         List<TraceRecord> text = readAll(TRACES.resolve("ext4-tree.blkparse.txt.gz"), null);
