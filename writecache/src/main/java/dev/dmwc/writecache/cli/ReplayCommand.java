@@ -3,12 +3,14 @@ package dev.dmwc.writecache.cli;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.replay.ReplayReport;
+import dev.dmwc.writecache.replay.ReplaySweep;
 import dev.dmwc.writecache.replay.Replayer;
 import dev.dmwc.writecache.trace.TraceFormatException;
 import dev.dmwc.writecache.trace.Traces;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -20,7 +22,12 @@ import picocli.CommandLine.Parameters;
 @Command(name = "replay", header = "Replay a block trace through the cache, optionally verified.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Replay a block trace through a write-back cache on sparse files (default under /dev/shm) and report "
                 + "what the cache did. Formats are detected (gzip too) or named with --format. Exit 0; 1 when --verify "
-                + "found a mismatch or a request failed; 2 for bad arguments or a malformed trace."})
+                + "found a mismatch or a request failed; 2 for bad arguments or a malformed trace.",
+                "",
+                "A sweep: lists in --mode, --cache-size, --block-size, or --table given more than once, replay the trace "
+                        + "once per combination, each on fresh devices, and print one row a run (hit ratios, stalls on a full "
+                        + "cache, write-back, rate; every report in --json). Exit 1 if any run found a mismatch, else 2 if the "
+                        + "target or the replay refused any run (its row says why)."})
 final class ReplayCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or the directory blktrace -D wrote them to).")
     Path trace;
@@ -28,18 +35,22 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     TraceInput input;
 
-    @Option(names = "--mode", paramLabel = "s|p", defaultValue = "s", description = "Cache mode: s (ssd) or p (pmem). Default: ${DEFAULT-VALUE}")
-    String mode;
+    @Option(names = "--mode", paramLabel = "s|p", split = ",", defaultValue = "s",
+            description = "Cache mode: s (ssd) or p (pmem); s,p sweeps both. Default: ${DEFAULT-VALUE}")
+    List<String> modes;
 
-    @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Cache device size. Default: ${DEFAULT-VALUE}")
-    String cacheSize;
+    @Option(names = "--cache-size", paramLabel = "SIZE", split = ",", defaultValue = "256M",
+            description = "Cache device size; a list (64M,256M,1G) sweeps. Default: ${DEFAULT-VALUE}")
+    List<String> cacheSizes;
 
-    @Option(names = "--block-size", paramLabel = "N", defaultValue = "4096", description = "Cache block size (512..4096). Default: ${DEFAULT-VALUE}")
-    int blockSize;
+    @Option(names = "--block-size", paramLabel = "N", split = ",", defaultValue = "4096",
+            description = "Cache block size (512..4096); a list sweeps. Default: ${DEFAULT-VALUE}")
+    List<Integer> blockSizes;
 
     @Option(names = "--table", paramLabel = "FEATURES",
-            description = "Feature arguments of the table line, e.g. \"high_watermark 60 writeback_jobs 64\".")
-    String table;
+            description = "Feature arguments of the table line, e.g. \"high_watermark 60 writeback_jobs 64\"; given more "
+                    + "than once, sweeps.")
+    List<String> tables;
 
     @Option(names = "--origin-size", paramLabel = "SIZE", description = "Origin size (default: the trace's extent).")
     String originSize;
@@ -123,16 +134,28 @@ final class ReplayCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         trace = TraceInput.resolve(trace);
         Replayer.Settings s = new Replayer.Settings();
-        if (!mode.matches("[sp]")) {
-            throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
+        for (String mode : modes) {
+            if (!mode.matches("[sp]")) {
+                throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
+            }
         }
-        s.mode = mode;
-        s.cacheBytes = Sizes.parse(cacheSize, "--cache-size");
-        if (!dev.dmwc.writecache.target.TableParser.validBlockSize(blockSize)) {
-            throw new Main.UsageError("--block-size must be a power of two from 512 to 4096, not " + blockSize);
+        List<Long> cacheBytes = new ArrayList<>();
+        for (String size : cacheSizes) {
+            cacheBytes.add(Sizes.parse(size, "--cache-size"));
         }
-        s.blockSize = blockSize;
-        s.features = table == null || table.isBlank() ? List.of() : Arrays.asList(table.trim().split("\\s+"));
+        for (int blockSize : blockSizes) {
+            if (!dev.dmwc.writecache.target.TableParser.validBlockSize(blockSize)) {
+                throw new Main.UsageError("--block-size must be a power of two from 512 to 4096, not " + blockSize);
+            }
+        }
+        List<List<String>> features = new ArrayList<>();
+        for (String table : tables == null ? List.of("") : tables) {
+            features.add(table.isBlank() ? List.of() : Arrays.asList(table.trim().split("\\s+")));
+        }
+        s.mode = modes.get(0);
+        s.cacheBytes = cacheBytes.get(0);
+        s.blockSize = blockSizes.get(0);
+        s.features = features.get(0);
         if (!timing.equals("afap") && !timing.equals("real") && !timing.matches("x\\d+(\\.\\d+)?")) {
             throw new Main.UsageError("--timing must be afap, real or xN (e.g. x10), not '" + timing + "'");
         }
@@ -199,6 +222,14 @@ final class ReplayCommand implements Callable<Integer> {
             throw new Main.UsageError(e.getMessage());
         }
         boolean jsonToStdout = json != null && json.toString().equals("-");
+        List<Replayer.Settings> sweep = ReplaySweep.combinations(s, modes, cacheBytes, blockSizes, features);
+        if (sweep.size() > 1 && !check) {
+            if (html != null) {
+                throw new Main.UsageError("--html plots one run; a sweep (" + sweep.size() + " runs here) prints a table, "
+                        + "and --json holds every run's report");
+            }
+            return sweep(sweep, topts, jsonToStdout);
+        }
         ReplayReport rep;
         try {
             rep = new Replayer(trace, topts, s, ProgressBar.forStderr("replay", quiet || check)).run();
@@ -231,5 +262,29 @@ final class ReplayCommand implements Callable<Integer> {
             System.out.print(rep.toText());
         }
         return rep.mismatches > 0 || rep.errors > 0 ? 1 : 0;
+    }
+
+    private int sweep(List<Replayer.Settings> runs, Traces.Options topts, boolean jsonToStdout) throws Exception {
+        ReplaySweep result;
+        try {
+            result = ReplaySweep.run(trace, topts, runs, (n, of) -> ProgressBar.forStderr("replay " + n + "/" + of, quiet));
+        } catch (TraceFormatException e) {
+            throw new Main.UsageError("malformed trace: " + e.getMessage());
+        }
+        String everywhere = result.sameRefusalEverywhere();
+        if (everywhere != null) {
+            throw new Main.UsageError(everywhere);
+        }
+        if (json != null) {
+            if (jsonToStdout) {
+                System.out.print(result.toJson());
+            } else {
+                Files.writeString(json, result.toJson(), StandardCharsets.UTF_8);
+            }
+        }
+        if (!jsonToStdout) {
+            System.out.print(result.toText());
+        }
+        return result.failedRuns() > 0 ? 1 : result.refusedRuns() > 0 ? 2 : 0;
     }
 }

@@ -45,7 +45,7 @@ public final class Replayer {
     private Traces.Memo memo;
 
     /** What the user chose; defaults are the CLI's. */
-    public static final class Settings {
+    public static final class Settings implements Cloneable {
         public String mode = "s";
         public long cacheBytes = 256L << 20;
         public int blockSize = 4096;
@@ -91,6 +91,11 @@ public final class Replayer {
          * a warning in the report instead of a refusal.
          */
         public boolean noSpaceCheck;
+        /**
+         * The trace's files kept in memory across replays of the same trace (a sweep: every run
+         * reads them from here); null: one is made per replay when it loops.
+         */
+        public Traces.Memo memo;
         /** Usable bytes of the file system holding a directory; a knob for tests. */
         public ToLongFunction<Path> usableSpace = Replayer::usableSpace;
 
@@ -100,6 +105,15 @@ public final class Replayer {
          * and measure mostly itself.
          */
         public static final int NO_DATA_LATENCY_EVERY = 16;
+
+        /** A copy to change for one run of a sweep (the lists it holds are not changed in place). */
+        public Settings copy() {
+            try {
+                return (Settings) super.clone();
+            } catch (CloneNotSupportedException e) {
+                throw new AssertionError(e);
+            }
+        }
 
         /** The sampling interval in effect. */
         public int latencyEvery() {
@@ -154,7 +168,7 @@ public final class Replayer {
         // the origin pages the trace writes; reads take nothing (MappedBlockDevice answers a read
         // of pages never written with zeros, without a fault that would allocate a tmpfs page)
         TouchedPages fill = s.noData || s.checkOnly ? null : new TouchedPages();
-        memo = s.loops > 1 && !s.checkOnly ? new Traces.Memo() : null;
+        memo = s.memo != null ? s.memo : s.loops > 1 && !s.checkOnly ? new Traces.Memo() : null;
         try (TraceReader in = Traces.open(trace, traceOptions, memo)) {
             sc.format = in.format();
             while (true) {

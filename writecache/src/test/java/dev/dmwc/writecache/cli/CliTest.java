@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -153,6 +154,40 @@ class CliTest {
         Run r = run("info", "--json");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("\"persistence\":") && r.out().contains("\"pku\":"), r.out());
+    }
+
+    @org.junit.jupiter.api.Test
+    void replaySweepsCacheSizesAndTablesOneRowARun() throws Exception {
+        Path json = dir.resolve("sweep.json");
+        Run r = run("replay", "-q", "--work-dir", dir.toString(), "--verify", "--cache-size", "32K,1M",
+                "--table", "high_watermark 30 low_watermark 10", "--table", "high_watermark 200", "--json", json.toString(),
+                "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(2, r.code(), r.out() + r.err()); // two of the four runs were refused by the target
+        List<String> rows = r.out().lines().filter(l -> l.matches("\\s+[1-4] s .*")).toList();
+        assertEquals(4, rows.size(), r.out());
+        assertTrue(rows.get(0).contains("32.0 KiB") && rows.get(0).endsWith("high_watermark 30 low_watermark 10"), rows.get(0));
+        assertTrue(rows.get(1).contains("high_watermark 200: refused: the table was refused"), rows.get(1));
+        assertTrue(rows.get(2).contains("1.0 MiB") && rows.get(2).endsWith("high_watermark 30 low_watermark 10"), rows.get(2));
+        assertTrue(rows.get(3).contains("refused"), rows.get(3));
+        // a larger cache hits more: the read hit column of runs 1 and 3 (the fifth field)
+        double small = Double.parseDouble(rows.get(0).trim().split("\\s+")[5].replace("%", ""));
+        double large = Double.parseDouble(rows.get(2).trim().split("\\s+")[5].replace("%", ""));
+        assertTrue(large > small, rows.toString());
+        String j = Files.readString(json);
+        assertEquals(2, j.split("\"refused\"", -1).length - 1, j);
+        assertEquals(2, j.split("\"mismatches\": 0,", -1).length - 1, "two verified reports");
+        assertTrue(j.contains("\"cache_bytes\": 32768") && j.contains("\"cache_bytes\": 1048576"), "sizes in JSON");
+        Run everywhere = run("replay", "-q", "--work-dir", dir.toString(), "--cache-size", "32K,64K", "--table", "high_watermark 200",
+                "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(2, everywhere.code());
+        assertTrue(everywhere.err().contains("the table was refused: EINVAL"), everywhere.err());
+        Run html = run("replay", "-q", "--work-dir", dir.toString(), "--mode", "s,p", "--html", dir.resolve("x.html").toString(),
+                "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(2, html.code());
+        assertTrue(html.err().contains("--html plots one run; a sweep (2 runs here)"), html.err());
+        try (var left = Files.list(dir)) {
+            assertFalse(left.anyMatch(f -> f.getFileName().toString().startsWith("dmwc-replay-")), "device files left");
+        }
     }
 
     @org.junit.jupiter.api.Test

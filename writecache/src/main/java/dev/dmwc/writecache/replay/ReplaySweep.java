@@ -1,0 +1,199 @@
+package dev.dmwc.writecache.replay;
+
+import dev.dmwc.writecache.cli.Json;
+import dev.dmwc.writecache.engine.DmError;
+import dev.dmwc.writecache.trace.TraceFormatException;
+import dev.dmwc.writecache.trace.TraceRecord;
+import dev.dmwc.writecache.trace.Traces;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiFunction;
+import org.HdrHistogram.Histogram;
+
+/**
+ * One trace replayed on several caches, one after another, each on fresh devices: every
+ * combination of modes, cache sizes, block sizes and table features. This is what a user sizing a
+ * cache asks: how the hit ratios, the write-back and the stalls on a full cache change with it. The
+ * trace's files are read once and kept in memory for every run (a {@link Traces.Memo}).
+ *
+ * <p>A run the target or the replay refuses (a table the kernel would not take, devices that do not
+ * fit the work directory) is a row saying why, and the sweep goes on; a malformed trace stops it,
+ * since every run would read the same lines.
+ */
+public final class ReplaySweep {
+    /** One combination: its settings, and its report or why it did not run. */
+    public static final class Run {
+        public final Replayer.Settings settings;
+        public ReplayReport report;
+        public String refused;
+
+        Run(Replayer.Settings settings) {
+            this.settings = settings;
+        }
+
+        String features() {
+            return settings.features.isEmpty() ? "-" : String.join(" ", settings.features);
+        }
+    }
+
+    private final Path trace;
+    private final List<Run> runs = new ArrayList<>();
+
+    private ReplaySweep(Path trace) {
+        this.trace = trace;
+    }
+
+    /**
+     * Every combination, in this order: mode, then cache size, then block size, then features (the
+     * last varies fastest). Each is a copy of {@code base} sharing one memo of the trace.
+     */
+    public static List<Replayer.Settings> combinations(Replayer.Settings base, List<String> modes, List<Long> cacheBytes,
+            List<Integer> blockSizes, List<List<String>> features) {
+        Traces.Memo memo = base.memo != null ? base.memo : new Traces.Memo();
+        List<Replayer.Settings> out = new ArrayList<>();
+        for (String mode : modes) {
+            for (long bytes : cacheBytes) {
+                for (int bs : blockSizes) {
+                    for (List<String> f : features) {
+                        Replayer.Settings s = base.copy();
+                        s.mode = mode;
+                        s.cacheBytes = bytes;
+                        s.blockSize = bs;
+                        s.features = List.copyOf(f);
+                        s.memo = memo;
+                        out.add(s);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Replay {@code trace} once per settings. {@code progress} gets the run's number (from 1) and
+     * the run count, and returns where that run reports its progress.
+     */
+    public static ReplaySweep run(Path trace, Traces.Options options, List<Replayer.Settings> settings,
+            BiFunction<Integer, Integer, Replayer.Progress> progress) throws IOException, TraceFormatException {
+        ReplaySweep sweep = new ReplaySweep(trace);
+        for (Replayer.Settings s : settings) {
+            Run run = new Run(s);
+            sweep.runs.add(run);
+            try {
+                run.report = new Replayer(trace, options, s, progress.apply(sweep.runs.size(), settings.size())).run();
+            } catch (Replayer.ReplayException | IllegalArgumentException e) {
+                run.refused = e.getMessage();
+            } catch (DmError e) {
+                run.refused = "the table was refused: " + e.getMessage();
+            }
+        }
+        return sweep;
+    }
+
+    public List<Run> runs() {
+        return runs;
+    }
+
+    /** Whether every run was refused, and for the same reason (then the reason is the trace's or the options'). */
+    public String sameRefusalEverywhere() {
+        String first = runs.isEmpty() ? null : runs.get(0).refused;
+        for (Run r : runs) {
+            if (r.refused == null || !r.refused.equals(first)) {
+                return null;
+            }
+        }
+        return first;
+    }
+
+    public long refusedRuns() {
+        return runs.stream().filter(r -> r.refused != null).count();
+    }
+
+    /** Runs whose check found a mismatch or a request that failed. */
+    public long failedRuns() {
+        return runs.stream().filter(r -> r.report != null && (r.report.mismatches > 0 || r.report.errors > 0)).count();
+    }
+
+    /** The human table: one row a run. */
+    public String toText() {
+        StringBuilder sb = new StringBuilder();
+        ReplayReport any = runs.stream().map(r -> r.report).filter(r -> r != null).findFirst().orElse(null);
+        sb.append(String.format(Locale.ROOT, "trace     %s%s; %d runs, each on fresh devices%n", trace,
+                any == null ? "" : " (" + any.scan.format + "), " + any.scan.records + " requests", runs.size()));
+        boolean verify = runs.get(0).settings.verify && !runs.get(0).settings.noData;
+        sb.append(String.format(Locale.ROOT, "%n%3s %-4s %10s %5s %9s %10s %9s %9s %12s %10s %12s%s  %s%n", "run", "mode", "cache",
+                "block", "read hits", "write hits", "around", "blocked", "written back", "requests/s", "write p99 µs",
+                verify ? " mismatches" : "", "features"));
+        int n = 0;
+        for (Run r : runs) {
+            n++;
+            String head = String.format(Locale.ROOT, "%3d %-4s %10s %5d", n, r.settings.mode,
+                    ReplayReport.size(r.settings.cacheBytes), r.settings.blockSize);
+            if (r.refused != null) {
+                sb.append(head).append("  ").append(r.features()).append(": refused: ").append(r.refused).append('\n');
+                continue;
+            }
+            ReplayReport rep = r.report;
+            long[] f = ReplayReport.fields(rep.finalStatus);
+            Histogram w = rep.latency.get(TraceRecord.Op.WRITE);
+            sb.append(head).append(String.format(Locale.ROOT, " %8.1f%% %9.1f%% %9d %9d %12s %10.0f %12s%s  %s%n",
+                    pct(f[5], f[4]), pct(f[7] + f[8], f[6]), f[9], f[11], ReplayReport.size(rep.writebackBlocks * r.settings.blockSize),
+                    rep.requestsPerSecond(), w == null || w.getTotalCount() == 0 ? "-"
+                            : String.format(Locale.ROOT, "%.1f", w.getValueAtPercentile(99) / 1000.0),
+                    verify ? String.format(Locale.ROOT, " %10d", rep.mismatches) : "", r.features()));
+        }
+        sb.append(String.format(Locale.ROOT, "%nhits are of blocks (dmsetup status); around: blocks written around a full cache "
+                + "to the origin; blocked: writes that waited for a free block; written back: to the origin during the replay%n"));
+        n = 0;
+        for (Run r : runs) {
+            n++;
+            if (r.report == null) {
+                continue;
+            }
+            for (String w : r.report.warnings) {
+                sb.append(String.format(Locale.ROOT, "warning   run %d: %s%n", n, w));
+            }
+            for (String m : r.report.mismatchExamples) {
+                sb.append(String.format(Locale.ROOT, "  MISMATCH run %d: %s%n", n, m));
+            }
+            for (String e : r.report.errorExamples) {
+                sb.append(String.format(Locale.ROOT, "  ERROR run %d: %s%n", n, e));
+            }
+            if (r.report.keptIn != null) {
+                sb.append(String.format(Locale.ROOT, "run %d: devices kept in %s%n", n, r.report.keptIn));
+            }
+        }
+        return sb.toString();
+    }
+
+    private static double pct(long a, long b) {
+        return b == 0 ? 0 : 100.0 * a / b;
+    }
+
+    /** {@code {"trace", "runs": [{"mode", "cache_bytes", "block_size", "features", "report" | "refused"}]}}. */
+    public String toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("trace", trace.toString());
+        List<Object> list = new ArrayList<>();
+        for (Run r : runs) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("mode", r.settings.mode);
+            o.put("cache_bytes", r.settings.cacheBytes);
+            o.put("block_size", r.settings.blockSize);
+            o.put("features", r.settings.features);
+            if (r.refused != null) {
+                o.put("refused", r.refused);
+            } else {
+                o.put("report", r.report.toMap());
+            }
+            list.add(o);
+        }
+        m.put("runs", list);
+        return Json.of(m);
+    }
+}
