@@ -166,7 +166,7 @@ final class BenchCommand implements Callable<Integer> {
     /** One mode at one thread count: fresh devices and baselines, every phase; appends its JSON run and its table. */
     private List<Bench.PhaseResult> runOne(String mode, int threads, Bench.Config cfg, List<Object> runs, StringBuilder table) throws Exception {
         devices.mode = mode;
-        devices.filledWhole = willPrefault();
+        devices.bench = true;
         DeviceOptions.Opened d = devices.open();
         Path scratch = Files.createTempFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
                 "dmwc-bench-copy", ".img");

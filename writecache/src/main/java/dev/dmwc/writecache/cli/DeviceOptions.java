@@ -65,10 +65,11 @@ final class DeviceOptions {
     String protection;
 
     /**
-     * Set by bench: the new scratch devices are faulted in whole before the phases, and a
-     * copy-baseline file of the cache's size sits beside them; all of it must fit.
+     * Set by bench, which fills what it makes: its new scratch devices (faulted in whole, or written
+     * by the phases) and, in the same directory whatever the device files are, a copy-baseline file
+     * of the cache's size. All of it must fit, or bench is refused; serve only warns.
      */
-    boolean filledWhole;
+    boolean bench;
 
     /** A loaded target and what must be closed with it. */
     static final class Opened {
@@ -157,8 +158,8 @@ final class DeviceOptions {
      * space, before any is made: bench, which fills them whole, is refused if they cannot fit; a
      * serve whose clients could write more than fits is warned.
      */
-    private void checkSpace(Path dir, long originBytes, long cacheBytes) throws IOException {
-        long need = originBytes + cacheBytes + (filledWhole ? cacheBytes : 0);
+    private void checkSpace(Path dir, long originBytes, long cacheBytes, long baselineBytes) throws IOException {
+        long need = originBytes + cacheBytes + baselineBytes;
         if (need == 0) {
             return;
         }
@@ -167,11 +168,11 @@ final class DeviceOptions {
             return;
         }
         String what = String.format(java.util.Locale.ROOT, "%s in %s (origin %s, cache %s%s), and %s is free there",
-                human(need), dir, human(originBytes), human(cacheBytes), filledWhole ? ", the copy baseline's file as large" : "",
-                human(free));
-        if (filledWhole) {
+                human(need), dir, human(originBytes), human(cacheBytes),
+                baselineBytes > 0 ? ", the copy baseline " + human(baselineBytes) : "", human(free));
+        if (bench) {
             throw new Main.UsageError("the scratch devices would not fit: they take " + what + "; give a smaller --origin-size "
-                    + "or --cache-size, device files elsewhere with --origin/--cache, or --no-prefault");
+                    + "or --cache-size, or device files elsewhere with --origin/--cache");
         }
         System.err.println("dmwc: warning: the new devices may not fit: written whole they take " + what
                 + "; writes past that will fail (device files elsewhere: --origin/--cache)");
@@ -209,7 +210,7 @@ final class DeviceOptions {
         long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : Files.size(o);
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : Files.size(c);
-        checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0);
+        checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0, bench ? cSize : 0);
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));
         BlockDevice od;

@@ -384,10 +384,24 @@ class CliTest {
         assertTrue(sweepTable.out().contains("mode s, 4096-byte blocks, IOPS by submitting threads (x the first count):")
                 && sweepTable.out().contains("(1.00 x)"), sweepTable.out());
         assertEquals(2, run("bench", "--threads", "1,0").code());
-        // scratch devices faulted in whole that cannot fit: refused before any file is made
+        // scratch devices that cannot fit: refused before any file is made, prefaulted or not
         Run huge = run("bench", "--modes", "s", "--phases", "absorb", "--origin-size", "64T");
         assertEquals(2, huge.code(), huge.err());
-        assertTrue(huge.err().contains("the scratch devices would not fit") && huge.err().contains("--no-prefault"), huge.err());
+        assertTrue(huge.err().contains("the scratch devices would not fit"), huge.err());
+        assertEquals(2, run("bench", "--modes", "s", "--phases", "absorb", "--origin-size", "64T", "--no-prefault").code());
+        // device files given: the copy baseline, a file of the cache's size in /dev/shm, is still counted
+        if (Files.getFileStore(Path.of("/dev/shm")).getUsableSpace() < (1L << 40)) {
+            Path o = dir.resolve("o.img");
+            Path c = dir.resolve("c.img");
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(c.toFile(), "rw")) {
+                f.setLength(1L << 40); // sparse: the test's file system need not hold it
+            }
+            Run baseline = run("bench", "--modes", "s", "--phases", "absorb", "--origin", o.toString(), "--cache", c.toString(),
+                    "--origin-size", "64M");
+            assertEquals(2, baseline.code(), baseline.err());
+            assertTrue(baseline.err().contains("the copy baseline 1024.0 GiB"), baseline.err());
+            assertFalse(Files.exists(o), "no origin made");
+        }
         Run badSize = run("bench", "--block-size", "4096,1000");
         assertEquals(2, badSize.code());
         assertTrue(badSize.err().contains("--block-size 1000: the table would be refused (Invalid block size"), badSize.err());
