@@ -26,7 +26,7 @@ import picocli.CommandLine.Parameters;
                 "",
                 "A sweep: lists in --mode, --cache-size, --block-size, or --table given more than once, replay the trace "
                         + "once per combination, each on fresh devices, and print one row a run (hit ratios, stalls on a full "
-                        + "cache, write-back, rate; every report in --json). Exit 1 if any run found a mismatch, else 2 if the "
+                        + "cache, write-back, rate; every report in --json, every run's plots in --html). Exit 1 if any run found a mismatch, else 2 if the "
                         + "target or the replay refused any run (its row says why)."})
 final class ReplayCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or the directory blktrace -D wrote them to).")
@@ -224,10 +224,6 @@ final class ReplayCommand implements Callable<Integer> {
         boolean jsonToStdout = json != null && json.toString().equals("-");
         List<Replayer.Settings> sweep = ReplaySweep.combinations(s, modes, cacheBytes, blockSizes, features);
         if (sweep.size() > 1 && !check) {
-            if (html != null) {
-                throw new Main.UsageError("--html plots one run; a sweep (" + sweep.size() + " runs here) prints a table, "
-                        + "and --json holds every run's report");
-            }
             return sweep(sweep, topts, jsonToStdout);
         }
         ReplayReport rep;
@@ -281,6 +277,9 @@ final class ReplayCommand implements Callable<Integer> {
             } else {
                 Files.writeString(json, result.toJson(), StandardCharsets.UTF_8);
             }
+        }
+        if (html != null) {
+            Files.writeString(html, result.toHtml(), StandardCharsets.UTF_8);
         }
         if (!jsonToStdout) {
             System.out.print(result.toText());

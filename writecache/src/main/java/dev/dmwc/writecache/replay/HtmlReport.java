@@ -7,13 +7,61 @@ import java.util.List;
 /**
  * The replay report as one self-contained HTML page (no network): the summary table and three
  * plots over trace time — read hit ratio, dirty and free blocks, writeback rate — drawn as SVG by
- * a small inline script from the embedded timeline. When the script has drawn them it sets
+ * a small inline script from the embedded timeline; for a sweep, the sweep's table and the same
+ * plots with one line a run. When the script has drawn them it sets
  * {@code data-plotted} on the body to the number of plots (what the headless-browser test reads).
  */
 final class HtmlReport {
     private HtmlReport() {}
 
+    private static final String[] COLORS = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+        "#7f7f7f", "#bcbd22", "#17becf"};
+
+    /** One replay: read hit ratio; dirty and free blocks; writeback rate. */
     static String render(ReplayReport r) {
+        List<Object> runs = List.of(run(r));
+        String plots = "[{id: 'hit', series: [{run: 0, col: 1, name: 'read hit %', color: '#1f77b4'}]},"
+                + " {id: 'blocks', series: [{run: 0, col: 2, name: 'dirty', color: '#d62728'},"
+                + " {run: 0, col: 3, name: 'free', color: '#2ca02c'}]},"
+                + " {id: 'wb', series: [{run: 0, col: 4, name: 'written back / s', color: '#9467bd'}]}]";
+        return page("dmwc replay: " + r.trace, r.toText(), runs, plots, xLabel(r), "Dirty and free cache blocks");
+    }
+
+    /** A sweep: the same three plots, one line a run (dirty blocks only: free is the cache's rest). */
+    static String render(ReplaySweep sweep) {
+        List<Object> runs = new ArrayList<>();
+        StringBuilder hit = new StringBuilder();
+        StringBuilder dirty = new StringBuilder();
+        StringBuilder wb = new StringBuilder();
+        int n = 0;
+        String x = "requests";
+        for (ReplaySweep.Run run : sweep.runs()) {
+            n++;
+            if (run.report == null) {
+                continue;
+            }
+            String color = COLORS[runs.size() % COLORS.length];
+            String name = Json.of(n + ": " + run.settings.mode + " " + ReplayReport.size(run.settings.cacheBytes) + " "
+                    + run.settings.blockSize + (run.settings.features.isEmpty() ? "" : " " + run.features())).trim();
+            int index = runs.size();
+            runs.add(run(run.report));
+            String series = "{run: " + index + ", col: %d, name: " + name + ", color: '" + color + "'}";
+            hit.append(hit.length() == 0 ? "" : ", ").append(series.formatted(1));
+            dirty.append(dirty.length() == 0 ? "" : ", ").append(series.formatted(2));
+            wb.append(wb.length() == 0 ? "" : ", ").append(series.formatted(4));
+            x = xLabel(run.report);
+        }
+        String plots = "[{id: 'hit', series: [" + hit + "]}, {id: 'blocks', series: [" + dirty + "]}, {id: 'wb', series: [" + wb
+                + "]}]";
+        return page("dmwc replay sweep: " + sweep.trace(), sweep.toText(), runs, plots, x, "Dirty cache blocks");
+    }
+
+    private static String xLabel(ReplayReport r) {
+        return r.scan.lastTimeNs >= 0 ? "trace time (s)" : "requests";
+    }
+
+    /** A run's timeline rows: x, read hit %, dirty, free, written back per second. */
+    private static List<Object> run(ReplayReport r) {
         List<Object> rows = new ArrayList<>();
         double prevT = Double.NaN;
         double prevWb = 0;
@@ -24,13 +72,15 @@ final class HtmlReport {
             prevT = t;
             prevWb = s[5];
         }
-        String data = Json.of(rows).trim();
-        String text = escape(r.toText());
-        String xLabel = r.scan.lastTimeNs >= 0 ? "trace time (s)" : "requests";
+        return rows;
+    }
+
+    private static String page(String title, String summary, List<Object> runs, String plots, String xLabel, String blocksTitle) {
+        String data = Json.of(runs).trim();
         return """
                 <!DOCTYPE html>
                 <html lang="en"><head><meta charset="utf-8">
-                <title>dmwc replay: %s</title>
+                <title>%s</title>
                 <style>
                 body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
                 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
@@ -40,27 +90,29 @@ final class HtmlReport {
                 .label { font-size: 11px; fill: #555; }
                 </style></head>
                 <body data-plotted="0">
-                <h1>dmwc replay</h1>
+                <h1>%s</h1>
                 <pre id="summary">%s</pre>
                 <div class="plot"><h2>Read hit ratio (%%, cumulative)</h2><svg id="hit" width="900" height="260"></svg></div>
-                <div class="plot"><h2>Dirty and free cache blocks</h2><svg id="blocks" width="900" height="260"></svg></div>
+                <div class="plot"><h2>%s</h2><svg id="blocks" width="900" height="260"></svg></div>
                 <div class="plot"><h2>Writeback rate (blocks/s)</h2><svg id="wb" width="900" height="260"></svg></div>
                 <script id="timeline" type="application/json">%s</script>
                 <script>
                 (function () {
-                  var rows = JSON.parse(document.getElementById('timeline').textContent);
+                  var runs = JSON.parse(document.getElementById('timeline').textContent);
                   var NS = 'http://www.w3.org/2000/svg';
+                  var xLabel = %s;
                   function el(name, attrs, parent) {
                     var e = document.createElementNS(NS, name);
                     for (var k in attrs) e.setAttribute(k, attrs[k]);
                     parent.appendChild(e);
                     return e;
                   }
-                  function plot(id, series, xLabel) {
+                  function plot(id, series) {
                     var svg = document.getElementById(id), W = 900, H = 260, L = 70, B = 35, T = 10, R = 20;
-                    var xs = rows.map(function (r) { return r[0]; });
-                    var xmax = Math.max.apply(null, xs.concat([1e-9])), ymax = 1e-9;
-                    series.forEach(function (s) { rows.forEach(function (r) { ymax = Math.max(ymax, r[s.col]); }); });
+                    var xmax = 1e-9, ymax = 1e-9;
+                    series.forEach(function (s) {
+                      runs[s.run].forEach(function (r) { xmax = Math.max(xmax, r[0]); ymax = Math.max(ymax, r[s.col]); });
+                    });
                     el('line', {x1: L, y1: H - B, x2: W - R, y2: H - B, 'class': 'axis'}, svg);
                     el('line', {x1: L, y1: T, x2: L, y2: H - B, 'class': 'axis'}, svg);
                     el('text', {x: W / 2, y: H - 5, 'class': 'label'}, svg).textContent = xLabel + ' (max ' + xmax.toPrecision(4) + ')';
@@ -68,27 +120,26 @@ final class HtmlReport {
                     el('text', {x: 5, y: H - B, 'class': 'label'}, svg).textContent = '0';
                     var drawn = 0;
                     series.forEach(function (s, i) {
+                      var rows = runs[s.run];
                       var pts = rows.map(function (r) {
                         var x = L + (W - L - R) * r[0] / xmax, y = H - B - (H - B - T) * r[s.col] / ymax;
                         return x.toFixed(1) + ',' + y.toFixed(1);
                       }).join(' ');
                       var p = el('polyline', {points: pts, fill: 'none', stroke: s.color, 'stroke-width': 1.5}, svg);
                       p.setAttribute('data-points', rows.length);
-                      el('text', {x: W - R - 150, y: T + 14 + 14 * i, fill: s.color, 'class': 'label'}, svg).textContent = s.name;
+                      el('text', {x: W - R - 250, y: T + 14 + 14 * i, style: 'fill: ' + s.color, 'class': 'label'}, svg).textContent = s.name;
                       drawn += rows.length > 0 ? 1 : 0;
                     });
                     return drawn > 0 ? 1 : 0;
                   }
                   var n = 0;
-                  n += plot('hit', [{col: 1, name: 'read hit %%', color: '#1f77b4'}], %s);
-                  n += plot('blocks', [{col: 2, name: 'dirty', color: '#d62728'}, {col: 3, name: 'free', color: '#2ca02c'}], %s);
-                  n += plot('wb', [{col: 4, name: 'written back / s', color: '#9467bd'}], %s);
+                  %s.forEach(function (p) { n += plot(p.id, p.series); });
                   document.body.setAttribute('data-plotted', String(n));
                 })();
                 </script>
                 </body></html>
-                """.formatted(escape(r.trace), text, data.replace("</", "<\\/"), Json.of(xLabel).trim(),
-                Json.of(xLabel).trim(), Json.of(xLabel).trim());
+                """.formatted(escape(title), escape(title.substring(0, title.indexOf(':'))), escape(summary), escape(blocksTitle),
+                data.replace("</", "<\\/"), Json.of(xLabel).trim(), plots.replace("</", "<\\/"));
     }
 
     private static String escape(String s) {

@@ -99,6 +99,15 @@ public final class ReplaySweep {
         return runs;
     }
 
+    public Path trace() {
+        return trace;
+    }
+
+    /** A self-contained HTML page: the table, and the replay's plots with one line a run. */
+    public String toHtml() {
+        return HtmlReport.render(this);
+    }
+
     /** Whether every run was refused, and for the same reason (then the reason is the trace's or the options'). */
     public String sameRefusalEverywhere() {
         String first = runs.isEmpty() ? null : runs.get(0).refused;

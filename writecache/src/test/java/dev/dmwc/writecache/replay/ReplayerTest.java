@@ -385,5 +385,19 @@ class ReplayerTest {
                 .filter(m -> Integer.parseInt(m.group(1)) > 100).count();
         assertEquals(4, lines, "hit ratio, dirty, free and writeback series, each with its samples");
         Files.delete(html);
+
+        // a sweep: the same three plots, one line a run
+        ReplaySweep sweep = ReplaySweep.run(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(),
+                ReplaySweep.combinations(s, List.of("s", "p"), List.of(4L << 20), List.of(4096), List.of(List.of())),
+                (n, of) -> null);
+        Files.writeString(html, sweep.toHtml());
+        p = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                html.toUri().toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String sweepDom = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(sweepDom.contains("data-plotted=\"3\""), sweepDom.substring(0, Math.min(500, sweepDom.length())));
+        assertEquals(6, java.util.regex.Pattern.compile("<polyline[^>]*data-points=\"(\\d+)\"").matcher(sweepDom).results()
+                .filter(m -> Integer.parseInt(m.group(1)) > 100).count(), "hit ratio, dirty and writeback of each run");
+        assertTrue(sweepDom.contains("1: s 4.0 MiB 4096") && sweepDom.contains("2: p 4.0 MiB 4096"), "each line named");
     }
 }
