@@ -29,11 +29,32 @@ final class ControlClient {
         @picocli.CommandLine.Mixin
         Target target;
 
-        @Option(names = "--json", description = "Print the JSON object.")
+        @Option(names = "--json", description = "Print the JSON object (with --watch: one object a line, JSON Lines).")
         boolean json;
 
+        @Option(names = "--watch", paramLabel = "SECONDS",
+                description = "Print a line every SECONDS (like iostat): blocks used and under writeback, and over the "
+                        + "interval reads and writes per second (blocks, as the status counts them) with their hit ratios, writes around the cache and blocked on "
+                        + "the freelist, write-back MB/s, NBD requests and MB/s. Ends with --count, Ctrl-C, or when the serve stops.")
+        Double watch;
+
+        @Option(names = "--count", paramLabel = "N", description = "With --watch: stop after N lines.")
+        Integer count;
+
         @Override
-        public Integer call() {
+        public Integer call() throws InterruptedException {
+            if (count != null && watch == null) {
+                throw new Main.UsageError("--count needs --watch");
+            }
+            if (watch != null) {
+                if (!(watch > 0 && watch <= 3600)) {
+                    throw new Main.UsageError("--watch must be more than 0 and at most 3600 seconds, not " + watch);
+                }
+                if (count != null && count < 1) {
+                    throw new Main.UsageError("--count must be at least 1, not " + count);
+                }
+                return watch();
+            }
             String reply = request(target.control, target.listen, "status");
             if (json) {
                 System.out.print(reply);
@@ -49,6 +70,109 @@ final class ControlClient {
                 }
             }
             return 0;
+        }
+
+        /** A sample's counters by name (the flattened status; server counters as "server.…"). */
+        private static java.util.Map<String, Long> numbers(String reply) {
+            java.util.Map<String, Long> out = new java.util.HashMap<>();
+            for (var e : flatten(reply).entrySet()) {
+                try {
+                    out.put(e.getKey().startsWith("fields.") ? e.getKey().substring(7) : e.getKey(), Long.parseLong(e.getValue()));
+                } catch (NumberFormatException notACounter) {
+                    // the table and status lines, error_text, uptime
+                }
+            }
+            return out;
+        }
+
+        private static final String[] SERVER_REQUESTS = {"server.reads", "server.writes", "server.flushes", "server.trims",
+            "server.write_zeroes"};
+
+        private int watch() throws InterruptedException {
+            Path control = target.control != null ? target.control : ControlSocket.defaultPath(target.listen);
+            String first = request(target.control, target.listen, "status");
+            String[] table = flatten(first).getOrDefault("table", "").split("\\s+");
+            long blockSize = table.length > 6 && table[6].matches("\\d+") ? Long.parseLong(table[6]) : 4096;
+            java.util.Map<String, Long> prev = numbers(first);
+            long prevNanos = System.nanoTime();
+            long intervalNanos = (long) (watch * 1e9);
+            String header = String.format(java.util.Locale.ROOT, "%-8s %9s %6s %8s %9s %6s %9s %6s %9s %9s %8s %9s %8s %8s",
+                    "time", "used", "used", "under wb", "reads/s", "hit", "writes/s", "hit", "around/s", "blocked/s", "wb MB/s",
+                    "nbd req/s", "in MB/s", "out MB/s");
+            for (int line = 0; count == null || line < count; line++) {
+                long next = prevNanos + intervalNanos;
+                for (long left = next - System.nanoTime(); left > 0; left = next - System.nanoTime()) {
+                    Thread.sleep(Math.max(1, left / 1_000_000L));
+                }
+                String reply;
+                try {
+                    reply = ControlSocket.request(control, "status");
+                } catch (IOException e) {
+                    System.err.println("dmwc: the serve no longer answers on " + control + " (" + e.getMessage() + "): stopped watching");
+                    return 0;
+                }
+                long now = System.nanoTime();
+                java.util.Map<String, Long> cur = numbers(reply);
+                double seconds = (now - prevNanos) / 1e9;
+                java.util.Map<String, Long> d = new java.util.HashMap<>();
+                for (var e : cur.entrySet()) {
+                    long before = prev.getOrDefault(e.getKey(), 0L);
+                    // clear_stats zeroes the target's counters: then the whole count is since the reset
+                    d.put(e.getKey(), e.getValue() >= before ? e.getValue() - before : e.getValue());
+                }
+                long blocks = cur.getOrDefault("blocks", 0L);
+                long used = blocks - cur.getOrDefault("free_blocks", 0L);
+                long underWriteback = cur.getOrDefault("blocks_under_writeback", 0L);
+                long reads = d.getOrDefault("reads", 0L);
+                long readHits = d.getOrDefault("read_hits", 0L);
+                long writes = d.getOrDefault("writes", 0L);
+                long writeHits = d.getOrDefault("write_hits_uncommitted", 0L) + d.getOrDefault("write_hits_committed", 0L);
+                long nbdRequests = 0;
+                for (String k : SERVER_REQUESTS) {
+                    nbdRequests += d.getOrDefault(k, 0L);
+                }
+                double around = d.getOrDefault("writes_around", 0L) / seconds;
+                double blocked = d.getOrDefault("writes_blocked_on_freelist", 0L) / seconds;
+                double writebackMb = d.getOrDefault("writeback_blocks", 0L) * blockSize / seconds / 1e6;
+                double inMb = d.getOrDefault("server.bytes_written", 0L) / seconds / 1e6;
+                double outMb = d.getOrDefault("server.bytes_read", 0L) / seconds / 1e6;
+                String time = java.time.LocalTime.now().withNano(0).toString();
+                if (json) {
+                    java.util.Map<String, Object> row = new java.util.LinkedHashMap<>();
+                    row.put("time", time);
+                    row.put("interval_s", seconds);
+                    row.put("blocks", blocks);
+                    row.put("used_blocks", used);
+                    row.put("blocks_under_writeback", underWriteback);
+                    row.put("reads_per_s", reads / seconds);
+                    row.put("read_hit_ratio", reads == 0 ? null : (double) readHits / reads);
+                    row.put("writes_per_s", writes / seconds);
+                    row.put("write_hit_ratio", writes == 0 ? null : (double) writeHits / writes);
+                    row.put("writes_around_per_s", around);
+                    row.put("writes_blocked_on_freelist_per_s", blocked);
+                    row.put("writeback_mb_per_s", writebackMb);
+                    row.put("nbd_requests_per_s", nbdRequests / seconds);
+                    row.put("nbd_write_mb_per_s", inMb);
+                    row.put("nbd_read_mb_per_s", outMb);
+                    System.out.print(Json.line(row));
+                } else {
+                    if (line % 20 == 0) {
+                        System.out.println(header);
+                    }
+                    System.out.printf(java.util.Locale.ROOT, "%-8s %9d %5.1f%% %8d %9.0f %6s %9.0f %6s %9.0f %9.0f %8.1f %9.0f %8.1f %8.1f%n",
+                            time, used, blocks == 0 ? 0.0 : 100.0 * used / blocks, underWriteback, reads / seconds,
+                            ratio(readHits, reads), writes / seconds, ratio(writeHits, writes), around, blocked, writebackMb,
+                            nbdRequests / seconds, inMb, outMb);
+                }
+                System.out.flush();
+                prev = cur;
+                prevNanos = now;
+            }
+            return 0;
+        }
+
+        private static String ratio(long part, long whole) {
+            return whole == 0 ? "-" : String.format(java.util.Locale.ROOT, "%.1f%%", 100.0 * part / whole);
         }
     }
 

@@ -9,11 +9,18 @@ public final class Json {
     /** {@code o} as JSON, indented by two spaces per level. */
     public static String of(Object o) {
         StringBuilder sb = new StringBuilder();
-        write(sb, o, 0);
+        write(sb, o, 0, false);
         return sb.append('\n').toString();
     }
 
-    private static void write(StringBuilder sb, Object o, int depth) {
+    /** {@code o} as JSON on one line, and a newline (JSON Lines: one object a line of a stream). */
+    public static String line(Object o) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, o, 0, true);
+        return sb.append('\n').toString();
+    }
+
+    private static void write(StringBuilder sb, Object o, int depth, boolean oneLine) {
         if (o == null) {
             sb.append("null");
         } else if (o instanceof String s) {
@@ -26,16 +33,21 @@ public final class Json {
             sb.append('{');
             int i = 0;
             for (var e : m.entrySet()) {
-                sb.append(i++ == 0 ? "\n" : ",\n").append("  ".repeat(depth + 1)).append(str(String.valueOf(e.getKey()))).append(": ");
-                write(sb, e.getValue(), depth + 1);
+                if (oneLine) {
+                    sb.append(i++ == 0 ? "" : ", ");
+                } else {
+                    sb.append(i++ == 0 ? "\n" : ",\n").append("  ".repeat(depth + 1));
+                }
+                sb.append(str(String.valueOf(e.getKey()))).append(": ");
+                write(sb, e.getValue(), depth + 1, oneLine);
             }
-            sb.append(m.isEmpty() ? "" : "\n" + "  ".repeat(depth)).append('}');
+            sb.append(m.isEmpty() || oneLine ? "" : "\n" + "  ".repeat(depth)).append('}');
         } else if (o instanceof java.util.Collection<?> c) {
             sb.append('[');
             int i = 0;
             for (Object x : c) {
                 sb.append(i++ == 0 ? "" : ", ");
-                write(sb, x, depth + 1);
+                write(sb, x, depth + 1, oneLine);
             }
             sb.append(']');
         } else {

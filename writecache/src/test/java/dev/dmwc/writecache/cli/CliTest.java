@@ -484,6 +484,39 @@ class CliTest {
         assertEquals(1, refused.code());
         assertTrue(refused.err().contains("message refused"), refused.err());
         assertTrue(run("status", "--control", ctl.toString()).out().contains("flushes"), "by --control too");
+        // --watch: a line an interval, with the rates of the writes a client makes meanwhile
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.CompletableFuture<Long> writer = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return dev.dmwc.writecache.nbd.NbdTestClient.writeUntil(java.net.UnixDomainSocketAddress.of(sock), 4L << 20, stop::get);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Run watch;
+        Run watchJson;
+        try {
+            watch = run("status", "--listen", "unix:" + sock, "--watch", "0.3", "--count", "3");
+            watchJson = run("status", "--listen", "unix:" + sock, "--watch", "0.3", "--count", "2", "--json");
+        } finally {
+            stop.set(true);
+        }
+        assertTrue(writer.join() > 0, "the client wrote");
+        assertEquals(0, watch.code(), watch.err());
+        List<String> lines = watch.out().lines().toList();
+        assertEquals(4, lines.size(), watch.out());
+        assertTrue(lines.get(0).startsWith("time") && lines.get(0).contains("writes/s") && lines.get(0).contains("nbd req/s"), lines.get(0));
+        for (String row : lines.subList(1, 4)) {
+            String[] f = row.trim().split("\\s+");
+            assertTrue(Double.parseDouble(f[6]) > 0 && Double.parseDouble(f[11]) > 0, "writes/s and nbd req/s in " + row);
+        }
+        assertEquals(0, watchJson.code(), watchJson.err());
+        List<String> objects = watchJson.out().lines().toList();
+        assertEquals(2, objects.size(), watchJson.out());
+        assertTrue(objects.stream().allMatch(o -> o.startsWith("{\"time\": ") && o.contains("\"writes_per_s\": ")
+                && o.endsWith("}")), watchJson.out());
+        assertEquals(2, run("status", "--listen", "unix:" + sock, "--count", "2").code());
+        assertEquals(2, run("status", "--listen", "unix:" + sock, "--watch", "0").code());
         Run none = run("status", "--listen", "unix:" + dir.resolve("nothing.sock"));
         assertEquals(2, none.code());
         assertTrue(none.err().contains("no dmwc serve answers"), none.err());

@@ -8,7 +8,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 
 /** A raw NBD client for tests: it sends what it is told, well formed or not. */
-final class NbdTestClient implements AutoCloseable {
+public final class NbdTestClient implements AutoCloseable {
     final SocketChannel ch;
 
     NbdTestClient(SocketAddress address) throws IOException {
@@ -102,6 +102,25 @@ final class NbdTestClient implements AutoCloseable {
     }
 
     /** WRITE and wait for its reply; returns the error. */
+    /**
+     * For tests elsewhere: write 4 KiB blocks at random offsets of the first {@code span} bytes of
+     * the export at {@code address}, one at a time, until {@code stop} says so. Returns how many.
+     */
+    public static long writeUntil(SocketAddress address, long span, java.util.function.BooleanSupplier stop) throws IOException {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(1);
+        byte[] block = new byte[4096];
+        long n = 0;
+        try (NbdTestClient c = connected(address)) {
+            while (!stop.getAsBoolean()) {
+                if (c.pwrite(rnd.nextLong(span / 4096) * 4096, block, false) != 0) {
+                    throw new IOException("write refused");
+                }
+                n++;
+            }
+        }
+        return n;
+    }
+
     int pwrite(long offset, byte[] data, boolean fua) throws IOException {
         request(fua ? Nbd.CMD_FLAG_FUA : 0, Nbd.CMD_WRITE, offset, offset, data.length, data);
         return reply().error;
