@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "dmwc", mixinStandardHelpOptions = true, version = "dmwc 0.1.0 (dm-writecache 1.6.0 port)",
         description = "Userspace emulator of Linux dm-writecache: kernel-exact scripts, images, tools.",
         subcommands = {ScriptCommand.class, ReplayCommand.class, TraceCommand.class, ServeCommand.class, BenchCommand.class, ControlClient.Status.class, ControlClient.Message.class, CrashtestCommand.class, StressCommand.class, FuzzCommand.class, DumpCommand.class, CheckCommand.class, InfoCommand.class,
-            CommandLine.HelpCommand.class})
+            CommandLine.HelpCommand.class, picocli.AutoComplete.GenerateCompletion.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

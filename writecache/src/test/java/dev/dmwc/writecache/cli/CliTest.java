@@ -105,6 +105,16 @@ class CliTest {
     }
 
     @Test
+    void bashCompletionKnowsEveryCommandAndItsOptions() {
+        Run r = run("generate-completion");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("complete -o default -F _complete_dmwc dmwc"), "registers for dmwc");
+        for (String word : new String[] {"replay", "serve", "bench", "crashtest", "--cache-size", "--origin-model", "--watch"}) {
+            assertTrue(r.out().contains(word), word);
+        }
+    }
+
+    @Test
     void checkIsCleanOnKernelImagesAndReportsCorruption() throws Exception {
         Path img = kernelImage("pmem-recovery", "cache.img");
         Path origin = kernelImage("pmem-recovery", "origin.img");
