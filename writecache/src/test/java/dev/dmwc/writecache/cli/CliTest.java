@@ -108,7 +108,7 @@ class CliTest {
     void bashCompletionKnowsEveryCommandAndItsOptions() {
         Run r = run("generate-completion");
         assertEquals(0, r.code(), r.err());
-        assertTrue(r.out().contains("complete -o default -F _complete_dmwc dmwc"), "registers for dmwc");
+        assertTrue(r.out().contains("complete -F _complete_dmwc -o default dmwc"), "registers for dmwc");
         for (String word : new String[] {"replay", "serve", "bench", "crashtest", "--cache-size", "--origin-model", "--watch"}) {
             assertTrue(r.out().contains(word), word);
         }
