@@ -44,7 +44,8 @@ final class TraceCommand implements Runnable {
     }
 
     @Command(name = "stats", mixinStandardHelpOptions = true,
-            description = "Summarise a trace: requests and bytes by op, flags, volumes, extent, time span, sizes, alignment.")
+            description = "Summarise a trace: requests and bytes by op, flags, volumes, extent, time span, sizes, alignment, "
+                    + "and its footprint (distinct 4 KiB pages written, read, either: what a cache would need to hold it).")
     static final class Stats implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory).")
         Path trace;
@@ -67,6 +68,8 @@ final class TraceCommand implements Runnable {
             long fua = 0;
             long aligned4k = 0;
             long withData = 0;
+            dev.dmwc.writecache.replay.TouchedPages written = new dev.dmwc.writecache.replay.TouchedPages();
+            dev.dmwc.writecache.replay.TouchedPages read = new dev.dmwc.writecache.replay.TouchedPages();
             String fmt;
             try (TraceReader in = open(trace, input.format, input.events)) {
                 fmt = in.format();
@@ -82,6 +85,7 @@ final class TraceCommand implements Runnable {
                         sizes.merge(Long.highestOneBit(Math.max(1, r.length)), 1L, Long::sum);
                     }
                     if (r.op == TraceRecord.Op.READ || r.op == TraceRecord.Op.WRITE) {
+                        (r.op == TraceRecord.Op.WRITE ? written : read).add(r.offset, r.length);
                         withData++;
                         if (r.offset % 4096 == 0 && r.length % 4096 == 0) {
                             aligned4k++;
@@ -111,6 +115,11 @@ final class TraceCommand implements Runnable {
             m.put("aligned_4k_with_data", aligned4k);
             m.put("with_data", withData);
             m.put("extent_bytes", extent);
+            Map<String, Object> footprint = new LinkedHashMap<>();
+            footprint.put("written", written.bytes());
+            footprint.put("read", read.bytes());
+            footprint.put("either", written.bytesWith(read));
+            m.put("footprint_bytes", footprint);
             m.put("seconds", last < 0 ? null : last / 1e9);
             m.put("volumes", volumes);
             Map<String, Long> sz = new LinkedHashMap<>();
@@ -127,10 +136,18 @@ final class TraceCommand implements Runnable {
                         e.getValue()[0], e.getValue()[1]);
             }
             System.out.printf(Locale.ROOT, "  PREFLUSH %d, FUA %d; 4 KiB-aligned %d of %d with data%n", preflush, fua, aligned4k, withData);
+            System.out.printf(Locale.ROOT, "  footprint (distinct 4 KiB pages): written %s, read %s, either %s%n",
+                    human(written.bytes()), human(read.bytes()), human(written.bytesWith(read)));
             System.out.printf(Locale.ROOT, "  volumes: %s%n", volumes);
             System.out.printf(Locale.ROOT, "  sizes (power-of-two buckets, bytes): %s%n", sz);
             return 0;
         }
+    }
+
+    private static String human(long bytes) {
+        return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30))
+                : bytes >= 1L << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20))
+                : String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
     }
 
     @Command(name = "convert", mixinStandardHelpOptions = true,

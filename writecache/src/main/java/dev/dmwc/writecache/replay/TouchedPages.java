@@ -3,12 +3,13 @@ package dev.dmwc.writecache.replay;
 import java.util.BitSet;
 
 /**
- * The 4 KiB pages of a sparse device file a replay can fill: a set over page numbers, so a trace
- * that rewrites the same gigabyte a hundred times counts one gigabyte. A 64 GiB extent takes a
+ * The 4 KiB pages of a sparse device file a replay can fill (and a trace's footprint, in
+ * {@code trace stats}): a set over page numbers, so a trace that rewrites the same gigabyte a
+ * hundred times counts one gigabyte. A 64 GiB extent takes a
  * 2 MiB set; pages past the set's reach (byte offsets of 8 TiB and more) are counted as bytes,
  * every time, which can only overestimate.
  */
-final class TouchedPages {
+public final class TouchedPages {
     static final int PAGE_SHIFT = 12;
     private static final long PAGE = 1L << PAGE_SHIFT;
 
@@ -16,7 +17,7 @@ final class TouchedPages {
     private long beyondReach;
 
     /** Counts the pages under {@code [offset, offset + length)}. */
-    void add(long offset, long length) {
+    public void add(long offset, long length) {
         if (length <= 0 || offset < 0) {
             return;
         }
@@ -33,7 +34,14 @@ final class TouchedPages {
     }
 
     /** Bytes of the pages counted. */
-    long bytes() {
+    public long bytes() {
         return ((long) pages.cardinality() << PAGE_SHIFT) + beyondReach;
+    }
+
+    /** Bytes of the pages counted here or in {@code other} (pages in both count once). */
+    public long bytesWith(TouchedPages other) {
+        BitSet union = (BitSet) pages.clone();
+        union.or(other.pages);
+        return ((long) union.cardinality() << PAGE_SHIFT) + beyondReach + other.beyondReach;
     }
 }

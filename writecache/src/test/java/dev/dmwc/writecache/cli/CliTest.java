@@ -275,6 +275,10 @@ class CliTest {
         Run st = run("trace", "stats", "--json", "../test-data/traces/ext4-tree.blkparse.txt.gz");
         org.junit.jupiter.api.Assertions.assertEquals(0, st.code(), st.err());
         org.junit.jupiter.api.Assertions.assertTrue(st.out().contains("\"requests\": 10704"), st.out());
+        // the footprint in distinct 4 KiB pages, as counted independently from the log's lines (a Python set)
+        Run fp = run("trace", "stats", "--json", "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertTrue(fp.out().replaceAll("\\s+", " ").contains(
+                        "\"footprint_bytes\": { \"written\": 100163584, \"read\": 80519168, \"either\": 111439872 }"), fp.out());
         Path out = dir.resolve("t.v3.iolog");
         Run cv = run("trace", "convert", "../test-data/traces/ext4-tree.blkparse.txt.gz", out.toString());
         org.junit.jupiter.api.Assertions.assertEquals(0, cv.code(), cv.err());
