@@ -40,7 +40,8 @@ final class ReplayCommand implements Callable<Integer> {
     List<String> modes;
 
     @Option(names = "--cache-size", paramLabel = "SIZE", split = ",", defaultValue = "256M",
-            description = "Cache device size; a list (64M,256M,1G) sweeps. Default: ${DEFAULT-VALUE}")
+            description = "Cache device size, or N% of the trace's written footprint (its distinct 4 KiB pages written, "
+                    + "the metadata added); a list (64M,256M,1G or 10%,25%,50%) sweeps. Default: ${DEFAULT-VALUE}")
     List<String> cacheSizes;
 
     @Option(names = "--block-size", paramLabel = "N", split = ",", defaultValue = "4096",
@@ -139,9 +140,23 @@ final class ReplayCommand implements Callable<Integer> {
                 throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
             }
         }
-        List<Long> cacheBytes = new ArrayList<>();
+        List<ReplaySweep.CacheSize> cacheBytes = new ArrayList<>();
         for (String size : cacheSizes) {
-            cacheBytes.add(Sizes.parse(size, "--cache-size"));
+            if (size.trim().endsWith("%")) {
+                double pct;
+                try {
+                    pct = Double.parseDouble(size.trim().substring(0, size.trim().length() - 1));
+                } catch (NumberFormatException e) {
+                    pct = Double.NaN;
+                }
+                if (!(pct > 0 && pct <= 10_000)) {
+                    throw new Main.UsageError("--cache-size " + size + ": a share of the trace's written footprint is a "
+                            + "percentage above 0 and at most 10000, like 25%");
+                }
+                cacheBytes.add(ReplaySweep.CacheSize.share(pct / 100));
+            } else {
+                cacheBytes.add(ReplaySweep.CacheSize.bytes(Sizes.parse(size, "--cache-size")));
+            }
         }
         for (int blockSize : blockSizes) {
             if (!dev.dmwc.writecache.target.TableParser.validBlockSize(blockSize)) {
@@ -153,7 +168,8 @@ final class ReplayCommand implements Callable<Integer> {
             features.add(table.isBlank() ? List.of() : Arrays.asList(table.trim().split("\\s+")));
         }
         s.mode = modes.get(0);
-        s.cacheBytes = cacheBytes.get(0);
+        s.cacheBytes = cacheBytes.get(0).bytes();
+        s.cacheShare = cacheBytes.get(0).share();
         s.blockSize = blockSizes.get(0);
         s.features = features.get(0);
         if (!timing.equals("afap") && !timing.equals("real") && !timing.matches("x\\d+(\\.\\d+)?")) {

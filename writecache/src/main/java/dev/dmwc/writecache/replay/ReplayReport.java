@@ -27,6 +27,8 @@ public final class ReplayReport {
          * (reads of pages never written allocate nothing); 0 with {@code --no-data}.
          */
         public long originFillBytes;
+        /** Distinct 4 KiB pages the trace writes, in bytes (counted for the space check and for {@code --cache-size N%}). */
+        public long writtenFootprintBytes;
     }
 
     static final String[] STATUS_FIELDS = dev.dmwc.writecache.engine.Writecache.STATUS_FIELDS;
@@ -146,6 +148,10 @@ public final class ReplayReport {
         m.put("table", table);
         m.put("origin_bytes", originBytes);
         m.put("cache_bytes", settings.cacheBytes);
+        if (settings.cacheShare > 0) {
+            m.put("cache_share_of_written_footprint", settings.cacheShare);
+            m.put("written_footprint_bytes", scan.writtenFootprintBytes);
+        }
         m.put("timing", settings.timing);
         m.put("loops", settings.loops);
         m.put("verify", settings.verify && !settings.noData);
@@ -231,7 +237,9 @@ public final class ReplayReport {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "trace     %s (%s)%s%n", trace, scan.format,
                 settings.loops > 1 ? ", " + settings.loops + " loops" : ""));
-        sb.append(String.format(Locale.ROOT, "target    %s   origin %s, cache %s%n", table, size(originBytes), size(settings.cacheBytes)));
+        sb.append(String.format(Locale.ROOT, "target    %s   origin %s, cache %s%s%n", table, size(originBytes), size(settings.cacheBytes),
+                settings.cacheShare > 0 ? " (" + Replayer.percent(settings.cacheShare) + " of the " + size(scan.writtenFootprintBytes)
+                        + " the trace writes, and the metadata)" : ""));
         sb.append(String.format(Locale.ROOT, "replayed  %d requests in %.2f s = %.0f requests/s (%s, %s%s); "
                 + "parsing alone: %.0f requests/s%n", requests, replaySeconds, requestsPerSecond(), settings.timing,
                 settings.noData ? "no data" : "data", settings.verify && !settings.noData ? ", verified" : "",

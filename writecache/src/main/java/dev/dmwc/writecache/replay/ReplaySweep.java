@@ -39,6 +39,26 @@ public final class ReplaySweep {
         String features() {
             return settings.features.isEmpty() ? "-" : String.join(" ", settings.features);
         }
+
+        /** The cache's size; for a share of the footprint, the share and (once the scan has sized it) the size. */
+        String cache() {
+            if (settings.cacheShare <= 0) {
+                return ReplayReport.size(settings.cacheBytes);
+            }
+            String share = Replayer.percent(settings.cacheShare);
+            return settings.cacheBytes == 0 ? share : share + " " + ReplayReport.size(settings.cacheBytes);
+        }
+    }
+
+    /** A cache size in bytes, or (share above 0) a share of the trace's written footprint. */
+    public record CacheSize(long bytes, double share) {
+        public static CacheSize bytes(long bytes) {
+            return new CacheSize(bytes, 0);
+        }
+
+        public static CacheSize share(double share) {
+            return new CacheSize(0, share);
+        }
     }
 
     private final Path trace;
@@ -52,17 +72,18 @@ public final class ReplaySweep {
      * Every combination, in this order: mode, then cache size, then block size, then features (the
      * last varies fastest). Each is a copy of {@code base} sharing one memo of the trace.
      */
-    public static List<Replayer.Settings> combinations(Replayer.Settings base, List<String> modes, List<Long> cacheBytes,
+    public static List<Replayer.Settings> combinations(Replayer.Settings base, List<String> modes, List<CacheSize> cacheSizes,
             List<Integer> blockSizes, List<List<String>> features) {
         Traces.Memo memo = base.memo != null ? base.memo : new Traces.Memo();
         List<Replayer.Settings> out = new ArrayList<>();
         for (String mode : modes) {
-            for (long bytes : cacheBytes) {
+            for (CacheSize size : cacheSizes) {
                 for (int bs : blockSizes) {
                     for (List<String> f : features) {
                         Replayer.Settings s = base.copy();
                         s.mode = mode;
-                        s.cacheBytes = bytes;
+                        s.cacheBytes = size.bytes();
+                        s.cacheShare = size.share();
                         s.blockSize = bs;
                         s.features = List.copyOf(f);
                         s.memo = memo;
@@ -135,14 +156,13 @@ public final class ReplaySweep {
         sb.append(String.format(Locale.ROOT, "trace     %s%s; %d runs, each on fresh devices%n", trace,
                 any == null ? "" : " (" + any.scan.format + "), " + any.scan.records + " requests", runs.size()));
         boolean verify = runs.get(0).settings.verify && !runs.get(0).settings.noData;
-        sb.append(String.format(Locale.ROOT, "%n%3s %-4s %10s %5s %9s %10s %9s %9s %12s %10s %12s%s  %s%n", "run", "mode", "cache",
+        sb.append(String.format(Locale.ROOT, "%n%3s %-4s %16s %5s %9s %10s %9s %9s %12s %10s %12s%s  %s%n", "run", "mode", "cache",
                 "block", "read hits", "write hits", "around", "blocked", "written back", "requests/s", "write p99 µs",
                 verify ? " mismatches" : "", "features"));
         int n = 0;
         for (Run r : runs) {
             n++;
-            String head = String.format(Locale.ROOT, "%3d %-4s %10s %5d", n, r.settings.mode,
-                    ReplayReport.size(r.settings.cacheBytes), r.settings.blockSize);
+            String head = String.format(Locale.ROOT, "%3d %-4s %16s %5d", n, r.settings.mode, r.cache(), r.settings.blockSize);
             if (r.refused != null) {
                 sb.append(head).append("  ").append(r.features()).append(": refused: ").append(r.refused).append('\n');
                 continue;
@@ -193,6 +213,9 @@ public final class ReplaySweep {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("mode", r.settings.mode);
             o.put("cache_bytes", r.settings.cacheBytes);
+            if (r.settings.cacheShare > 0) {
+                o.put("cache_share_of_written_footprint", r.settings.cacheShare);
+            }
             o.put("block_size", r.settings.blockSize);
             o.put("features", r.settings.features);
             if (r.refused != null) {

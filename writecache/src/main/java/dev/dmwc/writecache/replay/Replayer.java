@@ -48,6 +48,12 @@ public final class Replayer {
     public static final class Settings implements Cloneable {
         public String mode = "s";
         public long cacheBytes = 256L << 20;
+        /**
+         * When above 0, the cache is sized after the scan to hold this share of the trace's written
+         * footprint (distinct 4 KiB pages written): {@code --cache-size 25%}. {@link #cacheBytes} then
+         * becomes the device size that gives that many data blocks after the metadata.
+         */
+        public double cacheShare;
         public int blockSize = 4096;
         public List<String> features = List.of();
         public String timing = "afap";
@@ -167,7 +173,7 @@ public final class Replayer {
         TraceRecord r = new TraceRecord();
         // the origin pages the trace writes; reads take nothing (MappedBlockDevice answers a read
         // of pages never written with zeros, without a fault that would allocate a tmpfs page)
-        TouchedPages fill = s.noData || s.checkOnly ? null : new TouchedPages();
+        TouchedPages fill = (s.noData && s.cacheShare == 0) || s.checkOnly ? null : new TouchedPages();
         memo = s.memo != null ? s.memo : s.loops > 1 && !s.checkOnly ? new Traces.Memo() : null;
         try (TraceReader in = Traces.open(trace, traceOptions, memo)) {
             sc.format = in.format();
@@ -243,7 +249,8 @@ public final class Replayer {
             }
         }
         sc.volumes = volumes;
-        sc.originFillBytes = fill == null ? 0 : fill.bytes();
+        sc.writtenFootprintBytes = fill == null ? 0 : fill.bytes();
+        sc.originFillBytes = s.noData ? 0 : sc.writtenFootprintBytes;
         if (s.volume == null && volumes.size() > 1) {
             throw new ReplayException("the trace has " + volumes.size() + " volumes (" + String.join(", ",
                     volumes.keySet().stream().limit(10).toList()) + (volumes.size() > 10 ? ", …" : "")
@@ -270,6 +277,9 @@ public final class Replayer {
             throw new ReplayException("--origin-size " + originBytes + " is not a multiple of the block size " + bs);
         }
         rep.originBytes = originBytes;
+        if (s.cacheShare > 0) {
+            s.cacheBytes = cacheBytesForShare(sc.writtenFootprintBytes, s.cacheShare, bs);
+        }
         checkSpace(sc, originBytes, rep);
         Path dir = Files.createTempDirectory(s.workDir, "dmwc-replay-");
         Path originPath = dir.resolve("origin.img");
@@ -352,6 +362,24 @@ public final class Replayer {
      * trace can fill (or all of it with {@code --prefault}) plus the whole cache (its metadata only
      * with {@code --no-data}).
      */
+    /**
+     * The cache device's size whose data blocks hold {@code share} of {@code footprint} bytes
+     * (rounded up to whole blocks), after the metadata {@code calculate_memory_size} puts before them.
+     */
+    static long cacheBytesForShare(long footprint, double share, int blockSize) throws ReplayException {
+        if (footprint == 0) {
+            throw new ReplayException("--cache-size " + percent(share) + " is a share of the pages the trace writes, and it "
+                    + "writes none: give the cache a size (256M)");
+        }
+        long blocks = Math.max(1, (long) Math.ceil(footprint * share / blockSize));
+        return dev.dmwc.writecache.format.MemoryLayout.metadataBytes(blocks, blockSize) + blocks * blockSize;
+    }
+
+    static String percent(double share) {
+        return String.format(java.util.Locale.ROOT, "%s%%", new java.math.BigDecimal(share * 100).round(new java.math.MathContext(6))
+                .stripTrailingZeros().toPlainString());
+    }
+
     void checkSpace(ReplayReport.Scan sc, long originBytes, ReplayReport rep) throws ReplayException {
         long origin = s.prefault ? originBytes : Math.min(originBytes, sc.originFillBytes);
         long cache = s.noData && !s.prefault ? Math.min(s.cacheBytes, s.cacheBytes / s.blockSize * 16 + (1L << 20)) : s.cacheBytes;

@@ -194,6 +194,9 @@ class CliTest {
         assertEquals(2, j.split("\"refused\"", -1).length - 1, j);
         assertEquals(2, j.split("\"mismatches\": 0,", -1).length - 1, "two verified reports");
         assertTrue(j.contains("\"cache_bytes\": 32768") && j.contains("\"cache_bytes\": 1048576"), "sizes in JSON");
+        Run zero = run("replay", "-q", "--work-dir", dir.toString(), "--cache-size", "25%,0%", "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(2, zero.code());
+        assertTrue(zero.err().contains("--cache-size 0%: a share of the trace's written footprint is a percentage above 0"), zero.err());
         Run everywhere = run("replay", "-q", "--work-dir", dir.toString(), "--cache-size", "32K,64K", "--table", "high_watermark 200",
                 "../test-data/traces/raw-mixed.v3.iolog.gz");
         assertEquals(2, everywhere.code());

@@ -361,6 +361,26 @@ class ReplayerTest {
         assertTrue(timed(quarter) > quarter.requests / 6 && timed(quarter) < quarter.requests / 3, timed(quarter) + " of " + quarter.requests);
     }
 
+    /**
+     * {@code --cache-size N%}: the cache's data blocks hold that share of the distinct 4 KiB pages
+     * the trace writes (raw-mixed writes 24,454 of them, counted independently in CliTest).
+     */
+    @ParameterizedTest(name = "mode {0}, {1} of the footprint, {2}-byte blocks")
+    @CsvSource({"s, 1.0, 4096, 24454", "p, 0.5, 4096, 12227", "s, 0.25, 512, 48908"})
+    void aCacheSizedAsAShareOfTheWrittenFootprint(String mode, double share, int blockSize, long blocks) throws Exception {
+        Replayer.Settings s = settings(mode);
+        s.verify = false;
+        s.cacheShare = share;
+        s.blockSize = blockSize;
+        ReplayReport r = new Replayer(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(), s, null).run();
+        assertEquals(24454L * 4096, r.scan.writtenFootprintBytes);
+        assertEquals(blocks, ReplayReport.fields(r.finalStatus)[1], "the cache's blocks");
+        assertTrue(r.toText().contains("% of the 95.5 MiB the trace writes"), r.toText());
+        if (share == 1.0) {
+            assertEquals(0, ReplayReport.fields(r.finalStatus)[9], "a cache that holds every page written never writes around");
+        }
+    }
+
     /** The HTML report, opened in headless Chromium (installed by .ci/run): the script drew all three plots. */
     @Test
     void htmlReportDrawsItsPlotsInABrowser() throws Exception {
@@ -388,7 +408,7 @@ class ReplayerTest {
 
         // a sweep: the same three plots, one line a run
         ReplaySweep sweep = ReplaySweep.run(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(),
-                ReplaySweep.combinations(s, List.of("s", "p"), List.of(4L << 20), List.of(4096), List.of(List.of())),
+                ReplaySweep.combinations(s, List.of("s", "p"), List.of(ReplaySweep.CacheSize.bytes(4L << 20)), List.of(4096), List.of(List.of())),
                 (n, of) -> null);
         Files.writeString(html, sweep.toHtml());
         p = new ProcessBuilder(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
