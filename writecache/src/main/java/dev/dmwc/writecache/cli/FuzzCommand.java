@@ -3,7 +3,9 @@ package dev.dmwc.writecache.cli;
 import dev.dmwc.writecache.crash.Fuzzer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -23,33 +25,99 @@ final class FuzzCommand implements Callable<Integer> {
     @Option(names = "--trace", paramLabel = "FILE", description = "Also mangle this trace file.")
     Path trace;
 
+    @Option(names = "--json", description = "Print the results as JSON (every target's counts and failing cases).")
+    boolean json;
+
+    @Option(names = {"-q", "--quiet"}, description = "No progress output.")
+    boolean quiet;
+
     @Override
     public Integer call() throws Exception {
         if (cases < 1) {
             throw new Main.UsageError("--cases must be at least 1");
         }
+        if (trace != null) {
+            trace = TraceInput.resolve(trace); // before the long part, not after it
+        }
         Path dir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
         Fuzzer f = new Fuzzer(dir);
+        Map<String, Object> targets = new LinkedHashMap<>();
         long failures = 0;
-        failures += report("ssd images", f.images("s", seed, cases));
-        failures += report("pmem images", f.images("p", seed, cases));
-        failures += report("table lines", f.tables(seed, cases));
-        Fuzzer.Result nbd = new dev.dmwc.writecache.nbd.NbdFuzzer(dir).run(seed, Math.min(cases, 500));
-        System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d sessions ended by the server as the protocol prescribes, %d failures%n",
-                "nbd sessions", nbd.cases, nbd.refused, nbd.failures);
-        nbd.examples.forEach(e -> System.out.println("  FAILURE " + e));
+        failures += report(targets, "ssd images", "ssd_images", () -> f.images("s", seed, cases), f, cases);
+        failures += report(targets, "pmem images", "pmem_images", () -> f.images("p", seed, cases), f, cases);
+        failures += report(targets, "table lines", "table_lines", () -> f.tables(seed, cases), f, cases);
+        dev.dmwc.writecache.nbd.NbdFuzzer nf = new dev.dmwc.writecache.nbd.NbdFuzzer(dir);
+        int sessions = Math.min(cases, 500);
+        ProgressBar bar = ProgressBar.forStderr("fuzz nbd sessions", quiet);
+        nf.progress = progress(bar, sessions);
+        Fuzzer.Result nbd = nf.run(seed, sessions);
+        if (bar != null) {
+            bar.done();
+        }
+        targets.put("nbd_sessions", map(nbd, "ended_as_prescribed"));
+        if (!json) {
+            System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d sessions ended by the server as the protocol prescribes, %d failures%n",
+                    "nbd sessions", nbd.cases, nbd.refused, nbd.failures);
+            nbd.examples.forEach(e -> System.out.println("  FAILURE " + e));
+        }
         failures += nbd.failures;
         if (trace != null) {
-            trace = TraceInput.resolve(trace);
-            failures += report("trace " + trace.getFileName(), f.traces(trace, seed, cases));
+            Path t = trace;
+            failures += report(targets, "trace " + trace.getFileName(), "trace", () -> f.traces(t, seed, cases), f, cases);
+        }
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("seed", seed);
+            m.put("cases", cases);
+            m.put("trace", trace == null ? null : trace.toString());
+            m.put("failures", failures);
+            m.put("targets", targets);
+            System.out.print(Json.of(m));
         }
         return failures == 0 ? 0 : 1;
     }
 
-    private static long report(String what, Fuzzer.Result r) {
-        System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d refused with a clear error, %6d loaded, %d failures%n", what,
-                r.cases, r.refused, r.loaded, r.failures);
-        r.examples.forEach(e -> System.out.println("  FAILURE " + e));
+    private interface Target {
+        Fuzzer.Result run() throws Exception;
+    }
+
+    private static java.util.function.LongConsumer progress(ProgressBar bar, long total) {
+        if (bar == null) {
+            return n -> { };
+        }
+        long t0 = System.nanoTime();
+        return n -> {
+            if (n % 25 == 0 || n == total) {
+                bar.update(n, total, (System.nanoTime() - t0) / 1e9);
+            }
+        };
+    }
+
+    private long report(Map<String, Object> targets, String what, String key, Target target, Fuzzer f, long total) throws Exception {
+        ProgressBar bar = ProgressBar.forStderr("fuzz " + what, quiet);
+        f.progress = progress(bar, total);
+        Fuzzer.Result r = target.run();
+        if (bar != null) {
+            bar.done();
+        }
+        targets.put(key, map(r, "refused"));
+        if (!json) {
+            System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d refused with a clear error, %6d loaded, %d failures%n", what,
+                    r.cases, r.refused, r.loaded, r.failures);
+            r.examples.forEach(e -> System.out.println("  FAILURE " + e));
+        }
         return r.failures;
+    }
+
+    private static Map<String, Object> map(Fuzzer.Result r, String refusedKey) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cases", r.cases);
+        m.put(refusedKey, r.refused);
+        if (refusedKey.equals("refused")) {
+            m.put("loaded", r.loaded);
+        }
+        m.put("failures", r.failures);
+        m.put("failure_examples", r.examples);
+        return m;
     }
 }

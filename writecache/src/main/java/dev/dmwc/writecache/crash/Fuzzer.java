@@ -97,6 +97,9 @@ public final class Fuzzer {
         }
     }
 
+    /** Told the number of cases begun so far, as each begins (a progress bar). */
+    public java.util.function.LongConsumer progress = n -> { };
+
     /** Corrupted cache images through the image reader and a table load. */
     public Result images(String mode, long seed, int cases) throws IOException {
         Result res = new Result();
@@ -112,6 +115,7 @@ public final class Fuzzer {
                 long s = seed + i;
                 byte[] img = mutateImage(base[1], new SplittableRandom(s));
                 res.cases++;
+                progress.accept(res.cases);
                 String where = "mode " + mode + " image seed " + s;
                 try {
                     oneImage(mode, base[0], img, pmemFile, res, where);
@@ -251,6 +255,7 @@ public final class Fuzzer {
                 argv.add(words[r.nextInt(words.length)]);
             }
             res.cases++;
+            progress.accept(res.cases);
             String where = "table seed " + (seed + i) + " " + argv;
             try {
                 CrashableBlockDevice o = new CrashableBlockDevice("origin", 1 << 20);
@@ -296,6 +301,7 @@ public final class Fuzzer {
                 }
                 Files.write(f, m);
                 res.cases++;
+                progress.accept(res.cases);
                 String where = "trace " + trace.getFileName() + " seed " + (seed + i);
                 try (TraceReader in = Traces.open(f, Traces.Options.defaults())) {
                     TraceRecord rec = new TraceRecord();

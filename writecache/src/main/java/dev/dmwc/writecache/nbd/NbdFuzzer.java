@@ -103,6 +103,9 @@ public final class NbdFuzzer {
         return m;
     }
 
+    /** Told the number of sessions begun so far, as each begins (a progress bar). */
+    public java.util.function.LongConsumer progress = n -> { };
+
     public Fuzzer.Result run(long seed, int cases) throws IOException, DmError {
         Fuzzer.Result res = new Fuzzer.Result();
         MemoryBlockDevice origin = new MemoryBlockDevice("origin", 4L << 20);
@@ -127,6 +130,7 @@ public final class NbdFuzzer {
                 SplittableRandom r = new SplittableRandom(seed + i);
                 byte[] stream = mangle(validSession(r), r);
                 res.cases++;
+                progress.accept(res.cases);
                 String where = "nbd seed " + (seed + i);
                 try (SocketChannel ch = SocketChannel.open(address)) {
                     Future<Long> replies = drain.submit(() -> {

@@ -105,6 +105,27 @@ class CliTest {
     }
 
     @Test
+    void fuzzReportsEveryTargetAsTextAndJson() {
+        Run text = run("fuzz", "-q", "--cases", "20", "--trace", "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(0, text.code(), text.out() + text.err());
+        for (String target : new String[] {"ssd images", "pmem images", "table lines", "nbd sessions", "trace raw-mixed"}) {
+            assertTrue(text.out().lines().anyMatch(l -> l.startsWith(target) && l.contains("20 cases") && l.endsWith("0 failures")),
+                    target + " in " + text.out());
+        }
+        Run json = run("fuzz", "-q", "--cases", "20", "--seed", "7", "--json");
+        assertEquals(0, json.code(), json.err());
+        String j = json.out().replaceAll("\\s+", " ");
+        assertTrue(j.contains("\"seed\": 7, \"cases\": 20, \"trace\": null, \"failures\": 0"), j);
+        for (String key : new String[] {"ssd_images", "pmem_images", "table_lines", "nbd_sessions"}) {
+            assertTrue(j.contains("\"" + key + "\": { \"cases\": 20,"), key + " in " + j);
+        }
+        Run missing = run("fuzz", "--trace", "no-such.trace");
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("no such trace file: no-such.trace") && missing.out().isEmpty(),
+                "refused before any fuzzing: " + missing.out());
+    }
+
+    @Test
     void bashCompletionKnowsEveryCommandAndItsOptions() {
         Run r = run("generate-completion");
         assertEquals(0, r.code(), r.err());
