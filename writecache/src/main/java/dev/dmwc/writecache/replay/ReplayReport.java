@@ -209,6 +209,7 @@ public final class ReplayReport {
         m.put("error_examples", errorExamples);
         m.put("kernel_log", kernelLog.size() > 50 ? kernelLog.subList(0, 50) : kernelLog);
         m.put("warnings", warnings);
+        m.put("kept_in", keptIn);
         m.put("scan_seconds", scanSeconds);
         m.put("prefault_seconds", Double.isNaN(prefaultSeconds) ? null : prefaultSeconds);
         m.put("replay_seconds", replaySeconds);

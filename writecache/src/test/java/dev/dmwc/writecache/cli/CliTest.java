@@ -256,6 +256,15 @@ class CliTest {
         org.junit.jupiter.api.Assertions.assertEquals(0, loops.code(), loops.err());
         org.junit.jupiter.api.Assertions.assertTrue(loops.out().contains("\"requests\": 12") && loops.out().contains("\"loops\": 3")
                 && loops.out().contains("\"mismatches\": 0"), loops.out());
+        Run kept = run("replay", "-q", "--work-dir", dir.toString(), "--keep", "--json", "-", "../test-data/traces/edge/blkparse-small.txt");
+        assertEquals(0, kept.code(), kept.err());
+        java.util.regex.Matcher keptIn = java.util.regex.Pattern.compile("\"kept_in\": \"([^\"]+)\"").matcher(kept.out());
+        assertTrue(keptIn.find(), kept.out());
+        Path keptDir = Path.of(keptIn.group(1));
+        assertTrue(Files.isRegularFile(keptDir.resolve("origin.img")) && Files.isRegularFile(keptDir.resolve("cache.img")), "kept");
+        Files.delete(keptDir.resolve("origin.img"));
+        Files.delete(keptDir.resolve("cache.img"));
+        Files.delete(keptDir);
         Run badLoops = run("replay", "--loops", "0", "../test-data/traces/edge/blkparse-small.txt");
         org.junit.jupiter.api.Assertions.assertEquals(2, badLoops.code());
         org.junit.jupiter.api.Assertions.assertTrue(badLoops.err().contains("--loops must be at least 1"), badLoops.err());
