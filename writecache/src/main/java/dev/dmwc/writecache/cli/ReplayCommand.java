@@ -87,6 +87,12 @@ final class ReplayCommand implements Callable<Integer> {
             description = "Replay the trace N times back to back (cache, device and model carry over; times continue). Default: ${DEFAULT-VALUE}")
     int loops;
 
+    @Option(names = "--warmup", paramLabel = "N|N%",
+            description = "Replay the first N requests (or N% of them) as a warm-up, then send the target clear_stats and "
+                    + "start the report over: hit ratios, counts, latencies, rate and write-back describe the warm cache. "
+                    + "Verification covers everything.")
+    String warmup;
+
     @Option(names = "--check", description = "Only validate the trace (every line), write nothing.")
     boolean check;
 
@@ -202,6 +208,26 @@ final class ReplayCommand implements Callable<Integer> {
         }
         s.loops = loops;
         s.checkOnly = check;
+        if (warmup != null) {
+            String w = warmup.trim();
+            try {
+                if (w.endsWith("%")) {
+                    double pct = Double.parseDouble(w.substring(0, w.length() - 1));
+                    if (!(pct > 0 && pct < 100)) {
+                        throw new NumberFormatException();
+                    }
+                    s.warmupShare = pct / 100;
+                } else {
+                    s.warmupRequests = Long.parseLong(w);
+                    if (s.warmupRequests < 1) {
+                        throw new NumberFormatException();
+                    }
+                }
+            } catch (NumberFormatException e) {
+                throw new Main.UsageError("--warmup must be a number of requests (100000) or a percentage of them above 0 "
+                        + "and below 100 (10%), not '" + warmup + "'");
+            }
+        }
         s.keep = keep;
         s.prefault = prefault;
         s.noSpaceCheck = noSpaceCheck;

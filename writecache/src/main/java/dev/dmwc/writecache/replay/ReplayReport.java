@@ -61,6 +61,11 @@ public final class ReplayReport {
     public double replaySeconds;
     public double totalSeconds;
     public String keptIn;
+    /** Requests replayed before the figures started ({@code --warmup}), their wall time, and the write-back done meanwhile. */
+    public long warmupRequests;
+    public double warmupSeconds;
+    long writebackBlocksInWarmup;
+    long writebackRunsInWarmup;
     public Map<TraceRecord.Op, Histogram> latency = Map.of();
     /** Requests and bytes by op ordinal; only the replay thread counts (see {@link #count}). */
     private final long[][] counts = new long[TraceRecord.Op.values().length][2];
@@ -89,6 +94,25 @@ public final class ReplayReport {
         if (r.has(TraceRecord.FUA)) {
             fuas++;
         }
+    }
+
+    /** The warm-up ended: counts and latencies start over (verification counts go on). Nothing is in flight. */
+    synchronized void startOver(long requests, double seconds, long writebackBlocks, long writebackRuns) {
+        warmupRequests = requests;
+        warmupSeconds = seconds;
+        writebackBlocksInWarmup = writebackBlocks;
+        writebackRunsInWarmup = writebackRuns;
+        for (long[] c : counts) {
+            c[0] = 0;
+            c[1] = 0;
+        }
+        preflushes = 0;
+        fuas = 0;
+        unaligned = 0;
+        unalignedDiscards = 0;
+        rmwReads = 0;
+        beyond = 0;
+        latency.values().forEach(Histogram::reset);
     }
 
     synchronized void error(TraceRecord r, String what) {
@@ -154,6 +178,8 @@ public final class ReplayReport {
         }
         m.put("timing", settings.timing);
         m.put("loops", settings.loops);
+        m.put("warmup_requests", warmupRequests);
+        m.put("warmup_seconds", warmupSeconds);
         m.put("verify", settings.verify && !settings.noData);
         m.put("data", !settings.noData);
         m.put("bad_lines_skipped", scan.badLines);
@@ -245,6 +271,10 @@ public final class ReplayReport {
                 + "parsing alone: %.0f requests/s%n", requests, replaySeconds, requestsPerSecond(), settings.timing,
                 settings.noData ? "no data" : "data", settings.verify && !settings.noData ? ", verified" : "",
                 scanSeconds > 0 ? scan.records / scanSeconds : 0.0));
+        if (warmupRequests > 0) {
+            sb.append(String.format(Locale.ROOT, "warm-up   the first %d requests (%.2f s), then clear_stats: every figure below "
+                    + "is after them (verification covers all)%n", warmupRequests, warmupSeconds));
+        }
         if (!Double.isNaN(prefaultSeconds)) {
             sb.append(String.format(Locale.ROOT, "prefault  the devices' pages faulted in before the replay, in %.2f s (not in the rate)%n",
                     prefaultSeconds));

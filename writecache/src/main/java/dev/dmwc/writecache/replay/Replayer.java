@@ -54,6 +54,14 @@ public final class Replayer {
          * becomes the device size that gives that many data blocks after the metadata.
          */
         public double cacheShare;
+        /**
+         * Warm-up: this many requests are replayed first, then the target gets {@code clear_stats} and
+         * the report starts over (counts, latencies, rate, write-back), so the figures describe a warm
+         * cache; verification goes on across it. {@link #warmupShare} above 0 takes that share of the
+         * requests instead.
+         */
+        public long warmupRequests;
+        public double warmupShare;
         public int blockSize = 4096;
         public List<String> features = List.of();
         public String timing = "afap";
@@ -323,8 +331,8 @@ public final class Replayer {
             }
             replay(t, sched, sc, rep, originBytes);
             rep.finalStatus = t.status();
-            rep.writebackBlocks = t.engine().writebackBlocks();
-            rep.writebackRuns = t.engine().writebackRuns();
+            rep.writebackBlocks = t.engine().writebackBlocks() - rep.writebackBlocksInWarmup;
+            rep.writebackRuns = t.engine().writebackRuns() - rep.writebackRunsInWarmup;
             if (s.verify && !s.noData) {
                 finalCheck(t, sched, rep, originBytes);
             }
@@ -457,9 +465,15 @@ public final class Replayer {
         int timeEvery = s.latencyEvery();
         SplittableRandom timeGaps = new SplittableRandom(0x6c6174656e6379L);
         long toTime = 1; // the first request is timed
+        long warmup = s.warmupShare > 0 ? (long) Math.floor(sc.records * s.warmupShare) : s.warmupRequests;
+        if (warmup >= sc.records && warmup > 0) {
+            throw new ReplayException("--warmup of " + warmup + " requests leaves nothing to measure: the replay has "
+                    + sc.records + " (with --loops N it has N times the trace)");
+        }
         TraceRecord r = new TraceRecord();
         long done = 0;
         long start = System.nanoTime();
+        long progressStart = start;
         long lastProgress = 0;
         InFlight inFlight = s.queueDepth > 1 ? new InFlight(s.queueDepth) : null;
         int pass = 0;
@@ -515,6 +529,13 @@ public final class Replayer {
                     sched.runPending();
                 }
                 done++;
+                if (done == warmup) {
+                    if (inFlight != null) {
+                        inFlight.drain();
+                    }
+                    endWarmup(t, rep, done, (System.nanoTime() - start) / 1e9);
+                    start = System.nanoTime();
+                }
                 if (--toSample == 0) { // done % sampleEvery, without a division per request
                     toSample = sampleEvery;
                     rep.sample(r.timeNs, done, t.status(), t.engine().writebackBlocks());
@@ -522,7 +543,7 @@ public final class Replayer {
                 if (progress != null && (done & 1023) == 0) {
                     long now = System.nanoTime();
                     if (now - lastProgress > 200_000_000L) {
-                        progress.update(done, sc.records, (now - start) / 1e9);
+                        progress.update(done, sc.records, (now - progressStart) / 1e9);
                         lastProgress = now;
                     }
                 }
@@ -537,12 +558,25 @@ public final class Replayer {
             }
         }
         rep.replaySeconds = (System.nanoTime() - start) / 1e9;
-        rep.requests = done;
+        rep.requests = done - rep.warmupRequests;
         rep.sample(r.timeNs, done, t.status(), t.engine().writebackBlocks());
         if (progress != null) {
-            progress.update(done, sc.records, rep.replaySeconds);
+            progress.update(done, sc.records, (System.nanoTime() - progressStart) / 1e9);
             progress.done();
         }
+    }
+
+    /**
+     * The warm-up's end: {@code dmsetup message clear_stats} (the target's counters restart, as on
+     * the kernel) and the report's own counts, latencies and write-back totals start over.
+     */
+    private void endWarmup(WritecacheTarget t, ReplayReport rep, long done, double seconds) throws ReplayException {
+        try {
+            t.message(new String[] {"clear_stats"});
+        } catch (DmError e) {
+            throw new ReplayException("clear_stats after the warm-up was refused: " + e.getMessage());
+        }
+        rep.startOver(done, seconds, t.engine().writebackBlocks(), t.engine().writebackRuns());
     }
 
     /** The longest discard bio sent at once (1 GiB, a multiple of every block size). */
@@ -823,6 +857,11 @@ public final class Replayer {
             synchronized (h) {
                 h.recordValue(Math.max(1, ns));
             }
+        }
+
+        /** Wait for everything in flight, and go on. */
+        void drain() throws ReplayException {
+            await(ranges::isEmpty);
         }
 
         /** Wait for everything in flight. */

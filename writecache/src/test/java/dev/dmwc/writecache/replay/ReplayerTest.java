@@ -362,6 +362,45 @@ class ReplayerTest {
     }
 
     /**
+     * {@code --warmup}: after the first pass of two, {@code clear_stats} and the report start over,
+     * so the figures are one pass's, on a warm cache; verification covers both passes.
+     */
+    @ParameterizedTest(name = "mode {0}, queue depth {1}")
+    @CsvSource({"s, 1", "p, 1", "s, 4"})
+    void aWarmupIsReplayedAndThenLeftOutOfTheFigures(String mode, int depth) throws Exception {
+        Path t = TRACES.resolve("raw-mixed.v3.iolog.gz");
+        Replayer.Settings cold = settings(mode);
+        cold.cacheBytes = 8L << 20;
+        cold.queueDepth = depth;
+        ReplayReport once = new Replayer(t, Traces.Options.defaults(), cold, null).run();
+        Replayer.Settings warm = cold.copy();
+        warm.loops = 2;
+        warm.warmupShare = 0.5;
+        ReplayReport second = new Replayer(t, Traces.Options.defaults(), warm, null).run();
+        assertEquals(0, second.mismatches);
+        assertEquals(once.requests, second.requests, "one pass measured");
+        assertEquals(once.requests, second.warmupRequests, "one pass of warm-up");
+        assertTrue(second.toText().contains("warm-up   the first " + once.requests + " requests"), second.toText());
+        long[] a = ReplayReport.fields(once.finalStatus);
+        long[] b = ReplayReport.fields(second.finalStatus);
+        assertEquals(a[4], b[4], "status reads: one pass's, after clear_stats");
+        assertEquals(a[6], b[6], "status writes: one pass's");
+        Map<?, ?> ops = (Map<?, ?>) once.toMap().get("ops");
+        Map<?, ?> warmOps = (Map<?, ?>) second.toMap().get("ops");
+        assertEquals(ops.toString().replaceAll(", latency_us=\\{[^}]*\\}", ""),
+                warmOps.toString().replaceAll(", latency_us=\\{[^}]*\\}", ""), "the op table counts one pass");
+        long timed = second.latency.values().stream().mapToLong(org.HdrHistogram.Histogram::getTotalCount).sum();
+        assertEquals(once.latency.values().stream().mapToLong(org.HdrHistogram.Histogram::getTotalCount).sum(), timed,
+                "latencies of one pass");
+
+        Replayer.Settings all = cold.copy();
+        all.warmupRequests = once.requests;
+        Replayer.ReplayException e = assertThrows(Replayer.ReplayException.class,
+                () -> new Replayer(t, Traces.Options.defaults(), all, null).run());
+        assertTrue(e.getMessage().contains("leaves nothing to measure"), e.getMessage());
+    }
+
+    /**
      * {@code --cache-size N%}: the cache's data blocks hold that share of the distinct 4 KiB pages
      * the trace writes (raw-mixed writes 24,454 of them, counted independently in CliTest).
      */
