@@ -364,13 +364,6 @@ public final class Replayer {
     }
 
     /**
-     * Refuses, before any file is made, a replay whose devices may not fit in the work directory
-     * (on a full /dev/shm a replay dies with no report, and takes the machine's memory with it);
-     * warns when they take more than 80 % of it. The need is an upper bound: the origin's pages the
-     * trace can fill (or all of it with {@code --prefault}) plus the whole cache (its metadata only
-     * with {@code --no-data}).
-     */
-    /**
      * The cache device's size whose data blocks hold {@code share} of {@code footprint} bytes
      * (rounded up to whole blocks), after the metadata {@code calculate_memory_size} puts before them.
      */
@@ -383,11 +376,19 @@ public final class Replayer {
         return dev.dmwc.writecache.format.MemoryLayout.metadataBytes(blocks, blockSize) + blocks * blockSize;
     }
 
+    /** A share as a percentage for messages: 0.25 is "25%". */
     static String percent(double share) {
         return String.format(java.util.Locale.ROOT, "%s%%", new java.math.BigDecimal(share * 100).round(new java.math.MathContext(6))
                 .stripTrailingZeros().toPlainString());
     }
 
+    /**
+     * Refuses, before any file is made, a replay whose devices may not fit in the work directory
+     * (on a full /dev/shm a replay dies with no report, and takes the machine's memory with it);
+     * warns when they take more than 80 % of it. The need is an upper bound: the origin's pages the
+     * trace can fill (or all of it with {@code --prefault}) plus the whole cache (its metadata only
+     * with {@code --no-data}).
+     */
     void checkSpace(ReplayReport.Scan sc, long originBytes, ReplayReport rep) throws ReplayException {
         long origin = s.prefault ? originBytes : Math.min(originBytes, sc.originFillBytes);
         long cache = s.noData && !s.prefault ? Math.min(s.cacheBytes, s.cacheBytes / s.blockSize * 16 + (1L << 20)) : s.cacheBytes;
