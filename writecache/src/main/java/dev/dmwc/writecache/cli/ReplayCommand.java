@@ -40,8 +40,8 @@ final class ReplayCommand implements Callable<Integer> {
     List<String> modes;
 
     @Option(names = "--cache-size", paramLabel = "SIZE", split = ",", defaultValue = "256M",
-            description = "Cache device size, or N% of the trace's written footprint (its distinct 4 KiB pages written, "
-                    + "the metadata added); a list (64M,256M,1G or 10%,25%,50%) sweeps. Default: ${DEFAULT-VALUE}")
+            description = "Cache device size, or N%% of the trace's written footprint (its distinct 4 KiB pages written, "
+                    + "the metadata added); a list (64M,256M,1G or 10%%,25%%,50%%) sweeps. Default: ${DEFAULT-VALUE}")
     List<String> cacheSizes;
 
     @Option(names = "--block-size", paramLabel = "N", split = ",", defaultValue = "4096",
@@ -88,7 +88,7 @@ final class ReplayCommand implements Callable<Integer> {
     int loops;
 
     @Option(names = "--warmup", paramLabel = "N|N%",
-            description = "Replay the first N requests (or N% of them) as a warm-up, then send the target clear_stats and "
+            description = "Replay the first N requests (or N%% of them) as a warm-up, then send the target clear_stats and "
                     + "start the report over: hit ratios, counts, latencies, rate and write-back describe the warm cache. "
                     + "Verification covers everything.")
     String warmup;

@@ -125,6 +125,17 @@ class CliTest {
                 "refused before any fuzzing: " + missing.out());
     }
 
+    /** Every command's help renders: a '%' not doubled in a description made picocli print warnings instead. */
+    @Test
+    void everyCommandsHelpRendersWithoutWarnings() {
+        for (String name : Main.commandLine().getSubcommands().keySet()) {
+            Run r = name.equals("trace") ? run("trace", "stats", "--help") : run(name, "--help");
+            assertEquals(0, r.code(), name + ": " + r.err());
+            assertFalse(r.err().contains("WARN") || r.out().contains("WARN"), name + ": " + r.err());
+            assertTrue(r.out().startsWith("Usage: dmwc") || r.out().contains("Usage: dmwc"), name + ": " + r.out());
+        }
+    }
+
     @Test
     void bashCompletionKnowsEveryCommandAndItsOptions() {
         Run r = run("generate-completion");
