@@ -20,16 +20,19 @@ final class HtmlReport {
     /** One replay: read hit ratio; dirty and free blocks; writeback rate. */
     static String render(ReplayReport r) {
         List<Object> runs = List.of(run(r));
+        List<Object> warmups = new ArrayList<>();
+        warmups.add(warmupEnd(r));
         String plots = "[{id: 'hit', series: [{run: 0, col: 1, name: 'read hit %', color: '#1f77b4'}]},"
                 + " {id: 'blocks', series: [{run: 0, col: 2, name: 'dirty', color: '#d62728'},"
                 + " {run: 0, col: 3, name: 'free', color: '#2ca02c'}]},"
                 + " {id: 'wb', series: [{run: 0, col: 4, name: 'written back / s', color: '#9467bd'}]}]";
-        return page("dmwc replay: " + r.trace, r.toText(), runs, plots, xLabel(r), "Dirty and free cache blocks");
+        return page("dmwc replay: " + r.trace, r.toText(), runs, warmups, plots, xLabel(r), "Dirty and free cache blocks");
     }
 
     /** A sweep: the same three plots, one line a run (dirty blocks only: free is the cache's rest). */
     static String render(ReplaySweep sweep) {
         List<Object> runs = new ArrayList<>();
+        List<Object> warmups = new ArrayList<>();
         StringBuilder hit = new StringBuilder();
         StringBuilder dirty = new StringBuilder();
         StringBuilder wb = new StringBuilder();
@@ -45,6 +48,7 @@ final class HtmlReport {
                     + run.settings.blockSize + (run.settings.features.isEmpty() ? "" : " " + run.features())).trim();
             int index = runs.size();
             runs.add(run(run.report));
+            warmups.add(warmupEnd(run.report));
             String series = "{run: " + index + ", col: %d, name: " + name + ", color: '" + color + "'}";
             hit.append(hit.length() == 0 ? "" : ", ").append(series.formatted(1));
             dirty.append(dirty.length() == 0 ? "" : ", ").append(series.formatted(2));
@@ -53,7 +57,12 @@ final class HtmlReport {
         }
         String plots = "[{id: 'hit', series: [" + hit + "]}, {id: 'blocks', series: [" + dirty + "]}, {id: 'wb', series: [" + wb
                 + "]}]";
-        return page("dmwc replay sweep: " + sweep.trace(), sweep.toText(), runs, plots, x, "Dirty cache blocks");
+        return page("dmwc replay sweep: " + sweep.trace(), sweep.toText(), runs, warmups, plots, x, "Dirty cache blocks");
+    }
+
+    /** Where the run's warm-up ended on the x axis, or null (a dashed line is drawn there). */
+    private static Double warmupEnd(ReplayReport r) {
+        return Double.isNaN(r.warmupEndX) ? null : r.warmupEndX;
     }
 
     private static String xLabel(ReplayReport r) {
@@ -75,8 +84,9 @@ final class HtmlReport {
         return rows;
     }
 
-    private static String page(String title, String summary, List<Object> runs, String plots, String xLabel, String blocksTitle) {
-        String data = Json.of(runs).trim();
+    private static String page(String title, String summary, List<Object> runs, List<Object> warmups, String plots, String xLabel,
+            String blocksTitle) {
+        String data = Json.of(List.of(runs, warmups)).trim();
         return """
                 <!DOCTYPE html>
                 <html lang="en"><head><meta charset="utf-8">
@@ -98,7 +108,8 @@ final class HtmlReport {
                 <script id="timeline" type="application/json">%s</script>
                 <script>
                 (function () {
-                  var runs = JSON.parse(document.getElementById('timeline').textContent);
+                  var embedded = JSON.parse(document.getElementById('timeline').textContent);
+                  var runs = embedded[0], warmups = embedded[1];
                   var NS = 'http://www.w3.org/2000/svg';
                   var xLabel = %s;
                   function el(name, attrs, parent) {
@@ -128,6 +139,13 @@ final class HtmlReport {
                       var p = el('polyline', {points: pts, fill: 'none', stroke: s.color, 'stroke-width': 1.5}, svg);
                       p.setAttribute('data-points', rows.length);
                       el('text', {x: W - R - 250, y: T + 14 + 14 * i, style: 'fill: ' + s.color, 'class': 'label'}, svg).textContent = s.name;
+                      var w = warmups[s.run];
+                      if (w !== null && w !== undefined && !svg.querySelector('[data-warmup="' + s.run + '"]')) {
+                        var wx = L + (W - L - R) * w / xmax;
+                        el('line', {x1: wx, y1: T, x2: wx, y2: H - B, stroke: s.color, 'stroke-dasharray': '4 3',
+                          'data-warmup': s.run}, svg);
+                        el('text', {x: wx + 3, y: H - B - 4, 'class': 'label'}, svg).textContent = 'warm-up end';
+                      }
                       drawn += rows.length > 0 ? 1 : 0;
                     });
                     return drawn > 0 ? 1 : 0;

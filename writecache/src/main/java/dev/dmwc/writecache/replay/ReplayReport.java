@@ -64,6 +64,8 @@ public final class ReplayReport {
     /** Requests replayed before the figures started ({@code --warmup}), their wall time, and the write-back done meanwhile. */
     public long warmupRequests;
     public double warmupSeconds;
+    /** Where the warm-up ended on the timeline's x axis (trace seconds, or requests when the trace has no times); NaN: none. */
+    public double warmupEndX = Double.NaN;
     long writebackBlocksInWarmup;
     long writebackRunsInWarmup;
     public Map<TraceRecord.Op, Histogram> latency = Map.of();
@@ -97,9 +99,10 @@ public final class ReplayReport {
     }
 
     /** The warm-up ended: counts and latencies start over (verification counts go on). Nothing is in flight. */
-    synchronized void startOver(long requests, double seconds, long writebackBlocks, long writebackRuns) {
+    synchronized void startOver(long requests, double seconds, double x, long writebackBlocks, long writebackRuns) {
         warmupRequests = requests;
         warmupSeconds = seconds;
+        warmupEndX = x;
         writebackBlocksInWarmup = writebackBlocks;
         writebackRunsInWarmup = writebackRuns;
         for (long[] c : counts) {

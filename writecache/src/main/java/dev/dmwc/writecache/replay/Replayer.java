@@ -534,7 +534,7 @@ public final class Replayer {
                     if (inFlight != null) {
                         inFlight.drain();
                     }
-                    endWarmup(t, rep, done, (System.nanoTime() - start) / 1e9);
+                    endWarmup(t, rep, done, (System.nanoTime() - start) / 1e9, r.timeNs < 0 ? done : r.timeNs / 1e9);
                     start = System.nanoTime();
                 }
                 if (--toSample == 0) { // done % sampleEvery, without a division per request
@@ -571,13 +571,13 @@ public final class Replayer {
      * The warm-up's end: {@code dmsetup message clear_stats} (the target's counters restart, as on
      * the kernel) and the report's own counts, latencies and write-back totals start over.
      */
-    private void endWarmup(WritecacheTarget t, ReplayReport rep, long done, double seconds) throws ReplayException {
+    private void endWarmup(WritecacheTarget t, ReplayReport rep, long done, double seconds, double x) throws ReplayException {
         try {
             t.message(new String[] {"clear_stats"});
         } catch (DmError e) {
             throw new ReplayException("clear_stats after the warm-up was refused: " + e.getMessage());
         }
-        rep.startOver(done, seconds, t.engine().writebackBlocks(), t.engine().writebackRuns());
+        rep.startOver(done, seconds, x, t.engine().writebackBlocks(), t.engine().writebackRuns());
     }
 
     /** The longest discard bio sent at once (1 GiB, a multiple of every block size). */

@@ -445,7 +445,9 @@ class ReplayerTest {
         assertEquals(4, lines, "hit ratio, dirty, free and writeback series, each with its samples");
         Files.delete(html);
 
-        // a sweep: the same three plots, one line a run
+        // a sweep: the same three plots, one line a run; each run warmed up over a first pass (a dashed line where it ended)
+        s.loops = 2;
+        s.warmupShare = 0.5;
         ReplaySweep sweep = ReplaySweep.run(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(),
                 ReplaySweep.combinations(s, List.of("s", "p"), List.of(ReplaySweep.CacheSize.bytes(4L << 20)), List.of(4096), List.of(List.of())),
                 (n, of) -> null);
@@ -458,5 +460,7 @@ class ReplayerTest {
         assertEquals(6, java.util.regex.Pattern.compile("<polyline[^>]*data-points=\"(\\d+)\"").matcher(sweepDom).results()
                 .filter(m -> Integer.parseInt(m.group(1)) > 100).count(), "hit ratio, dirty and writeback of each run");
         assertTrue(sweepDom.contains("1: s 4.0 MiB 4096") && sweepDom.contains("2: p 4.0 MiB 4096"), "each line named");
+        assertEquals(6, java.util.regex.Pattern.compile("<line[^>]*data-warmup=").matcher(sweepDom).results().count(),
+                "the warm-up's end marked for each run in each plot");
     }
 }
