@@ -473,8 +473,8 @@ public final class Replayer {
         }
         TraceRecord r = new TraceRecord();
         long done = 0;
-        long start = System.nanoTime();
-        long progressStart = start;
+        long start = System.nanoTime(); // the pace (--timing) is kept from here
+        long measuredFrom = start; // the rate's clock: from the warm-up's end, if there is one
         long lastProgress = 0;
         InFlight inFlight = s.queueDepth > 1 ? new InFlight(s.queueDepth) : null;
         int pass = 0;
@@ -535,7 +535,7 @@ public final class Replayer {
                         inFlight.drain();
                     }
                     endWarmup(t, rep, done, (System.nanoTime() - start) / 1e9, r.timeNs < 0 ? done : r.timeNs / 1e9);
-                    start = System.nanoTime();
+                    measuredFrom = System.nanoTime();
                 }
                 if (--toSample == 0) { // done % sampleEvery, without a division per request
                     toSample = sampleEvery;
@@ -544,7 +544,7 @@ public final class Replayer {
                 if (progress != null && (done & 1023) == 0) {
                     long now = System.nanoTime();
                     if (now - lastProgress > 200_000_000L) {
-                        progress.update(done, sc.records, (now - progressStart) / 1e9);
+                        progress.update(done, sc.records, (now - start) / 1e9);
                         lastProgress = now;
                     }
                 }
@@ -558,11 +558,11 @@ public final class Replayer {
                 throw inFlight.failure;
             }
         }
-        rep.replaySeconds = (System.nanoTime() - start) / 1e9;
+        rep.replaySeconds = (System.nanoTime() - measuredFrom) / 1e9;
         rep.requests = done - rep.warmupRequests;
         rep.sample(r.timeNs, done, t.status(), t.engine().writebackBlocks());
         if (progress != null) {
-            progress.update(done, sc.records, (System.nanoTime() - progressStart) / 1e9);
+            progress.update(done, sc.records, (System.nanoTime() - start) / 1e9);
             progress.done();
         }
     }

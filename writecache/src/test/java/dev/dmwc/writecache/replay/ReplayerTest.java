@@ -401,6 +401,23 @@ class ReplayerTest {
     }
 
     /**
+     * A paced replay keeps the trace's pace across the warm-up's end: raw-mixed spans 3.5 s, so at
+     * x2 the warm-up and the measured part take 1.76 s together (measured: 1.08 + 0.71 s). Had the
+     * pace restarted at the warm-up's end, the measured part alone would take 1.76 s.
+     */
+    @Test
+    void aPacedReplayKeepsItsPaceAcrossTheWarmup() throws Exception {
+        Replayer.Settings s = settings("s");
+        s.verify = false;
+        s.timing = "x2";
+        s.warmupShare = 0.5;
+        ReplayReport r = new Replayer(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(), s, null).run();
+        double total = r.warmupSeconds + r.replaySeconds;
+        assertTrue(r.replaySeconds < 1.4 && total > 1.6 && total < 3.0,
+                "warm-up " + r.warmupSeconds + " s, measured " + r.replaySeconds + " s");
+    }
+
+    /**
      * {@code --cache-size N%}: the cache's data blocks hold that share of the distinct 4 KiB pages
      * the trace writes (raw-mixed writes 24,454 of them, counted independently in CliTest).
      */
