@@ -7,9 +7,10 @@ import java.util.List;
 /**
  * The replay report as one self-contained HTML page (no network): the summary table and three
  * plots over trace time — read hit ratio, dirty and free blocks, writeback rate — drawn as SVG by
- * a small inline script from the embedded timeline; for a sweep, the sweep's table and the same
- * plots with one line a run. When the script has drawn them it sets
- * {@code data-plotted} on the body to the number of plots (what the headless-browser test reads).
+ * a small inline script from the embedded timeline; for a sweep, the sweep's table, a bar chart of
+ * each run's final hit ratios, and the same plots with one line a run. When the script has drawn
+ * them it sets {@code data-plotted} on the body to the number of plots (what the headless-browser
+ * test reads).
  */
 final class HtmlReport {
     private HtmlReport() {}
@@ -26,13 +27,14 @@ final class HtmlReport {
                 + " {id: 'blocks', series: [{run: 0, col: 2, name: 'dirty', color: '#d62728'},"
                 + " {run: 0, col: 3, name: 'free', color: '#2ca02c'}]},"
                 + " {id: 'wb', series: [{run: 0, col: 4, name: 'written back / s', color: '#9467bd'}]}]";
-        return page("dmwc replay: " + r.trace, r.toText(), runs, warmups, plots, xLabel(r), "Dirty and free cache blocks");
+        return page("dmwc replay: " + r.trace, r.toText(), runs, warmups, List.of(), plots, xLabel(r), "Dirty and free cache blocks");
     }
 
     /** A sweep: the same three plots, one line a run (dirty blocks only: free is the cache's rest). */
     static String render(ReplaySweep sweep) {
         List<Object> runs = new ArrayList<>();
         List<Object> warmups = new ArrayList<>();
+        List<Object> bars = new ArrayList<>();
         StringBuilder hit = new StringBuilder();
         StringBuilder dirty = new StringBuilder();
         StringBuilder wb = new StringBuilder();
@@ -49,6 +51,10 @@ final class HtmlReport {
             int index = runs.size();
             runs.add(run(run.report));
             warmups.add(warmupEnd(run.report));
+            long[] f = ReplayReport.fields(run.report.finalStatus);
+            bars.add(java.util.Arrays.asList(n, f[4] == 0 ? null : 100.0 * f[5] / f[4], f[6] == 0 ? null : 100.0 * (f[7] + f[8]) / f[6],
+                    n + ": " + run.settings.mode + " " + run.cache() + " " + run.settings.blockSize
+                            + (run.settings.features.isEmpty() ? "" : " " + run.features())));
             String series = "{run: " + index + ", col: %d, name: " + name + ", color: '" + color + "'}";
             hit.append(hit.length() == 0 ? "" : ", ").append(series.formatted(1));
             dirty.append(dirty.length() == 0 ? "" : ", ").append(series.formatted(2));
@@ -57,7 +63,7 @@ final class HtmlReport {
         }
         String plots = "[{id: 'hit', series: [" + hit + "]}, {id: 'blocks', series: [" + dirty + "]}, {id: 'wb', series: [" + wb
                 + "]}]";
-        return page("dmwc replay sweep: " + sweep.trace(), sweep.toText(), runs, warmups, plots, x, "Dirty cache blocks");
+        return page("dmwc replay sweep: " + sweep.trace(), sweep.toText(), runs, warmups, bars, plots, x, "Dirty cache blocks");
     }
 
     /** Where the run's warm-up ended on the x axis, or null (a dashed line is drawn there). */
@@ -84,9 +90,17 @@ final class HtmlReport {
         return rows;
     }
 
-    private static String page(String title, String summary, List<Object> runs, List<Object> warmups, String plots, String xLabel,
-            String blocksTitle) {
-        String data = Json.of(List.of(runs, warmups)).trim();
+    /**
+     * {@code bars}: for a sweep, one {@code [run number, read hit %, write hit %, name]} a run, drawn
+     * first as a bar chart (the hit ratios against the cache: a miss-ratio curve when only the size
+     * varies); empty for one replay.
+     */
+    private static String page(String title, String summary, List<Object> runs, List<Object> warmups, List<Object> bars,
+            String plots, String xLabel, String blocksTitle) {
+        String data = Json.of(List.of(runs, warmups, bars)).trim();
+        String barsDiv = bars.isEmpty() ? ""
+                : "<div class=\"plot\"><h2>Hit ratios at the end of each run (%)</h2><svg id=\"bars\" width=\"900\" "
+                        + "height=\"260\"></svg></div>";
         return """
                 <!DOCTYPE html>
                 <html lang="en"><head><meta charset="utf-8">
@@ -102,6 +116,7 @@ final class HtmlReport {
                 <body data-plotted="0">
                 <h1>%s</h1>
                 <pre id="summary">%s</pre>
+                %s
                 <div class="plot"><h2>Read hit ratio (%%, cumulative)</h2><svg id="hit" width="900" height="260"></svg></div>
                 <div class="plot"><h2>%s</h2><svg id="blocks" width="900" height="260"></svg></div>
                 <div class="plot"><h2>Writeback rate (blocks/s)</h2><svg id="wb" width="900" height="260"></svg></div>
@@ -109,7 +124,7 @@ final class HtmlReport {
                 <script>
                 (function () {
                   var embedded = JSON.parse(document.getElementById('timeline').textContent);
-                  var runs = embedded[0], warmups = embedded[1];
+                  var runs = embedded[0], warmups = embedded[1], bars = embedded[2];
                   var NS = 'http://www.w3.org/2000/svg';
                   var xLabel = %s;
                   function el(name, attrs, parent) {
@@ -150,13 +165,37 @@ final class HtmlReport {
                     });
                     return drawn > 0 ? 1 : 0;
                   }
+                  function barChart() {
+                    var svg = document.getElementById('bars'), W = 900, H = 260, L = 70, B = 35, T = 10, R = 20;
+                    var group = (W - L - R) / bars.length, bw = Math.min(40, group / 3);
+                    el('line', {x1: L, y1: H - B, x2: W - R, y2: H - B, 'class': 'axis'}, svg);
+                    el('line', {x1: L, y1: T, x2: L, y2: H - B, 'class': 'axis'}, svg);
+                    el('text', {x: 5, y: T + 10, 'class': 'label'}, svg).textContent = '100';
+                    el('text', {x: 5, y: H - B, 'class': 'label'}, svg).textContent = '0';
+                    el('text', {x: W / 2, y: H - 5, 'class': 'label'}, svg).textContent = 'run';
+                    var colors = ['#1f77b4', '#ff7f0e'], names = ['read hits', 'write hits'];
+                    names.forEach(function (name, i) {
+                      el('text', {x: W - R - 120, y: T + 14 + 14 * i, style: 'fill: ' + colors[i], 'class': 'label'}, svg).textContent = name;
+                    });
+                    bars.forEach(function (b, g) {
+                      var x0 = L + g * group + group / 2 - bw;
+                      [b[1], b[2]].forEach(function (v, i) {
+                        var h = v === null ? 0 : (H - B - T) * v / 100;
+                        var rect = el('rect', {x: x0 + i * bw, y: H - B - h, width: bw - 2, height: h, fill: colors[i], 'data-bar': g}, svg);
+                        el('title', {}, rect).textContent = b[3] + ': ' + names[i] + ' ' + (v === null ? '-' : v.toFixed(1) + '%%');
+                      });
+                      el('text', {x: x0 + bw / 2, y: H - B + 14, 'class': 'label'}, svg).textContent = String(b[0]);
+                    });
+                    return 1;
+                  }
                   var n = 0;
+                  if (bars.length > 0) n += barChart();
                   %s.forEach(function (p) { n += plot(p.id, p.series); });
                   document.body.setAttribute('data-plotted', String(n));
                 })();
                 </script>
                 </body></html>
-                """.formatted(escape(title), escape(title.substring(0, title.indexOf(':'))), escape(summary), escape(blocksTitle),
+                """.formatted(escape(title), escape(title.substring(0, title.indexOf(':'))), escape(summary), barsDiv, escape(blocksTitle),
                 data.replace("</", "<\\/"), Json.of(xLabel).trim(), plots.replace("</", "<\\/"));
     }
 

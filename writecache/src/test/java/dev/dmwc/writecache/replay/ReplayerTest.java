@@ -462,7 +462,7 @@ class ReplayerTest {
         assertEquals(4, lines, "hit ratio, dirty, free and writeback series, each with its samples");
         Files.delete(html);
 
-        // a sweep: the same three plots, one line a run; each run warmed up over a first pass (a dashed line where it ended)
+        // a sweep: the hit ratios by run as bars, then the same three plots, one line a run; each run warmed up over a first pass (a dashed line where it ended)
         s.loops = 2;
         s.warmupShare = 0.5;
         ReplaySweep sweep = ReplaySweep.run(TRACES.resolve("raw-mixed.v3.iolog.gz"), Traces.Options.defaults(),
@@ -473,7 +473,9 @@ class ReplayerTest {
                 html.toUri().toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String sweepDom = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS));
-        assertTrue(sweepDom.contains("data-plotted=\"3\""), sweepDom.substring(0, Math.min(500, sweepDom.length())));
+        assertTrue(sweepDom.contains("data-plotted=\"4\""), sweepDom.substring(0, Math.min(500, sweepDom.length())));
+        assertEquals(4, java.util.regex.Pattern.compile("<rect[^>]*data-bar=").matcher(sweepDom).results().count(),
+                "the hit-ratio bars: read and write for each run");
         assertEquals(6, java.util.regex.Pattern.compile("<polyline[^>]*data-points=\"(\\d+)\"").matcher(sweepDom).results()
                 .filter(m -> Integer.parseInt(m.group(1)) > 100).count(), "hit ratio, dirty and writeback of each run");
         assertTrue(sweepDom.contains("1: s 4.0 MiB 4096") && sweepDom.contains("2: p 4.0 MiB 4096"), "each line named");
