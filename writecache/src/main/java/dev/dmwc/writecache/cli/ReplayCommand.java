@@ -102,6 +102,10 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--html", paramLabel = "FILE", description = "Also write a self-contained HTML report with plots over trace time.")
     Path html;
 
+    @Option(names = "--csv", paramLabel = "FILE", description = "Also write one CSV row a run (a sweep's rows, or this "
+            + "replay's): hit ratios, around, blocked, written back, rate, write p99, mismatches.")
+    Path csv;
+
     @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem: protection backend (default: the best available).")
     String protection;
 
@@ -296,6 +300,9 @@ final class ReplayCommand implements Callable<Integer> {
         if (html != null) {
             Files.writeString(html, rep.toHtml(), StandardCharsets.UTF_8);
         }
+        if (csv != null) {
+            Files.writeString(csv, ReplaySweep.single(trace, s, rep).toCsv(), StandardCharsets.UTF_8);
+        }
         if (!jsonToStdout) {
             System.out.print(rep.toText());
         }
@@ -322,6 +329,9 @@ final class ReplayCommand implements Callable<Integer> {
         }
         if (html != null) {
             Files.writeString(html, result.toHtml(), StandardCharsets.UTF_8);
+        }
+        if (csv != null) {
+            Files.writeString(csv, result.toCsv(), StandardCharsets.UTF_8);
         }
         if (!jsonToStdout) {
             System.out.print(result.toText());

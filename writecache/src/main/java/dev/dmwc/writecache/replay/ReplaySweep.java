@@ -204,6 +204,60 @@ public final class ReplaySweep {
         return b == 0 ? 0 : 100.0 * a / b;
     }
 
+    /** One replay as a sweep of one run (for its CSV row). */
+    public static ReplaySweep single(Path trace, Replayer.Settings settings, ReplayReport report) {
+        ReplaySweep sweep = new ReplaySweep(trace);
+        Run run = new Run(settings);
+        run.report = report;
+        sweep.runs.add(run);
+        return sweep;
+    }
+
+    /** The CSV header of {@link #toCsv}. */
+    static final String CSV_HEADER = "run,mode,cache_bytes,cache_share,block_size,features,read_hit_ratio,write_hit_ratio,"
+            + "writes_around,writes_blocked_on_freelist,writeback_bytes,requests_per_second,write_p99_us,mismatches,refused";
+
+    /** One row a run (RFC 4180: a field with a comma or quote is quoted), for a spreadsheet or a plot. */
+    public String toCsv() {
+        StringBuilder sb = new StringBuilder(CSV_HEADER).append('\n');
+        int n = 0;
+        for (Run r : runs) {
+            n++;
+            List<String> f = new ArrayList<>();
+            f.add(Integer.toString(n));
+            f.add(r.settings.mode);
+            f.add(r.settings.cacheBytes == 0 ? "" : Long.toString(r.settings.cacheBytes));
+            f.add(r.settings.cacheShare > 0 ? Double.toString(r.settings.cacheShare) : "");
+            f.add(Integer.toString(r.settings.blockSize));
+            f.add(String.join(" ", r.settings.features));
+            if (r.report == null) {
+                for (int i = 0; i < 8; i++) {
+                    f.add("");
+                }
+                f.add(r.refused);
+            } else {
+                long[] st = ReplayReport.fields(r.report.finalStatus);
+                Histogram w = r.report.latency.get(TraceRecord.Op.WRITE);
+                f.add(st[4] == 0 ? "" : String.format(Locale.ROOT, "%.6f", (double) st[5] / st[4]));
+                f.add(st[6] == 0 ? "" : String.format(Locale.ROOT, "%.6f", (double) (st[7] + st[8]) / st[6]));
+                f.add(Long.toString(st[9]));
+                f.add(Long.toString(st[11]));
+                f.add(Long.toString(r.report.writebackBlocks * r.settings.blockSize));
+                f.add(String.format(Locale.ROOT, "%.1f", r.report.requestsPerSecond()));
+                f.add(w == null || w.getTotalCount() == 0 ? "" : String.format(Locale.ROOT, "%.1f", w.getValueAtPercentile(99) / 1000.0));
+                f.add(Long.toString(r.report.mismatches));
+                f.add("");
+            }
+            for (int i = 0; i < f.size(); i++) {
+                String v = f.get(i);
+                sb.append(i == 0 ? "" : ",").append(v.contains(",") || v.contains("\"") || v.contains("\n")
+                        ? "\"" + v.replace("\"", "\"\"") + "\"" : v);
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
     /** {@code {"trace", "runs": [{"mode", "cache_bytes", "block_size", "features", "report" | "refused"}]}}. */
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -210,7 +210,7 @@ class CliTest {
         Path json = dir.resolve("sweep.json");
         Run r = run("replay", "-q", "--work-dir", dir.toString(), "--verify", "--cache-size", "32K,1M",
                 "--table", "high_watermark 30 low_watermark 10", "--table", "high_watermark 200", "--json", json.toString(),
-                "../test-data/traces/raw-mixed.v3.iolog.gz");
+                "--csv", dir.resolve("sweep.csv").toString(), "../test-data/traces/raw-mixed.v3.iolog.gz");
         assertEquals(2, r.code(), r.out() + r.err()); // two of the four runs were refused by the target
         List<String> rows = r.out().lines().filter(l -> l.matches("\\s+[1-4] s .*")).toList();
         assertEquals(4, rows.size(), r.out());
@@ -226,6 +226,13 @@ class CliTest {
         assertEquals(2, j.split("\"refused\"", -1).length - 1, j);
         assertEquals(2, j.split("\"mismatches\": 0,", -1).length - 1, "two verified reports");
         assertTrue(j.contains("\"cache_bytes\": 32768") && j.contains("\"cache_bytes\": 1048576"), "sizes in JSON");
+        List<String> csv = Files.readAllLines(dir.resolve("sweep.csv"));
+        assertEquals(5, csv.size(), csv.toString());
+        assertTrue(csv.get(0).startsWith("run,mode,cache_bytes,cache_share,block_size,features,read_hit_ratio"), csv.get(0));
+        assertTrue(csv.get(1).startsWith("1,s,32768,,4096,high_watermark 30 low_watermark 10,") && csv.get(1).endsWith(",0,"), csv.get(1));
+        assertTrue(csv.get(2).startsWith("2,s,32768,,4096,high_watermark 200,,,") && csv.get(2).contains("the table was refused"),
+                csv.get(2));
+        assertEquals(small, Double.parseDouble(csv.get(1).split(",", -1)[6]) * 100, 0.051, "the table's read hits, as a ratio");
         Run zero = run("replay", "-q", "--work-dir", dir.toString(), "--cache-size", "25%,0%", "../test-data/traces/raw-mixed.v3.iolog.gz");
         assertEquals(2, zero.code());
         assertTrue(zero.err().contains("--cache-size 0%: a share of the trace's written footprint is a percentage above 0"), zero.err());
@@ -248,8 +255,11 @@ class CliTest {
     void replayVerifiesAndWritesJsonAndRefusesMalformedTracesWithExit2() throws Exception {
         Path json = dir.resolve("r.json");
         Run ok = run("replay", "-q", "--work-dir", dir.toString(), "--verify", "--json", json.toString(),
-                "../test-data/traces/edge/blkparse-small.txt");
+                "--csv", dir.resolve("one.csv").toString(), "../test-data/traces/edge/blkparse-small.txt");
         org.junit.jupiter.api.Assertions.assertEquals(0, ok.code(), ok.err());
+        List<String> oneRow = Files.readAllLines(dir.resolve("one.csv"));
+        assertEquals(2, oneRow.size(), oneRow.toString());
+        assertTrue(oneRow.get(1).startsWith("1,s,268435456,,4096,,") && oneRow.get(1).endsWith(",0,"), oneRow.get(1));
         String j = Files.readString(json);
         for (String k : new String[] {"\"requests\": 4", "\"verified_reads\"", "\"mismatches\": 0", "\"requests_per_second\""}) {
             org.junit.jupiter.api.Assertions.assertTrue(j.contains(k), k + " in " + j);
