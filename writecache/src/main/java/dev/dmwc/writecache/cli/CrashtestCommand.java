@@ -38,6 +38,7 @@ final class CrashtestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Main.checkOutput(json, "--json");
         if (!mode.matches("s|p|both")) {
             throw new Main.UsageError("--mode must be s, p or both, not '" + mode + "'");
         }

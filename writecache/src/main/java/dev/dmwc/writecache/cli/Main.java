@@ -54,6 +54,27 @@ public final class Main implements Runnable {
         System.exit(commandLine().execute(args));
     }
 
+    /**
+     * Refuses, before any work, an output file ({@code option FILE}) that could not be written at the
+     * end: its directory missing or not writable, or the path a directory. {@code null} and "-"
+     * (stdout) pass.
+     */
+    static void checkOutput(java.nio.file.Path file, String option) {
+        if (file == null || file.toString().equals("-")) {
+            return;
+        }
+        java.nio.file.Path parent = file.toAbsolutePath().getParent();
+        if (java.nio.file.Files.isDirectory(file)) {
+            throw new UsageError(option + " " + file + ": is a directory; name a file");
+        }
+        if (parent == null || !java.nio.file.Files.isDirectory(parent)) {
+            throw new UsageError(option + " " + file + ": cannot write it, no directory " + parent);
+        }
+        if (!java.nio.file.Files.isWritable(parent)) {
+            throw new UsageError(option + " " + file + ": cannot write in " + parent + " (permission denied)");
+        }
+    }
+
     /** A bad input that should exit 2 with one line. */
     public static final class UsageError extends RuntimeException {
         private static final long serialVersionUID = 1L;

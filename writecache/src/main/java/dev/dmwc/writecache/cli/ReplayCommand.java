@@ -144,6 +144,9 @@ final class ReplayCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         trace = TraceInput.resolve(trace);
+        Main.checkOutput(json, "--json");
+        Main.checkOutput(html, "--html");
+        Main.checkOutput(csv, "--csv");
         Replayer.Settings s = new Replayer.Settings();
         for (String mode : modes) {
             if (!mode.matches("[sp]")) {

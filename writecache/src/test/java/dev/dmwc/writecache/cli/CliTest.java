@@ -78,6 +78,16 @@ class CliTest {
         Run notTrace = run("replay", "-q", "--work-dir", dir.toString(), dir.toString());
         assertEquals(2, notTrace.code());
         assertTrue(notTrace.err().contains(dir + " is a directory with no blktrace per-CPU files"), notTrace.err());
+        // an output file that could not be written at the end is refused before the work starts
+        for (String[] args : new String[][] {{"replay", "--csv", dir.resolve("none/x.csv").toString(), "../test-data/traces/edge/blkparse-small.txt"},
+            {"replay", "--html", dir.toString(), "../test-data/traces/edge/blkparse-small.txt"},
+            {"crashtest", "--json", dir.resolve("none/c.json").toString()}}) {
+            Run out = run(args);
+            assertEquals(2, out.code(), String.join(" ", args) + ": " + out.err());
+            assertTrue(out.err().contains("cannot write it, no directory") || out.err().contains("is a directory; name a file"),
+                    out.err());
+            assertTrue(out.out().isEmpty(), "nothing ran: " + out.out());
+        }
         Run zero = run("crashtest", "--seconds", "0");
         assertEquals(2, zero.code());
         assertTrue(zero.err().contains("--seconds must be positive"), zero.err());
