@@ -113,56 +113,20 @@ final class ControlClient {
                 }
                 long now = System.nanoTime();
                 java.util.Map<String, Long> cur = numbers(reply);
-                double seconds = (now - prevNanos) / 1e9;
-                java.util.Map<String, Long> d = new java.util.HashMap<>();
-                for (var e : cur.entrySet()) {
-                    long before = prev.getOrDefault(e.getKey(), 0L);
-                    // clear_stats zeroes the target's counters: then the whole count is since the reset
-                    d.put(e.getKey(), e.getValue() >= before ? e.getValue() - before : e.getValue());
-                }
-                long blocks = cur.getOrDefault("blocks", 0L);
-                long used = blocks - cur.getOrDefault("free_blocks", 0L);
-                long underWriteback = cur.getOrDefault("blocks_under_writeback", 0L);
-                long reads = d.getOrDefault("reads", 0L);
-                long readHits = d.getOrDefault("read_hits", 0L);
-                long writes = d.getOrDefault("writes", 0L);
-                long writeHits = d.getOrDefault("write_hits_uncommitted", 0L) + d.getOrDefault("write_hits_committed", 0L);
-                long nbdRequests = 0;
-                for (String k : SERVER_REQUESTS) {
-                    nbdRequests += d.getOrDefault(k, 0L);
-                }
-                double around = d.getOrDefault("writes_around", 0L) / seconds;
-                double blocked = d.getOrDefault("writes_blocked_on_freelist", 0L) / seconds;
-                double writebackMb = d.getOrDefault("writeback_blocks", 0L) * blockSize / seconds / 1e6;
-                double inMb = d.getOrDefault("server.bytes_written", 0L) / seconds / 1e6;
-                double outMb = d.getOrDefault("server.bytes_read", 0L) / seconds / 1e6;
-                String time = java.time.LocalTime.now().withNano(0).toString();
+                java.util.Map<String, Object> row = interval(prev, cur, (now - prevNanos) / 1e9, blockSize);
                 if (json) {
-                    java.util.Map<String, Object> row = new java.util.LinkedHashMap<>();
-                    row.put("time", time);
-                    row.put("interval_s", seconds);
-                    row.put("blocks", blocks);
-                    row.put("used_blocks", used);
-                    row.put("blocks_under_writeback", underWriteback);
-                    row.put("reads_per_s", reads / seconds);
-                    row.put("read_hit_ratio", reads == 0 ? null : (double) readHits / reads);
-                    row.put("writes_per_s", writes / seconds);
-                    row.put("write_hit_ratio", writes == 0 ? null : (double) writeHits / writes);
-                    row.put("writes_around_per_s", around);
-                    row.put("writes_blocked_on_freelist_per_s", blocked);
-                    row.put("writeback_mb_per_s", writebackMb);
-                    row.put("nbd_requests_per_s", nbdRequests / seconds);
-                    row.put("nbd_write_mb_per_s", inMb);
-                    row.put("nbd_read_mb_per_s", outMb);
                     System.out.print(Json.line(row));
                 } else {
                     if (line % 20 == 0) {
                         System.out.println(header);
                     }
                     System.out.printf(java.util.Locale.ROOT, "%-8s %9d %5.1f%% %8d %9.0f %6s %9.0f %6s %9.0f %9.0f %8.1f %9.0f %8.1f %8.1f%n",
-                            time, used, blocks == 0 ? 0.0 : 100.0 * used / blocks, underWriteback, reads / seconds,
-                            ratio(readHits, reads), writes / seconds, ratio(writeHits, writes), around, blocked, writebackMb,
-                            nbdRequests / seconds, inMb, outMb);
+                            row.get("time"), row.get("used_blocks"), (long) row.get("blocks") == 0 ? 0.0
+                                    : 100.0 * (long) row.get("used_blocks") / (long) row.get("blocks"),
+                            row.get("blocks_under_writeback"), row.get("reads_per_s"), percent(row.get("read_hit_ratio")),
+                            row.get("writes_per_s"), percent(row.get("write_hit_ratio")), row.get("writes_around_per_s"),
+                            row.get("writes_blocked_on_freelist_per_s"), row.get("writeback_mb_per_s"), row.get("nbd_requests_per_s"),
+                            row.get("nbd_write_mb_per_s"), row.get("nbd_read_mb_per_s"));
                 }
                 System.out.flush();
                 prev = cur;
@@ -171,8 +135,47 @@ final class ControlClient {
             return 0;
         }
 
-        private static String ratio(long part, long whole) {
-            return whole == 0 ? "-" : String.format(java.util.Locale.ROOT, "%.1f%%", 100.0 * part / whole);
+        /**
+         * One line of {@code --watch}: the state now and, over the {@code seconds} since {@code prev},
+         * the rates (counters that went down were reset by {@code clear_stats}: then all of the count is
+         * since the reset).
+         */
+        static java.util.Map<String, Object> interval(java.util.Map<String, Long> prev, java.util.Map<String, Long> cur,
+                double seconds, long blockSize) {
+            java.util.Map<String, Long> d = new java.util.HashMap<>();
+            for (var e : cur.entrySet()) {
+                long before = prev.getOrDefault(e.getKey(), 0L);
+                d.put(e.getKey(), e.getValue() >= before ? e.getValue() - before : e.getValue());
+            }
+            long reads = d.getOrDefault("reads", 0L);
+            long writes = d.getOrDefault("writes", 0L);
+            long writeHits = d.getOrDefault("write_hits_uncommitted", 0L) + d.getOrDefault("write_hits_committed", 0L);
+            long nbdRequests = 0;
+            for (String k : SERVER_REQUESTS) {
+                nbdRequests += d.getOrDefault(k, 0L);
+            }
+            long blocks = cur.getOrDefault("blocks", 0L);
+            java.util.Map<String, Object> row = new java.util.LinkedHashMap<>();
+            row.put("time", java.time.LocalTime.now().withNano(0).toString());
+            row.put("interval_s", seconds);
+            row.put("blocks", blocks);
+            row.put("used_blocks", blocks - cur.getOrDefault("free_blocks", 0L));
+            row.put("blocks_under_writeback", cur.getOrDefault("blocks_under_writeback", 0L));
+            row.put("reads_per_s", reads / seconds);
+            row.put("read_hit_ratio", reads == 0 ? null : (double) d.getOrDefault("read_hits", 0L) / reads);
+            row.put("writes_per_s", writes / seconds);
+            row.put("write_hit_ratio", writes == 0 ? null : (double) writeHits / writes);
+            row.put("writes_around_per_s", d.getOrDefault("writes_around", 0L) / seconds);
+            row.put("writes_blocked_on_freelist_per_s", d.getOrDefault("writes_blocked_on_freelist", 0L) / seconds);
+            row.put("writeback_mb_per_s", d.getOrDefault("writeback_blocks", 0L) * blockSize / seconds / 1e6);
+            row.put("nbd_requests_per_s", nbdRequests / seconds);
+            row.put("nbd_write_mb_per_s", d.getOrDefault("server.bytes_written", 0L) / seconds / 1e6);
+            row.put("nbd_read_mb_per_s", d.getOrDefault("server.bytes_read", 0L) / seconds / 1e6);
+            return row;
+        }
+
+        private static String percent(Object ratio) {
+            return ratio == null ? "-" : String.format(java.util.Locale.ROOT, "%.1f%%", 100 * (double) ratio);
         }
     }
 
