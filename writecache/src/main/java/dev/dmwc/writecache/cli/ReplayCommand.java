@@ -156,17 +156,12 @@ final class ReplayCommand implements Callable<Integer> {
         List<ReplaySweep.CacheSize> cacheBytes = new ArrayList<>();
         for (String size : cacheSizes) {
             if (size.trim().endsWith("%")) {
-                double pct;
-                try {
-                    pct = Double.parseDouble(size.trim().substring(0, size.trim().length() - 1));
-                } catch (NumberFormatException e) {
-                    pct = Double.NaN;
-                }
-                if (!(pct > 0 && pct <= 10_000)) {
+                double share = share(size.trim());
+                if (!(share > 0 && share <= 100)) {
                     throw new Main.UsageError("--cache-size " + size + ": a share of the trace's written footprint is a "
                             + "percentage above 0 and at most 10000, like 25%");
                 }
-                cacheBytes.add(ReplaySweep.CacheSize.share(pct / 100));
+                cacheBytes.add(ReplaySweep.CacheSize.share(share));
             } else {
                 cacheBytes.add(ReplaySweep.CacheSize.bytes(Sizes.parse(size, "--cache-size")));
             }
@@ -219,11 +214,10 @@ final class ReplayCommand implements Callable<Integer> {
             String w = warmup.trim();
             try {
                 if (w.endsWith("%")) {
-                    double pct = Double.parseDouble(w.substring(0, w.length() - 1));
-                    if (!(pct > 0 && pct < 100)) {
+                    s.warmupShare = share(w);
+                    if (!(s.warmupShare > 0 && s.warmupShare < 1)) {
                         throw new NumberFormatException();
                     }
-                    s.warmupShare = pct / 100;
                 } else {
                     s.warmupRequests = Long.parseLong(w);
                     if (s.warmupRequests < 1) {
@@ -293,22 +287,8 @@ final class ReplayCommand implements Callable<Integer> {
                     rep.scan.volumes.size() > 1 ? ", volumes " + rep.scan.volumes.keySet() : "");
             return 0;
         }
-        if (json != null) {
-            if (jsonToStdout) {
-                System.out.print(rep.toJson());
-            } else {
-                Files.writeString(json, rep.toJson(), StandardCharsets.UTF_8);
-            }
-        }
-        if (html != null) {
-            Files.writeString(html, rep.toHtml(), StandardCharsets.UTF_8);
-        }
-        if (csv != null) {
-            Files.writeString(csv, ReplaySweep.single(trace, s, rep).toCsv(), StandardCharsets.UTF_8);
-        }
-        if (!jsonToStdout) {
-            System.out.print(rep.toText());
-        }
+        ReplaySweep one = ReplaySweep.single(trace, s, rep);
+        writeReports(jsonToStdout, rep::toJson, rep::toHtml, one::toCsv, rep::toText);
         return rep.mismatches > 0 || rep.errors > 0 ? 1 : 0;
     }
 
@@ -323,22 +303,38 @@ final class ReplayCommand implements Callable<Integer> {
         if (everywhere != null) {
             throw new Main.UsageError(everywhere);
         }
+        writeReports(jsonToStdout, result::toJson, result::toHtml, result::toCsv, result::toText);
+        return result.failedRuns() > 0 ? 1 : result.refusedRuns() > 0 ? 2 : 0;
+    }
+
+    /** "25%" as 0.25; NaN when what comes before the '%' is not a number. */
+    private static double share(String percent) {
+        try {
+            return Double.parseDouble(percent.substring(0, percent.length() - 1).trim()) / 100;
+        } catch (NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    /** The report in every form asked for: --json (a file, or stdout instead of the text), --html, --csv, the text. */
+    private void writeReports(boolean jsonToStdout, java.util.function.Supplier<String> asJson,
+            java.util.function.Supplier<String> asHtml, java.util.function.Supplier<String> asCsv,
+            java.util.function.Supplier<String> asText) throws java.io.IOException {
         if (json != null) {
             if (jsonToStdout) {
-                System.out.print(result.toJson());
+                System.out.print(asJson.get());
             } else {
-                Files.writeString(json, result.toJson(), StandardCharsets.UTF_8);
+                Files.writeString(json, asJson.get(), StandardCharsets.UTF_8);
             }
         }
         if (html != null) {
-            Files.writeString(html, result.toHtml(), StandardCharsets.UTF_8);
+            Files.writeString(html, asHtml.get(), StandardCharsets.UTF_8);
         }
         if (csv != null) {
-            Files.writeString(csv, result.toCsv(), StandardCharsets.UTF_8);
+            Files.writeString(csv, asCsv.get(), StandardCharsets.UTF_8);
         }
         if (!jsonToStdout) {
-            System.out.print(result.toText());
+            System.out.print(asText.get());
         }
-        return result.failedRuns() > 0 ? 1 : result.refusedRuns() > 0 ? 2 : 0;
     }
 }

@@ -137,17 +137,13 @@ final class TraceCommand implements Runnable {
             }
             System.out.printf(Locale.ROOT, "  PREFLUSH %d, FUA %d; 4 KiB-aligned %d of %d with data%n", preflush, fua, aligned4k, withData);
             System.out.printf(Locale.ROOT, "  footprint (distinct 4 KiB pages): written %s, read %s, either %s%n",
-                    human(written.bytes()), human(read.bytes()), human(written.bytesWith(read)));
+                    dev.dmwc.writecache.replay.ReplayReport.size(written.bytes()),
+                    dev.dmwc.writecache.replay.ReplayReport.size(read.bytes()),
+                    dev.dmwc.writecache.replay.ReplayReport.size(written.bytesWith(read)));
             System.out.printf(Locale.ROOT, "  volumes: %s%n", volumes);
             System.out.printf(Locale.ROOT, "  sizes (power-of-two buckets, bytes): %s%n", sz);
             return 0;
         }
-    }
-
-    private static String human(long bytes) {
-        return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.1f GiB", bytes / (double) (1L << 30))
-                : bytes >= 1L << 20 ? String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20))
-                : String.format(Locale.ROOT, "%.1f KiB", bytes / 1024.0);
     }
 
     @Command(name = "convert", mixinStandardHelpOptions = true,

@@ -332,7 +332,8 @@ public final class ReplayReport {
         return String.format(Locale.ROOT, "%.1f", ns / 1000.0);
     }
 
-    static String size(long b) {
+    /** Bytes for people: "4.0 KiB", "95.5 MiB", "1.2 GiB". */
+    public static String size(long b) {
         if (b >= 1L << 30) {
             return String.format(Locale.ROOT, "%.1f GiB", b / (double) (1L << 30));
         }
