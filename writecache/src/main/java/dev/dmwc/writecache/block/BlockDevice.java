@@ -27,6 +27,26 @@ public interface BlockDevice extends AutoCloseable {
     /** Write {@code src.remaining()} bytes at {@code sector}; {@code fua}: durable on return. */
     void write(long sector, ByteBuffer src, boolean fua) throws IOException;
 
+    /**
+     * {@link #write(long, ByteBuffer, boolean)}, running {@code queued} as soon as the write has its
+     * place in the device's queue, before it completes: writes submitted from several threads in
+     * turn (each waiting for the one before to be queued) then reach the device in that order, as
+     * bios submitted by one thread do. A device without a queue runs it first.
+     */
+    default void write(long sector, ByteBuffer src, boolean fua, Runnable queued) throws IOException {
+        queued.run();
+        write(sector, src, fua);
+    }
+
+    /**
+     * Whether how long requests take depends on the order they reach the device's queue (a disk
+     * model, which serves them by head position): writers that submit in an order then keep it
+     * ({@link #write(long, ByteBuffer, boolean, Runnable)}). Others need not pay for it.
+     */
+    default boolean orderSensitive() {
+        return false;
+    }
+
     /** An empty PREFLUSH: everything completed before is durable. */
     void flush() throws IOException;
 

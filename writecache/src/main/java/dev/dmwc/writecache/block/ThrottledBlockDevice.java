@@ -6,24 +6,40 @@ import java.util.Locale;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A device made as slow as a real one, in wall-clock time: each request pays the model's access
- * latency (a seek, unless it starts where the previous one ended) and its transfer time at the
- * model's bandwidth. Transfers are serialized, as on one spindle or channel; latencies of
- * concurrent requests overlap, as with a queue. A flush completes the flush latency after every
- * transfer before it; a FUA write adds the flush latency to its own (overlapping) latency. The data
- * itself goes to the wrapped device.
+ * A device made as slow as a real one, in wall-clock time. The data itself goes to the wrapped
+ * device. Two kinds of model:
+ * <ul>
+ * <li>a flash device (no rotation): each request pays the model's access latency (a seek, unless
+ * it starts where the previous one ended) and its transfer time at the model's bandwidth.
+ * Transfers are serialized, as on one channel; latencies of concurrent requests overlap, as
+ * with a queue. A flush completes the flush latency after every transfer before it; a FUA write
+ * adds the flush latency to its own;
+ * <li>a disk (a rotation time: {@code hdd}, or {@code rpm=}): one actuator serves one request at a
+ * time, seeks grow with distance, queued requests are served nearest first, and a write cache
+ * takes writes that are not FUA ({@link DiskArm}). A FUA write goes to the media before it
+ * completes; a flush writes out the cache, then takes the flush latency; a discard costs nothing.
+ * </ul>
  */
 public final class ThrottledBlockDevice implements BlockDevice {
-    /** A device model: random-access latency, sequential latency, bandwidth, flush latency. */
-    public record Model(String name, long seekNanos, long sequentialNanos, long bytesPerSecond, long flushNanos) {
-        /** {@code hdd}, {@code ssd}, {@code file} (no throttling) or {@code latency=5ms,bandwidth=100M[,flush=2ms]}. */
+    /**
+     * A device model: random-access latency (a disk's average seek), sequential latency, bandwidth
+     * (a disk's media rate), flush latency, and a disk's rotation time (0 for flash) and write
+     * cache (0: write-through).
+     */
+    public record Model(String name, long seekNanos, long sequentialNanos, long bytesPerSecond, long flushNanos,
+            long rotationNanos, long cacheBytes) {
+        /**
+         * {@code hdd}, {@code ssd}, {@code file} (no throttling) or
+         * {@code latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M]]} ({@code rpm} makes it
+         * a disk, {@code latency} its average seek; {@code cache} its write cache, none unless given).
+         */
         public static Model parse(String spec) {
             String s = spec.trim().toLowerCase(Locale.ROOT);
             switch (s) {
                 case "hdd":
-                    return new Model("hdd", 8_000_000L, 50_000L, 150_000_000L, 10_000_000L);
+                    return new Model("hdd", 8_000_000L, 0L, 150_000_000L, 1_000_000L, rotation(7200), 32L << 20);
                 case "ssd":
-                    return new Model("ssd", 80_000L, 20_000L, 500_000_000L, 1_000_000L);
+                    return new Model("ssd", 80_000L, 20_000L, 500_000_000L, 1_000_000L, 0L, 0L);
                 case "file":
                     return null;
                 default:
@@ -32,6 +48,8 @@ public final class ThrottledBlockDevice implements BlockDevice {
             long latency = -1;
             long bandwidth = -1;
             long flush = 0;
+            long rotation = 0;
+            long cache = 0;
             for (String part : s.split(",")) {
                 int eq = part.indexOf('=');
                 if (eq < 0) {
@@ -43,17 +61,46 @@ public final class ThrottledBlockDevice implements BlockDevice {
                     case "latency" -> latency = parseDuration(v, spec);
                     case "flush" -> flush = parseDuration(v, spec);
                     case "bandwidth" -> bandwidth = parseRate(v, spec);
+                    case "rpm" -> rotation = rotation(parseRpm(v, spec));
+                    case "cache" -> cache = parseSize(v, spec);
                     default -> throw new IllegalArgumentException(modelError(spec, "unknown key '" + k + "'"));
                 }
             }
             if (latency < 0 || bandwidth <= 0) {
                 throw new IllegalArgumentException(modelError(spec, "latency= and bandwidth= are both needed"));
             }
-            return new Model("custom", latency, latency, bandwidth, flush);
+            if (rotation > 0) {
+                return new Model("custom disk", latency, 0L, bandwidth, flush, rotation, cache);
+            }
+            if (cache > 0) {
+                throw new IllegalArgumentException(modelError(spec, "cache= is a disk's write cache: it needs rpm="));
+            }
+            return new Model("custom", latency, latency, bandwidth, flush, 0L, 0L);
+        }
+
+        /** Whether this is a disk: one actuator, seeks by distance ({@link DiskArm}). */
+        public boolean isDisk() {
+            return rotationNanos > 0;
+        }
+
+        private static long rotation(double rpm) {
+            return (long) (60e9 / rpm);
+        }
+
+        private static double parseRpm(String v, String spec) {
+            try {
+                double rpm = Double.parseDouble(v);
+                if (rpm >= 1 && rpm <= 100_000) {
+                    return rpm;
+                }
+            } catch (NumberFormatException e) {
+                // refused below
+            }
+            throw new IllegalArgumentException(modelError(spec, "'" + v + "' is not a rotation speed like 5400, 7200 or 15000"));
         }
 
         private static String modelError(String spec, String why) {
-            return "origin model '" + spec + "': " + why + " (expected hdd, ssd, file or latency=5ms,bandwidth=100M[,flush=2ms])";
+            return "origin model '" + spec + "': " + why + " (expected hdd, ssd, file or latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M]])";
         }
 
         static long parseDuration(String v, String spec) {
@@ -70,6 +117,17 @@ public final class ThrottledBlockDevice implements BlockDevice {
                 return (long) (Double.parseDouble(v) * 1e6); // plain number: milliseconds
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException(modelError(spec, "'" + v + "' is not a duration like 5ms, 80us or 0.01s"));
+            }
+        }
+
+        static long parseSize(String v, String spec) {
+            if (v.equals("0")) {
+                return 0;
+            }
+            try {
+                return parseRate(v, spec);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(modelError(spec, "'" + v + "' is not a size like 0, 512K or 32M"));
             }
         }
 
@@ -97,19 +155,29 @@ public final class ThrottledBlockDevice implements BlockDevice {
 
         @Override
         public String toString() {
+            if (isDisk()) {
+                return String.format(Locale.ROOT, "%s (disk: seek %.3f ms average, %.0f rpm, %.0f MiB/s, %s, flush %.3f ms; one "
+                        + "actuator, nearest request first)", name, seekNanos / 1e6, 60e9 / rotationNanos, bytesPerSecond / 1048576.0,
+                        cacheBytes == 0 ? "no write cache" : String.format(Locale.ROOT, "%.0f MiB write cache", cacheBytes / 1048576.0),
+                        flushNanos / 1e6);
+            }
             return String.format(Locale.ROOT, "%s (seek %.3f ms, sequential %.3f ms, %.0f MiB/s, flush %.3f ms)", name,
                     seekNanos / 1e6, sequentialNanos / 1e6, bytesPerSecond / 1048576.0, flushNanos / 1e6);
         }
     }
 
+    private static final Runnable NOTHING = () -> { };
+
     private final BlockDevice inner;
     private final Model model;
+    private final DiskArm arm;
     private long busyUntil;
     private long nextSector = -1;
 
     public ThrottledBlockDevice(BlockDevice inner, Model model) {
         this.inner = inner;
         this.model = model;
+        this.arm = model.isDisk() ? new DiskArm(model, inner.sizeBytes()) : null;
     }
 
     /** {@code inner} itself when {@code model} is null (the {@code file} model). */
@@ -119,6 +187,17 @@ public final class ThrottledBlockDevice implements BlockDevice {
 
     public Model model() {
         return model;
+    }
+
+    /**
+     * A disk: a read or write waits for the arm or goes into the write cache ({@code queued} runs
+     * once it is queued); a flush drains the cache.
+     */
+    private long diskCompletion(long sector, long bytes, boolean write, boolean fua, Runnable queued) {
+        if (bytes == 0) {
+            return fua ? arm.drain(System.nanoTime()) + model.flushNanos : System.nanoTime();
+        }
+        return arm.transfer(sector, bytes, write && !fua, queued);
     }
 
     /** Reserve the device for one request and return when it would have completed. */
@@ -158,28 +237,39 @@ public final class ThrottledBlockDevice implements BlockDevice {
 
     @Override
     public void read(long sector, ByteBuffer dst) throws IOException {
-        long done = completion(sector, dst.remaining(), false);
+        long done = arm != null ? diskCompletion(sector, dst.remaining(), false, false, NOTHING) : completion(sector, dst.remaining(), false);
         inner.read(sector, dst);
         sleepUntil(done);
     }
 
     @Override
     public void write(long sector, ByteBuffer src, boolean fua) throws IOException {
-        long done = completion(sector, src.remaining(), fua);
+        write(sector, src, fua, NOTHING);
+    }
+
+    @Override
+    public void write(long sector, ByteBuffer src, boolean fua, Runnable queued) throws IOException {
+        long done;
+        if (arm != null) {
+            done = diskCompletion(sector, src.remaining(), true, fua, queued);
+        } else {
+            done = completion(sector, src.remaining(), fua);
+            queued.run();
+        }
         inner.write(sector, src, fua);
         sleepUntil(done);
     }
 
     @Override
     public void flush() throws IOException {
-        long done = completion(-1, 0, true);
+        long done = arm != null ? diskCompletion(-1, 0, false, true, NOTHING) : completion(-1, 0, true);
         inner.flush();
         sleepUntil(done);
     }
 
     @Override
     public void discard(long sector, long nSectors) throws IOException {
-        long done = completion(-1, 0, false);
+        long done = arm != null ? diskCompletion(-1, 0, false, false, NOTHING) : completion(-1, 0, false);
         inner.discard(sector, nSectors);
         sleepUntil(done);
     }
@@ -187,6 +277,12 @@ public final class ThrottledBlockDevice implements BlockDevice {
     @Override
     public String name() {
         return inner.name();
+    }
+
+    /** A disk model serves its queue by head position; a flash model's latencies overlap. */
+    @Override
+    public boolean orderSensitive() {
+        return arm != null;
     }
 
     /** The wrapped device's pages; no device time is charged (faulting pages in is not I/O). */
@@ -197,6 +293,9 @@ public final class ThrottledBlockDevice implements BlockDevice {
 
     @Override
     public void close() throws IOException {
+        if (arm != null) {
+            arm.close();
+        }
         inner.close();
     }
 }

@@ -93,6 +93,14 @@ public final class Writecache implements AutoCloseable {
      * check keeps that assumption honest.
      */
     private final boolean singleThreaded;
+    /** The order in which writeback runs' writes enter the origin's queue ({@link #submitRuns}). */
+    private final Turnstile originTurn = new Turnstile();
+    /**
+     * Whether runs wait for their turns: only when the origin's timing depends on the order (a
+     * disk model) and runs are written on several threads. Elsewhere the turns cost a thread
+     * wake-up per run and buy nothing.
+     */
+    private final boolean ordered;
     private Thread owner;
     private final Scheduler sched;
     private final Scheduler.Work writebackWork;
@@ -141,6 +149,9 @@ public final class Writecache implements AutoCloseable {
         final int[] entries;
         final int count;
         boolean failed;
+        /** Its place in the order writeback writes reach the origin ({@link #originTurn}). */
+        long ticket;
+        boolean turnTaken;
 
         WritebackRun(int[] entries, int count) {
             this.entries = entries;
@@ -168,6 +179,7 @@ public final class Writecache implements AutoCloseable {
         this.cleaner = cfg.cleaner;
         this.sched = sched;
         this.singleThreaded = sched.singleThreaded();
+        this.ordered = !singleThreaded && origin.orderSensitive();
         this.epochMs = sched.nowMs();
         // dm_iot_init sets idle_time = 0: jiffies - 0 is more than any pause_writeback, so the
         // pause applies only once a write-around has completed (checked on the oracle:
@@ -1371,7 +1383,12 @@ public final class Writecache implements AutoCloseable {
         return kernelBugsAvoided;
     }
 
-    /** {@code __writecache_writeback_pmem} / {@code _ssd}: one origin write per run. */
+    /**
+     * {@code __writecache_writeback_pmem} / {@code _ssd}: one origin write per run. The kernel's
+     * writeback worker submits the runs' bios one after the other (pmem; kcopyd's thread likewise
+     * issues its jobs in order), so they reach the origin's queue in list order; here each run is
+     * copied on an I/O thread, and the runs take their turns at the origin ({@link #originTurn}).
+     */
     private void submitRuns(List<WritebackRun> wbl) {
         long inBatch = 0;
         for (WritebackRun r : wbl) {
@@ -1379,24 +1396,31 @@ public final class Writecache implements AutoCloseable {
         }
         for (WritebackRun run : wbl) {
             inBatch -= run.count;
-            // the bio (pmem) or kcopyd job (ssd) goes out; its completion queues the endio work
-            sched.submitIo(() -> {
-                try {
-                    if (!hasError()) {
-                        writeRun(run);
-                    } else {
+            // the bio (pmem) or kcopyd job (ssd) goes out; its completion queues the endio work.
+            // Tickets are taken in the order the I/O pool starts the tasks, so none waits for a
+            // ticket whose task is behind it in the pool's queue.
+            synchronized (originTurn) {
+                run.ticket = originTurn.take();
+                sched.submitIo(() -> {
+                    try {
+                        if (!hasError()) {
+                            writeRun(run);
+                        } else {
+                            run.failed = true;
+                        }
+                    } catch (IOException | RuntimeException ex) {
                         run.failed = true;
+                    } finally {
+                        takeTurn(run);
                     }
-                } catch (IOException | RuntimeException ex) {
-                    run.failed = true;
-                }
-                // writecache_writeback_endio / writecache_copy_endio: onto the endio list under
-                // its own spinlock (endio_list_lock), not wc_lock, then wake the endio thread
-                synchronized (endioList) {
-                    endioList.add(run);
-                }
-                endioWork.queue();
-            });
+                    // writecache_writeback_endio / writecache_copy_endio: onto the endio list under
+                    // its own spinlock (endio_list_lock), not wc_lock, then wake the endio thread
+                    synchronized (endioList) {
+                        endioList.add(run);
+                    }
+                    endioWork.queue();
+                });
+            }
             // __writeback_throttle: a lockless look first (READ_ONCE), wc_lock only when over the limit
             if (maxWritebackJobs != 0 && (long) WRITEBACK_SIZE.getOpaque(this) - inBatch >= maxWritebackJobs) {
                 wcLock();
@@ -1470,11 +1494,22 @@ public final class Writecache implements AutoCloseable {
                 part.position(i * blockSize).limit((int) Math.min(bytes, (long) (i + 1) * blockSize));
                 mem.readData(memoryData(run.entries[i]), part, part.remaining());
             }
-            origin.write(sector, buf, cfg.writebackFua);
+            originTurn.await(run.ticket, !ordered);
+            origin.write(sector, buf, cfg.writebackFua, () -> takeTurn(run));
         } else {
             ssd.read(cacheSector(first), buf);
             buf.flip();
-            origin.write(sector, buf, false);
+            originTurn.await(run.ticket, !ordered);
+            origin.write(sector, buf, false, () -> takeTurn(run));
+        }
+    }
+
+    /** The run's write is in the origin's queue (or it has none): the next run may go. Once per run. */
+    private void takeTurn(WritebackRun run) {
+        if (!run.turnTaken) {
+            run.turnTaken = true;
+            originTurn.await(run.ticket, !ordered);
+            originTurn.pass(run.ticket);
         }
     }
 

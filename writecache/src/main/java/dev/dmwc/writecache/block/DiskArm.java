@@ -1,0 +1,359 @@
+package dev.dmwc.writecache.block;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The one actuator of a disk ({@link ThrottledBlockDevice.Model} with a rotation time), and the
+ * disk's volatile write cache. Requests are served one at a time, and the time a request waits for
+ * the head depends on where the head is. Queued requests are served shortest positioning time
+ * first, as a drive with command queueing does: a deep queue of random requests shortens the
+ * seeks, and a sequential stream goes at the media rate.
+ *
+ * <p>Positioning, from the sector after the last transfer to a request's first sector:
+ * <ul>
+ * <li>the same sector: nothing (the media rate carries on);
+ * <li>forward by less than a track (the bytes that pass under the head in one rotation): the time
+ * the platter takes to bring the gap past, at the media rate;
+ * <li>anywhere else: a seek, {@code settle + (average - settle) * sqrt(3 * distance / size)} (the
+ * average seek at a third of the stroke, the settle time an eighth of it), and half a rotation.
+ * </ul>
+ * The device file is the whole disk: a seek across it is a full stroke.
+ *
+ * <p>The write cache: a write that fits in it completes at once, and waits in the queue to be
+ * written out with the rest. The cache is written out once its oldest write has been held
+ * {@link #DESTAGE_DELAY_NANOS}, or it is half full: so writes that arrive a little out of order,
+ * as they do from a pool of threads, are still written in order. A write that does not fit waits,
+ * in order of arrival, until writes written out make room for it. A FUA write and a read each
+ * wait for their own turn on the arm. A flush places every cached write at once and completes
+ * when the last is written and the flush latency has passed. With no cache, every write waits
+ * for its turn.
+ *
+ * <p>Time is the device's own, kept ahead of the wall clock: the arm's thread gives queued requests
+ * their places when the arm will be free within {@link #LOOKAHEAD_NANOS}, and wakes their
+ * submitters, who sleep until their requests complete. So many short requests in a row do not
+ * each wait for a thread to wake up, and the arm's timeline does not drift with the scheduler's
+ * wake-up latency (which the lookahead covers). A request that finds the arm free within the
+ * lookahead is placed at once by its submitter.
+ */
+final class DiskArm {
+    /** How far ahead of the wall clock requests are placed on the arm's timeline. */
+    static final long LOOKAHEAD_NANOS = 1_000_000L;
+    /**
+     * How long the write cache holds its oldest write before it writes any out, unless it is half
+     * full or a flush comes, as a drive holds dirty data for a while.
+     */
+    static final long DESTAGE_DELAY_NANOS = 5_000_000L;
+
+    private static final class Request {
+        final long sector;
+        final long bytes;
+        final long arrival;
+        final Thread submitter = Thread.currentThread();
+        /** A write in the cache: nobody waits for its place on the arm. Lock held. */
+        boolean cached;
+        /** When its submitter's request completes: its transfer, or its entry into the cache. */
+        long done;
+        /** When its transfer on the arm completes; -1 until it has its place. Lock held. */
+        long writtenAt = -1;
+        /** Set (after {@link #done}) when its submitter may go. */
+        volatile boolean released;
+
+        Request(long sector, long bytes, long arrival) {
+            this.sector = sector;
+            this.bytes = bytes;
+            this.arrival = arrival;
+        }
+
+        void release(long at) {
+            done = at;
+            released = true;
+            LockSupport.unpark(submitter);
+        }
+    }
+
+    private final ThrottledBlockDevice.Model model;
+    private final long sizeSectors;
+    private final long trackBytes;
+    private final long settleNanos;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when the queue gets its first request, or on close: the arm's thread looks again. */
+    private final Condition work = lock.newCondition();
+    private final List<Request> queue = new ArrayList<>();
+    /** Cacheable writes waiting for room in the cache, in order of arrival. */
+    private final ArrayDeque<Request> waitingForRoom = new ArrayDeque<>();
+    private long head;
+    private long freeAt = Long.MIN_VALUE;
+    /** Bytes of cached writes not yet written out. */
+    private long cachedBytes;
+    private long served;
+    private long moves;
+    private Thread armThread;
+    private boolean closed;
+
+    DiskArm(ThrottledBlockDevice.Model model, long sizeBytes) {
+        if (!model.isDisk()) {
+            throw new IllegalArgumentException("not a disk model: " + model);
+        }
+        this.model = model;
+        this.sizeSectors = Math.max(1, sizeBytes >> BlockDevice.SECTOR_SHIFT);
+        this.trackBytes = (long) ((double) model.bytesPerSecond() * model.rotationNanos() / 1e9);
+        this.settleNanos = model.seekNanos() / 8;
+    }
+
+    /** The time to bring the head from {@code from} (the sector after the last transfer) to {@code to}. */
+    long positioningNanos(long from, long to) {
+        if (to == from) {
+            return 0;
+        }
+        long gapBytes = (to - from) << BlockDevice.SECTOR_SHIFT;
+        if (gapBytes > 0 && gapBytes <= trackBytes) {
+            return transferNanos(gapBytes);
+        }
+        double stroke = Math.min(1.0, Math.abs(to - from) / (double) sizeSectors);
+        long seek = settleNanos + (long) ((model.seekNanos() - settleNanos) * Math.sqrt(3 * stroke));
+        return seek + model.rotationNanos() / 2;
+    }
+
+    private long transferNanos(long bytes) {
+        return (long) (bytes * 1e9 / model.bytesPerSecond());
+    }
+
+    /**
+     * A read, or a write ({@code cacheable}: not FUA, so the write cache may take it), of
+     * {@code bytes} at {@code sector}. Runs {@code queued} once it is in the queue, then returns
+     * when (in {@link System#nanoTime()}) it completes: when the cache takes it (at once if there
+     * is room), or else when the arm has written it; the caller sleeps until then.
+     */
+    long transfer(long sector, long bytes, boolean cacheable, Runnable queued) {
+        Request r;
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("the disk model is closed");
+            }
+            long now = System.nanoTime();
+            r = new Request(sector, bytes, now);
+            if (!cacheable || bytes > model.cacheBytes()) { // a write larger than the cache goes through it
+                queue.add(r);
+            } else if (waitingForRoom.isEmpty() && cachedBytes + bytes <= model.cacheBytes()) {
+                cache(r);
+                r.release(now);
+            } else {
+                waitingForRoom.add(r);
+            }
+            if (freeAt <= now + LOOKAHEAD_NANOS) {
+                place(now);
+            }
+            if (!queue.isEmpty()) {
+                startArm();
+                work.signal();
+            }
+        } finally {
+            lock.unlock();
+        }
+        queued.run();
+        while (!r.released) {
+            LockSupport.park(this);
+        }
+        return r.done;
+    }
+
+    /** Into the cache and the queue. Lock held. */
+    private void cache(Request r) {
+        r.cached = true;
+        cachedBytes += r.bytes;
+        queue.add(r);
+    }
+
+    /**
+     * A flush: every cached write is placed now, nearest first; returns when the last of them, and
+     * everything placed before, is written (or now, if that is earlier).
+     */
+    long drain(long now) {
+        lock.lock();
+        try {
+            while (cachedBytes > 0) {
+                placeNext(true, true, now);
+            }
+            return Math.max(freeAt, now);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void startArm() {
+        if (armThread == null) {
+            armThread = new Thread(this::armLoop, "dmwc-disk-arm");
+            armThread.setDaemon(true);
+            armThread.start();
+        }
+    }
+
+    /**
+     * The arm's thread: places queued requests a lookahead before the arm is free, and cached
+     * writes once they have been held long enough.
+     */
+    private void armLoop() {
+        lock.lock();
+        try {
+            while (!closed) {
+                long now = System.nanoTime();
+                place(now);
+                if (queue.isEmpty()) {
+                    work.await();
+                } else {
+                    work.awaitNanos(Math.max(nextLook() - now, 1_000L));
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Stop the arm's thread; requests still queued are placed first, so no submitter is left waiting. */
+    void close() {
+        lock.lock();
+        try {
+            closed = true;
+            long now = System.nanoTime();
+            while (!queue.isEmpty()) { // writes waiting for room come into it as it empties
+                placeNext(false, true, now);
+            }
+            work.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Place queued requests while the arm is free within the lookahead of {@code now}. Lock held. */
+    private void place(long now) {
+        while (freeAt <= now + LOOKAHEAD_NANOS && placeNext(false, false, now)) {
+            // placed one
+        }
+    }
+
+    /** When the oldest cached write came (Long.MAX_VALUE if none is queued). Lock held. */
+    private long oldestCached() {
+        long oldest = Long.MAX_VALUE;
+        for (Request q : queue) {
+            if (q.cached) {
+                oldest = Math.min(oldest, q.arrival);
+            }
+        }
+        return oldest;
+    }
+
+    /**
+     * When the arm's thread must look again, if nothing is queued meanwhile: when the arm is free
+     * within the lookahead, or later if only cached writes are queued, when the first may go. Lock held.
+     */
+    private long nextLook() {
+        long heldUntil = Long.MAX_VALUE;
+        for (Request q : queue) {
+            if (!q.cached) {
+                heldUntil = Long.MIN_VALUE;
+                break;
+            }
+            heldUntil = Math.min(heldUntil, q.arrival + DESTAGE_DELAY_NANOS);
+        }
+        return Math.max(freeAt - LOOKAHEAD_NANOS, heldUntil);
+    }
+
+    /**
+     * Give the queued request the head reaches soonest its place on the timeline, and wake its
+     * submitter: of the cached writes only if {@code cachedOnly}; cached writes only once the
+     * oldest has been held long enough by {@code now}, or the cache is half full, or if
+     * {@code force}. A cached write starts no earlier than {@code now}, when it is let go. False if
+     * none may go. Lock held.
+     */
+    private boolean placeNext(boolean cachedOnly, boolean force, long now) {
+        boolean holding = !force && cachedBytes * 2 < model.cacheBytes() && oldestCached() > now - DESTAGE_DELAY_NANOS;
+        int best = -1;
+        long bestNanos = Long.MAX_VALUE;
+        for (int i = 0; i < queue.size(); i++) {
+            Request q = queue.get(i);
+            if (cachedOnly && !q.cached) {
+                continue;
+            }
+            if (q.cached && holding) {
+                continue;
+            }
+            long p = positioningNanos(head, q.sector);
+            if (p < bestNanos) {
+                bestNanos = p;
+                best = i;
+            }
+        }
+        if (best < 0) {
+            return false;
+        }
+        Request r = queue.remove(best);
+        long done = Math.max(freeAt, r.cached ? Math.max(now, r.arrival) : r.arrival) + bestNanos + transferNanos(r.bytes);
+        served++;
+        if (bestNanos > 0) {
+            moves++;
+        }
+        freeAt = done;
+        head = r.sector + (r.bytes >> BlockDevice.SECTOR_SHIFT);
+        r.writtenAt = done;
+        if (r.cached) {
+            cachedBytes -= r.bytes;
+            admit(done);
+        } else {
+            r.release(done);
+        }
+        return true;
+    }
+
+    /** Writes waiting for room go into the cache, in order, as far as there is room: at {@code at}. */
+    private void admit(long at) {
+        while (!waitingForRoom.isEmpty() && cachedBytes + waitingForRoom.peek().bytes <= model.cacheBytes()) {
+            Request w = waitingForRoom.poll();
+            cache(w);
+            w.release(at);
+        }
+    }
+
+    /**
+     * Queue transfers of {@code bytes} at each of {@code sectors}, all arriving at {@code now}, as
+     * cached writes if {@code cached} (the cache is assumed to have room) or else waiting for their
+     * places; place what may go by {@code now}, and return each one's completion (-1: not placed
+     * yet). For tests: the placement without threads or the wall clock.
+     */
+    long[] placeAt(long now, long bytes, boolean cached, long... sectors) {
+        lock.lock();
+        try {
+            List<Request> mine = new ArrayList<>();
+            for (long sector : sectors) {
+                Request r = new Request(sector, bytes, now);
+                if (cached) {
+                    cache(r);
+                } else {
+                    queue.add(r);
+                }
+                mine.add(r);
+            }
+            place(now);
+            return mine.stream().mapToLong(r -> r.writtenAt).toArray();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Requests served, and how many of them moved the head (for tests). */
+    long[] counts() {
+        lock.lock();
+        try {
+            return new long[] {served, moves};
+        } finally {
+            lock.unlock();
+        }
+    }
+}

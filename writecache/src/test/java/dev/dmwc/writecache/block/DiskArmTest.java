@@ -1,0 +1,170 @@
+package dev.dmwc.writecache.block;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class DiskArmTest {
+    /** 8 ms average seek (1 ms settle), 100 MiB/s, 6000 rpm: a 10 ms rotation, a 1 MiB track. */
+    private static final ThrottledBlockDevice.Model DISK = ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000");
+    private static final long SIZE = 1L << 30;
+    private static final long SECTORS = SIZE >> 9;
+    private static final long BLOCK_NANOS = (long) (4096 * 1e9 / (100 << 20));
+
+    @Test
+    void modelsParseAsDisksOnlyWithARotation() {
+        assertEquals(10_000_000L, DISK.rotationNanos());
+        assertTrue(DISK.isDisk());
+        assertEquals("custom disk", DISK.name());
+        assertTrue(ThrottledBlockDevice.Model.parse("hdd").isDisk());
+        assertEquals(8_333_333L, ThrottledBlockDevice.Model.parse("hdd").rotationNanos());
+        assertTrue(!ThrottledBlockDevice.Model.parse("ssd").isDisk());
+        assertTrue(!ThrottledBlockDevice.Model.parse("latency=1ms,bandwidth=1G").isDisk());
+        assertTrue(ThrottledBlockDevice.Model.parse("hdd").toString().contains("7200 rpm, 143 MiB/s, 32 MiB write cache"),
+                ThrottledBlockDevice.Model.parse("hdd").toString());
+        assertEquals(0, DISK.cacheBytes(), "a custom disk writes through unless given a cache");
+        assertEquals(8L << 20, ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000,cache=8M").cacheBytes());
+        for (String bad : List.of("latency=8ms,bandwidth=100M,rpm=fast", "latency=8ms,bandwidth=100M,rpm=0")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse(bad));
+            assertTrue(e.getMessage().contains("is not a rotation speed"), e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,cache=8M"));
+        assertTrue(e.getMessage().contains("it needs rpm="), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=7200,cache=big"));
+        assertTrue(e.getMessage().contains("'big' is not a size"), e.getMessage());
+    }
+
+    @Test
+    void positioningIsNothingInLineAPassOfThePlatterWithinATrackAndASeekAndHalfARotationElsewhere() {
+        DiskArm arm = new DiskArm(DISK, SIZE);
+        assertEquals(0, arm.positioningNanos(4096, 4096));
+        assertEquals(BLOCK_NANOS, arm.positioningNanos(0, 8), "4 KiB ahead: the platter brings it round");
+        assertEquals(10_000_000L, arm.positioningNanos(0, 2048), 1, "a whole track ahead: one rotation");
+        assertEquals(1_000_000L + 7_000_000L + 5_000_000L, arm.positioningNanos(0, SECTORS / 3), 1000,
+                "a third of the stroke: the average seek and half a rotation");
+        assertEquals(arm.positioningNanos(0, SECTORS / 3), arm.positioningNanos(SECTORS / 3, 0), 1, "backward as forward");
+        long back = arm.positioningNanos(8, 0);
+        assertTrue(back > 6_000_000L && back < 6_100_000L, "4 KiB behind: a short seek and half a rotation, " + back);
+        assertTrue(arm.positioningNanos(0, SECTORS) > 18_000_000L, "a full stroke");
+    }
+
+    @Test
+    void queuedRequestsAreServedNearestFirst() {
+        DiskArm arm = new DiskArm(DISK, SIZE);
+        long far = SECTORS / 2;
+        long[] done = arm.placeAt(0, 4096, false, far, 16, 0);
+        long atZero = BLOCK_NANOS;
+        long at16 = atZero + BLOCK_NANOS + BLOCK_NANOS; // head at 8 after the first: 4 KiB of platter, then 4 KiB
+        assertEquals(atZero, done[2], "the request under the head goes first");
+        assertEquals(at16, done[1], "then the one just ahead");
+        assertEquals(at16 + arm.positioningNanos(24, far) + BLOCK_NANOS, done[0], "the far one last");
+        assertEquals(3, arm.counts()[0]);
+        assertEquals(2, arm.counts()[1], "two moves of the head: the 4 KiB gap and the seek");
+    }
+
+    @Test
+    void aRequestIsPlacedOnlyWhenTheArmIsFreeWithinTheLookaheadAndThenTheNearestQueuedWins() {
+        DiskArm arm = new DiskArm(DISK, SIZE);
+        long[] first = arm.placeAt(0, 4096, false, SECTORS / 2, SECTORS - 8);
+        assertTrue(first[0] > 10_000_000L, "the arm is busy seeking: " + first[0]);
+        assertEquals(-1, first[1], "the second waits: the arm is not free within the lookahead");
+        long[] later = arm.placeAt(first[0] - DiskArm.LOOKAHEAD_NANOS, 4096, false, SECTORS / 2 + 8);
+        assertEquals(first[0] + BLOCK_NANOS, later[0], "a later request in line with the head goes before the queued far one");
+    }
+
+    @Test
+    void concurrentRandomRequestsWaitForOneArmRatherThanOverlap() throws Exception {
+        // 64 writes 4 MiB apart (ten tracks), from 16 threads: each one a seek of at least the
+        // settle time (0.25 ms) and half a rotation (2 ms). A device whose latencies overlap did
+        // these in about a sixteenth of the time.
+        ThrottledBlockDevice.Model m = ThrottledBlockDevice.Model.parse("latency=2ms,bandwidth=100M,rpm=15000");
+        ThrottledBlockDevice d = new ThrottledBlockDevice(new MemoryBlockDevice("disk", 256L << 20), m);
+        List<Thread> threads = new ArrayList<>();
+        long t0 = System.nanoTime();
+        for (int t = 0; t < 16; t++) {
+            int thread = t;
+            Thread th = new Thread(() -> {
+                for (int i = 0; i < 4; i++) {
+                    long sector = ((i * 16L + thread) * 37 % 64) * (4L << 20 >> 9); // 4 MiB apart, scrambled
+                    try {
+                        d.write(sector, ByteBuffer.allocate(4096), false);
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                }
+            });
+            th.start();
+            threads.add(th);
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        double ms = (System.nanoTime() - t0) / 1e6;
+        assertTrue(ms >= 63 * 2.25, "63 seeks (the first write is under the head) on one arm take at least 142 ms; took " + ms);
+    }
+
+    @Test
+    void theWriteCacheTakesWritesUntilFullAndAFlushWaitsUntilTheyAreOnTheMedia() throws Exception {
+        // 1 MiB cache; 4 KiB writes 4 MiB apart, each a seek of at least 2.25 ms once written out
+        ThrottledBlockDevice.Model m = ThrottledBlockDevice.Model.parse("latency=2ms,bandwidth=100M,rpm=15000,cache=1M,flush=0");
+        ThrottledBlockDevice d = new ThrottledBlockDevice(new MemoryBlockDevice("disk", 256L << 20), m);
+        long t0 = System.nanoTime();
+        for (int i = 1; i <= 32; i++) {
+            d.write(i * (4L << 20 >> 9), ByteBuffer.allocate(4096), false);
+        }
+        double cachedMs = (System.nanoTime() - t0) / 1e6;
+        assertTrue(cachedMs < 32 * 2.25 / 2, "32 writes that fit the cache complete without waiting for the arm: " + cachedMs + " ms");
+        d.flush();
+        double flushedMs = (System.nanoTime() - t0) / 1e6;
+        assertTrue(flushedMs >= 32 * 2.25, "the flush waits for all 32 to be written, one seek each: " + flushedMs + " ms");
+        t0 = System.nanoTime();
+        d.write(8, ByteBuffer.allocate(4096), true);
+        assertTrue((System.nanoTime() - t0) / 1e6 >= 2.25, "a FUA write waits for its own seek");
+        t0 = System.nanoTime();
+        for (int i = 1; i <= 300; i++) { // 1.2 MiB: the last ones wait for room
+            d.write(i * (4L << 20 >> 9) % (256L << 20 >> 9) + 64, ByteBuffer.allocate(4096), false);
+        }
+        double fullMs = (System.nanoTime() - t0) / 1e6;
+        assertTrue(fullMs >= 40 * 2.25, "past 1 MiB the writes wait for the cache to drain: " + fullMs + " ms");
+        d.close();
+    }
+
+    @Test
+    void cachedWritesArrivingOutOfOrderAreHeldAndWrittenInOrder() {
+        ThrottledBlockDevice.Model cached = ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000,cache=32M");
+        DiskArm arm = new DiskArm(cached, SIZE);
+        long ms = 1_000_000L;
+        assertEquals(-1, arm.placeAt(0, 4096, true, 8)[0], "held: the cache writes nothing out before its oldest is 5 ms old");
+        assertEquals(-1, arm.placeAt(1 * ms, 4096, true, 0)[0]);
+        assertEquals(-1, arm.placeAt(2 * ms, 4096, true, 16)[0]);
+        arm.placeAt(DiskArm.DESTAGE_DELAY_NANOS, 4096, true);
+        assertEquals(2, arm.counts()[0], "the oldest is 5 ms old: the cache writes out 0 and 8, nearest first");
+        arm.placeAt(2 * ms + DiskArm.DESTAGE_DELAY_NANOS, 4096, true);
+        assertEquals(3, arm.counts()[0], "then 16 when it is 5 ms old");
+        assertEquals(0, arm.counts()[1], "written 0, 8, 16: one stream, the head never moved");
+
+        DiskArm through = new DiskArm(DISK, SIZE);
+        assertEquals(BLOCK_NANOS + BLOCK_NANOS, through.placeAt(0, 4096, false, 8)[0], "no cache: the arm takes the write at once");
+        through.placeAt(1 * ms, 4096, false, 0);
+        through.placeAt(2 * ms, 4096, false, 16);
+        for (long now = 3 * ms; through.counts()[0] < 3; now += ms) {
+            through.placeAt(now, 4096, false);
+        }
+        assertEquals(3, through.counts()[1], "8, then back to 0 (a seek), then on to 16 (past one block)");
+    }
+
+    @Test
+    void aFlushWritesOutHeldWritesAtOnce() {
+        DiskArm arm = new DiskArm(ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000,cache=32M"), SIZE);
+        arm.placeAt(0, 4096, true, 8, 0);
+        long done = arm.drain(0);
+        assertEquals(BLOCK_NANOS + BLOCK_NANOS, done, "0 then 8, from an idle arm at the flush");
+        assertEquals(2, arm.counts()[0]);
+    }
+}
