@@ -123,10 +123,13 @@ public final class MappedBlockDevice implements BlockDevice {
     }
 
     /**
-     * Reads of this many bytes or more are {@code pread}s, not copies out of the mapping: a read
-     * fault on a hole of a tmpfs file allocates a page, {@code pread} copies the zero page. A
-     * final check that reads a 64 GiB sparse origin through the mapping would take 64 GiB of
-     * memory under /dev/shm; at this size the system call costs little beside the copy.
+     * Reads of this many bytes or more of a file this device did not make are {@code pread}s, not
+     * copies out of the mapping: a read fault on a hole of a tmpfs file allocates a page,
+     * {@code pread} copies the zero page. A final check that reads a 64 GiB sparse origin through
+     * the mapping would take 64 GiB of memory under /dev/shm. A file this device made knows its
+     * pages never written ({@link #readTracked}), and copies only the others out of the mapping:
+     * {@code pread} into a Java buffer copies twice, and halved write-back's rate from a cache
+     * (BENCHMARKS.md, session 13).
      */
     public static final int PREAD_BYTES = 64 << 10;
     /** What a page never written reads as (a small read is at most one page at a time from it). */
@@ -136,6 +139,10 @@ public final class MappedBlockDevice implements BlockDevice {
     public void read(long sector, ByteBuffer dst) throws IOException {
         BlockDevice.checkRange(this, sector, dst.remaining());
         long pos = sector << SECTOR_SHIFT;
+        if (written != null) {
+            readTracked(pos, dst);
+            return;
+        }
         if (dst.remaining() >= PREAD_BYTES) {
             while (dst.hasRemaining()) {
                 int r = ch.read(dst, pos);
@@ -146,10 +153,6 @@ public final class MappedBlockDevice implements BlockDevice {
             }
             return;
         }
-        if (written != null) {
-            readTracked(pos, dst);
-            return;
-        }
         while (dst.hasRemaining()) {
             int c = (int) Math.min(dst.remaining(), VIEW - (pos & MASK));
             dst.put(dst.position(), views[(int) (pos >>> SHIFT)], (int) (pos & MASK), c);
@@ -158,16 +161,30 @@ public final class MappedBlockDevice implements BlockDevice {
         }
     }
 
-    /** A small read of a file this device made: page by page, zeros for pages never written. */
+    /**
+     * A read of a file this device made: zeros for pages never written (their holes are not
+     * faulted in), and each stretch of written pages copied out of the mapping at once.
+     */
     private void readTracked(long pos, ByteBuffer dst) {
+        final int pageSize = 1 << PAGE_SHIFT;
         while (dst.hasRemaining()) {
-            int c = (int) Math.min(dst.remaining(), (1 << PAGE_SHIFT) - (pos & ((1 << PAGE_SHIFT) - 1)));
-            if (isWritten(pos >>> PAGE_SHIFT)) {
-                dst.put(dst.position(), views[(int) (pos >>> SHIFT)], (int) (pos & MASK), c);
-            } else {
-                dst.put(dst.position(), ZEROS, 0, c);
+            boolean isWritten = isWritten(pos >>> PAGE_SHIFT);
+            // this page's part, then following pages alike, within the view and the read
+            long end = Math.min(pos + dst.remaining(), (pos | MASK) + 1);
+            long stretch = Math.min(end, (pos | (pageSize - 1)) + 1);
+            while (stretch < end && isWritten(stretch >>> PAGE_SHIFT) == isWritten) {
+                stretch = Math.min(end, stretch + pageSize);
             }
-            dst.position(dst.position() + c);
+            int c = (int) (stretch - pos);
+            if (isWritten) {
+                dst.put(dst.position(), views[(int) (pos >>> SHIFT)], (int) (pos & MASK), c);
+                dst.position(dst.position() + c);
+            } else {
+                for (int left = c; left > 0; left -= Math.min(left, pageSize)) {
+                    dst.put(dst.position(), ZEROS, 0, Math.min(left, pageSize));
+                    dst.position(dst.position() + Math.min(left, pageSize));
+                }
+            }
             pos += c;
         }
     }

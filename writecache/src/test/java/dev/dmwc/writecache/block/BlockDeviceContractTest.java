@@ -170,8 +170,8 @@ class BlockDeviceContractTest {
 
     /**
      * A large read of a mapped device's holes allocates nothing: through the mapping, each page a
-     * read fault touches in a tmpfs file is allocated; large reads are preads, which copy the zero
-     * page (replay --verify's final check reads the whole origin).
+     * read fault touches in a tmpfs file is allocated. A device on a file it made answers its
+     * pages never written with zeros (replay --verify's final check reads the whole origin).
      */
     @org.junit.jupiter.api.Test
     void aLargeReadOfHolesAllocatesNothing() throws Exception {
@@ -180,14 +180,19 @@ class BlockDeviceContractTest {
         onTmpfs((f, d) -> {
             byte[] edge = pattern(4096, 6);
             d.write(8, ByteBuffer.wrap(edge), false);
-            ByteBuffer all = ByteBuffer.allocateDirect(64 << 20);
-            d.read(0, all);
-            long after = allocatedBlocks(f);
-            assertTrue(after < (1L << 20) / 512, "reading 64 MiB of holes allocated " + after + " blocks");
-            byte[] got = new byte[4096];
-            all.get(4096, got);
-            assertArrayEquals(edge, got, "the written page reads back");
+            readAllAllocatingNothing(f, d, edge);
         });
+    }
+
+    /** Read all 64 MiB of {@code d} at once: nothing allocated, and {@code page} (page 1) reads back. */
+    private static void readAllAllocatingNothing(Path f, MappedBlockDevice d, byte[] page) throws Exception {
+        ByteBuffer all = ByteBuffer.allocateDirect(64 << 20);
+        d.read(0, all);
+        long after = allocatedBlocks(f);
+        assertTrue(after < (1L << 20) / 512, "reading 64 MiB of holes allocated " + after + " blocks");
+        byte[] got = new byte[4096];
+        all.get(4096, got);
+        assertArrayEquals(page, got, "the written page reads back");
     }
 
     /**
@@ -220,6 +225,34 @@ class BlockDeviceContractTest {
             assertArrayEquals(new byte[4096], read(d, 8, 4096));
             assertTrue(allocatedBlocks(f) < (1L << 20) / 512);
         });
+    }
+
+    /**
+     * A file that existed before the device has no record of what was written: its large reads are
+     * preads, which copy the zero page for holes rather than allocate them.
+     */
+    @org.junit.jupiter.api.Test
+    void aLargeReadOfHolesInAFileThatExistedAllocatesNothing() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm),
+                "SKIPPED LOUDLY: no writable /dev/shm (tmpfs), where a read fault on a hole allocates a page");
+        Path tmp = Files.createTempDirectory(shm, "dmwc-holes-");
+        Path f = tmp.resolve("old-holes.img");
+        byte[] page = pattern(4096, 9);
+        try {
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                ch.write(ByteBuffer.wrap(page), 4096);
+                ch.truncate(64L << 20);
+                ch.write(ByteBuffer.wrap(new byte[1]), (64L << 20) - 1);
+            }
+            try (MappedBlockDevice d = MappedBlockDevice.create(f, 64L << 20, false)) {
+                readAllAllocatingNothing(f, d, page);
+            }
+        } finally {
+            Files.deleteIfExists(f);
+            Files.deleteIfExists(tmp);
+        }
     }
 
     /** A file that existed before the device keeps its content: its small reads go to the mapping. */
