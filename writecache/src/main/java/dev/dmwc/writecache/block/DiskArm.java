@@ -252,9 +252,13 @@ final class DiskArm {
 
     /**
      * When the arm's thread must look again, if nothing is queued meanwhile: when the arm is free
-     * within the lookahead, or later if only cached writes are queued, when the first may go. Lock held.
+     * within the lookahead, or later if only cached writes are queued and held (the cache less than
+     * half full), when the first may go. Lock held.
      */
     private long nextLook() {
+        if (cachedBytes * 2 >= model.cacheBytes()) {
+            return freeAt - LOOKAHEAD_NANOS;
+        }
         long heldUntil = Long.MAX_VALUE;
         for (Request q : queue) {
             if (!q.cached) {
