@@ -1504,11 +1504,14 @@ public final class Writecache implements AutoCloseable {
         }
     }
 
-    /** The run's write is in the origin's queue (or it has none): the next run may go. Once per run. */
+    /**
+     * The run's write is in the origin's queue (or it has none): the next run may go. Once per run;
+     * nothing when turns are not kept.
+     */
     private void takeTurn(WritebackRun run) {
-        if (!run.turnTaken) {
+        if (ordered && !run.turnTaken) {
             run.turnTaken = true;
-            originTurn.await(run.ticket, !ordered);
+            originTurn.await(run.ticket, false);
             originTurn.pass(run.ticket);
         }
     }
