@@ -2,7 +2,10 @@ package dev.dmwc.writecache.block;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.TreeSet;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -10,9 +13,16 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * The one actuator of a disk ({@link ThrottledBlockDevice.Model} with a rotation time), and the
  * disk's volatile write cache. Requests are served one at a time, and the time a request waits for
- * the head depends on where the head is. Queued requests are served shortest positioning time
- * first, as a drive with command queueing does: a deep queue of random requests shortens the
- * seeks, and a sequential stream goes at the media rate.
+ * the head depends on where the head is. Queued requests are served in ascending order of sector
+ * from the head, and when none is left ahead of it, from the lowest again (a one-way elevator,
+ * C-LOOK): the order in which Linux's {@code mq-deadline}, the default scheduler of a rotational
+ * disk, dispatches, so the drive's own queue has little left to reorder. A deep queue of random
+ * requests shortens the seeks, and a sequential stream goes at the media rate from whichever end
+ * the head meets it. (The nearest request first, as before, walked a stream the head met from
+ * above backwards, a short seek and half a rotation for each request, where a real drive, which
+ * knows where the platter is, would go round once to the stream's start: a cache's drain fell to
+ * a fifth of the media rate when its first flush found hundreds of runs queued. BENCHMARKS.md,
+ * session 14.)
  *
  * <p>Positioning, from the sector after the last transfer to a request's first sector:
  * <ul>
@@ -53,6 +63,8 @@ final class DiskArm {
         final long sector;
         final long bytes;
         final long arrival;
+        /** Arrival order, to order requests for the same sector. */
+        final long seq;
         final Thread submitter = Thread.currentThread();
         /** A write in the cache: nobody waits for its place on the arm. Lock held. */
         boolean cached;
@@ -63,10 +75,11 @@ final class DiskArm {
         /** Set (after {@link #done}) when its submitter may go. */
         volatile boolean released;
 
-        Request(long sector, long bytes, long arrival) {
+        Request(long sector, long bytes, long arrival, long seq) {
             this.sector = sector;
             this.bytes = bytes;
             this.arrival = arrival;
+            this.seq = seq;
         }
 
         void release(long at) {
@@ -83,7 +96,13 @@ final class DiskArm {
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when the queue gets its first request, or on close: the arm's thread looks again. */
     private final Condition work = lock.newCondition();
-    private final List<Request> queue = new ArrayList<>();
+    private static final Comparator<Request> BY_SECTOR = Comparator.<Request>comparingLong(q -> q.sector).thenComparingLong(q -> q.seq);
+    /** Cached writes not yet placed on the arm, by sector. */
+    private final TreeSet<Request> cachedQueue = new TreeSet<>(BY_SECTOR);
+    /** The same, in order of arrival (the oldest decides how long the cache holds). */
+    private final LinkedHashSet<Request> cachedByArrival = new LinkedHashSet<>();
+    /** Reads, FUA writes and writes the cache does not take, waiting for the arm, by sector. */
+    private final TreeSet<Request> directQueue = new TreeSet<>(BY_SECTOR);
     /** Cacheable writes waiting for room in the cache, in order of arrival. */
     private final ArrayDeque<Request> waitingForRoom = new ArrayDeque<>();
     private long head;
@@ -92,6 +111,7 @@ final class DiskArm {
     private long cachedBytes;
     private long served;
     private long moves;
+    private long arrivals;
     private Thread armThread;
     private boolean closed;
 
@@ -137,9 +157,9 @@ final class DiskArm {
                 throw new IllegalStateException("the disk model is closed");
             }
             long now = System.nanoTime();
-            r = new Request(sector, bytes, now);
+            r = new Request(sector, bytes, now, arrivals++);
             if (!cacheable || bytes > model.cacheBytes()) { // a write larger than the cache goes through it
-                queue.add(r);
+                directQueue.add(r);
             } else if (waitingForRoom.isEmpty() && cachedBytes + bytes <= model.cacheBytes()) {
                 cache(r);
                 r.release(now);
@@ -149,7 +169,7 @@ final class DiskArm {
             if (freeAt <= now + LOOKAHEAD_NANOS) {
                 place(now);
             }
-            if (!queue.isEmpty()) {
+            if (!queueEmpty()) {
                 startArm();
                 work.signal();
             }
@@ -167,11 +187,17 @@ final class DiskArm {
     private void cache(Request r) {
         r.cached = true;
         cachedBytes += r.bytes;
-        queue.add(r);
+        cachedQueue.add(r);
+        cachedByArrival.add(r);
+    }
+
+    /** Nothing waits for the arm. Lock held. */
+    private boolean queueEmpty() {
+        return cachedQueue.isEmpty() && directQueue.isEmpty();
     }
 
     /**
-     * A flush: every cached write is placed now, nearest first; returns when the last of them, and
+     * A flush: every cached write is placed now, in the arm's order; returns when the last of them, and
      * everything placed before, is written (or now, if that is earlier).
      */
     long drain(long now) {
@@ -204,7 +230,7 @@ final class DiskArm {
             while (!closed) {
                 long now = System.nanoTime();
                 place(now);
-                if (queue.isEmpty()) {
+                if (queueEmpty()) {
                     work.await();
                 } else {
                     work.awaitNanos(Math.max(nextLook() - now, 1_000L));
@@ -223,7 +249,7 @@ final class DiskArm {
         try {
             closed = true;
             long now = System.nanoTime();
-            while (!queue.isEmpty()) { // writes waiting for room come into it as it empties
+            while (!queueEmpty()) { // writes waiting for room come into it as it empties
                 placeNext(false, true, now);
             }
             work.signal();
@@ -241,13 +267,7 @@ final class DiskArm {
 
     /** When the oldest cached write came (Long.MAX_VALUE if none is queued). Lock held. */
     private long oldestCached() {
-        long oldest = Long.MAX_VALUE;
-        for (Request q : queue) {
-            if (q.cached) {
-                oldest = Math.min(oldest, q.arrival);
-            }
-        }
-        return oldest;
+        return cachedByArrival.isEmpty() ? Long.MAX_VALUE : cachedByArrival.iterator().next().arrival;
     }
 
     /**
@@ -259,46 +279,38 @@ final class DiskArm {
         if (cachedBytes * 2 >= model.cacheBytes()) {
             return freeAt - LOOKAHEAD_NANOS;
         }
-        long heldUntil = Long.MAX_VALUE;
-        for (Request q : queue) {
-            if (!q.cached) {
-                heldUntil = Long.MIN_VALUE;
-                break;
-            }
-            heldUntil = Math.min(heldUntil, q.arrival + DESTAGE_DELAY_NANOS);
-        }
+        long oldest = oldestCached();
+        long heldUntil = !directQueue.isEmpty() ? Long.MIN_VALUE
+                : oldest == Long.MAX_VALUE ? Long.MAX_VALUE : oldest + DESTAGE_DELAY_NANOS;
         return Math.max(freeAt - LOOKAHEAD_NANOS, heldUntil);
     }
 
     /**
-     * Give the queued request the head reaches soonest its place on the timeline, and wake its
-     * submitter: of the cached writes only if {@code cachedOnly}; cached writes only once the
-     * oldest has been held long enough by {@code now}, or the cache is half full, or if
-     * {@code force}. A cached write starts no earlier than {@code now}, when it is let go. False if
-     * none may go. Lock held.
+     * Give the next queued request in the arm's order (the first at or after the head, or else the
+     * lowest) its place on the timeline, and wake its submitter: of the cached writes only if
+     * {@code cachedOnly}; cached writes only once the oldest has been held long enough by
+     * {@code now}, or the cache is half full, or if {@code force}. A cached write starts no earlier
+     * than {@code now}, when it is let go. False if none may go. Lock held.
      */
     private boolean placeNext(boolean cachedOnly, boolean force, long now) {
         boolean holding = !force && cachedBytes * 2 < model.cacheBytes() && oldestCached() > now - DESTAGE_DELAY_NANOS;
-        int best = -1;
-        long bestNanos = Long.MAX_VALUE;
-        for (int i = 0; i < queue.size(); i++) {
-            Request q = queue.get(i);
-            if (cachedOnly && !q.cached) {
-                continue;
-            }
-            if (q.cached && holding) {
-                continue;
-            }
-            long p = positioningNanos(head, q.sector);
-            if (p < bestNanos) {
-                bestNanos = p;
-                best = i;
-            }
+        TreeSet<Request> fromCache = holding ? null : cachedQueue;
+        TreeSet<Request> direct = cachedOnly ? null : directQueue;
+        Request ahead = new Request(head, 0, 0, Long.MIN_VALUE);
+        Request r = lower(ceiling(fromCache, ahead), ceiling(direct, ahead));
+        if (r == null) {
+            r = lower(first(fromCache), first(direct));
         }
-        if (best < 0) {
+        if (r == null) {
             return false;
         }
-        Request r = queue.remove(best);
+        if (r.cached) {
+            cachedQueue.remove(r);
+            cachedByArrival.remove(r);
+        } else {
+            directQueue.remove(r);
+        }
+        long bestNanos = positioningNanos(head, r.sector);
         long done = Math.max(freeAt, r.cached ? Math.max(now, r.arrival) : r.arrival) + bestNanos + transferNanos(r.bytes);
         served++;
         if (bestNanos > 0) {
@@ -314,6 +326,19 @@ final class DiskArm {
             r.release(done);
         }
         return true;
+    }
+
+    private static Request ceiling(TreeSet<Request> set, Request key) {
+        return set == null ? null : set.ceiling(key);
+    }
+
+    private static Request first(TreeSet<Request> set) {
+        return set == null || set.isEmpty() ? null : set.first();
+    }
+
+    /** The one of {@code a} and {@code b} that comes first by sector (either may be null). */
+    private static Request lower(Request a, Request b) {
+        return a == null ? b : b == null || BY_SECTOR.compare(a, b) <= 0 ? a : b;
     }
 
     /** Writes waiting for room go into the cache, in order, as far as there is room: at {@code at}. */
@@ -336,11 +361,11 @@ final class DiskArm {
         try {
             List<Request> mine = new ArrayList<>();
             for (long sector : sectors) {
-                Request r = new Request(sector, bytes, now);
+                Request r = new Request(sector, bytes, now, arrivals++);
                 if (cached) {
                     cache(r);
                 } else {
-                    queue.add(r);
+                    directQueue.add(r);
                 }
                 mine.add(r);
             }

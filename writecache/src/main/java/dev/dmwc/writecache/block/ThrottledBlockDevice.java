@@ -15,7 +15,8 @@ import java.util.concurrent.locks.LockSupport;
  * with a queue. A flush completes the flush latency after every transfer before it; a FUA write
  * adds the flush latency to its own;
  * <li>a disk (a rotation time: {@code hdd}, or {@code rpm=}): one actuator serves one request at a
- * time, seeks grow with distance, queued requests are served nearest first, and a write cache
+ * time, seeks grow with distance, queued requests are served in ascending order of sector from
+ * the head (a one-way elevator), and a write cache
  * takes writes that are not FUA ({@link DiskArm}). A FUA write goes to the media before it
  * completes; a flush writes out the cache, then takes the flush latency; a discard costs nothing.
  * </ul>
@@ -157,7 +158,7 @@ public final class ThrottledBlockDevice implements BlockDevice {
         public String toString() {
             if (isDisk()) {
                 return String.format(Locale.ROOT, "%s (disk: seek %.3f ms average, %.0f rpm, %.0f MiB/s, %s, flush %.3f ms; one "
-                        + "actuator, nearest request first)", name, seekNanos / 1e6, 60e9 / rotationNanos, bytesPerSecond / 1048576.0,
+                        + "actuator, one-way elevator)", name, seekNanos / 1e6, 60e9 / rotationNanos, bytesPerSecond / 1048576.0,
                         cacheBytes == 0 ? "no write cache" : String.format(Locale.ROOT, "%.0f MiB write cache", cacheBytes / 1048576.0),
                         flushNanos / 1e6);
             }

@@ -36,7 +36,7 @@ final class DeviceOptions {
 
     @Option(names = "--origin-model", paramLabel = "MODEL",
             description = "How fast the origin is: file (as fast as the file); ssd (80 us seek, 477 MiB/s; latencies of "
-                    + "concurrent requests overlap); hdd (a 7200 rpm disk: one arm serving its queue nearest first, seeks by "
+                    + "concurrent requests overlap); hdd (a 7200 rpm disk: one arm serving its queue in ascending order, seeks by "
                     + "distance, 8 ms average, 143 MiB/s, a 32 MiB write cache); or latency=5ms,bandwidth=100M[,flush=2ms], "
                     + "with rpm=7200[,cache=32M] a disk whose average seek is the latency. Default: file for serve, ssd for bench.")
     String originModel;

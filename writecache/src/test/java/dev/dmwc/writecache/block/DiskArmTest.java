@@ -55,7 +55,7 @@ class DiskArmTest {
     }
 
     @Test
-    void queuedRequestsAreServedNearestFirst() {
+    void queuedRequestsAreServedInAscendingOrderFromTheHead() {
         DiskArm arm = new DiskArm(DISK, SIZE);
         long far = SECTORS / 2;
         long[] done = arm.placeAt(0, 4096, false, far, 16, 0);
@@ -69,7 +69,24 @@ class DiskArmTest {
     }
 
     @Test
-    void aRequestIsPlacedOnlyWhenTheArmIsFreeWithinTheLookaheadAndThenTheNearestQueuedWins() {
+    void aStreamTheHeadMeetsFromAboveIsWrittenFromItsStartNotBackwards() {
+        // 600 cached writes of 16 KiB in a row at the start of the disk, the head far above them (as
+        // a drain found them after random write-back): one seek to the lowest, then in line
+        DiskArm arm = new DiskArm(ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000,cache=32M"), SIZE);
+        arm.placeAt(0, 4096, false, SECTORS - 8);
+        long[] stream = new long[600];
+        for (int i = 0; i < stream.length; i++) {
+            stream[stream.length - 1 - i] = i * 32L; // queued in descending order, to be sure order of arrival plays no part
+        }
+        arm.placeAt(0, 16384, true, stream);
+        long start = arm.drain(0);
+        long expected = arm.positioningNanos(0, SECTORS - 8) + BLOCK_NANOS + arm.positioningNanos(SECTORS, 0) + 600 * 4 * BLOCK_NANOS;
+        assertEquals(expected, start, 600 * 2, "a full stroke back, then the stream at the media rate");
+        assertEquals(2, arm.counts()[1], "two moves of the head: to the far write, and back to the stream's start");
+    }
+
+    @Test
+    void aRequestIsPlacedOnlyWhenTheArmIsFreeWithinTheLookaheadAndThenTheNextAheadWins() {
         DiskArm arm = new DiskArm(DISK, SIZE);
         long[] first = arm.placeAt(0, 4096, false, SECTORS / 2, SECTORS - 8);
         assertTrue(first[0] > 10_000_000L, "the arm is busy seeking: " + first[0]);
@@ -144,7 +161,7 @@ class DiskArmTest {
         assertEquals(-1, arm.placeAt(1 * ms, 4096, true, 0)[0]);
         assertEquals(-1, arm.placeAt(2 * ms, 4096, true, 16)[0]);
         arm.placeAt(DiskArm.DESTAGE_DELAY_NANOS, 4096, true);
-        assertEquals(2, arm.counts()[0], "the oldest is 5 ms old: the cache writes out 0 and 8, nearest first");
+        assertEquals(2, arm.counts()[0], "the oldest is 5 ms old: the cache writes out 0 and 8, in order");
         arm.placeAt(2 * ms + DiskArm.DESTAGE_DELAY_NANOS, 4096, true);
         assertEquals(3, arm.counts()[0], "then 16 when it is 5 ms old");
         assertEquals(0, arm.counts()[1], "written 0, 8, 16: one stream, the head never moved");

@@ -4,18 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
 import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.MemoryBlockDevice;
 import dev.dmwc.writecache.target.WritecacheTarget;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.LockSupport;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Write-back runs are copied on several I/O threads; to an origin whose timing depends on the
@@ -79,6 +85,9 @@ class WritebackOrderTest {
 
         @Override
         public void write(long sector, ByteBuffer src, boolean fua, Runnable queued) throws IOException {
+            // pmem mode copies out of a mapping, with no device read to delay: delay here, before
+            // the write enters, so that runs on different threads can overtake one another
+            LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(100_000));
             synchronized (entered) {
                 entered.add(sector);
             }
@@ -106,8 +115,23 @@ class WritebackOrderTest {
     }
 
     private static List<Long> writeBackScattered(String mode, boolean sensitive) throws Exception {
+        if (mode.equals("p")) { // a DAX device over a scratch file, in place of the jittery cache
+            Path pmemFile = Files.createTempFile("dmwc-order-", ".pmem");
+            try (RandomAccessFile raf = new RandomAccessFile(pmemFile.toFile(), "rw")) {
+                raf.setLength(8L << 20);
+            }
+            try (DaxDevice dax = DaxDevice.open(pmemFile, new DaxDevice.Options().backend(ProtectionKeys.Backend.SOFTWARE))) {
+                return writeBackScattered(mode, sensitive, dax);
+            } finally {
+                Files.deleteIfExists(pmemFile);
+            }
+        }
+        return writeBackScattered(mode, sensitive, new JitteryCache());
+    }
+
+    private static List<Long> writeBackScattered(String mode, boolean sensitive, Object cache) throws Exception {
         RecordingOrigin origin = new RecordingOrigin(sensitive);
-        Map<String, Object> devices = Map.of("origin", origin, "cache", new JitteryCache());
+        Map<String, Object> devices = Map.of("origin", origin, "cache", cache);
         WritecacheTarget t = WritecacheTarget.create(List.of(mode, "origin", "cache", "4096", "0"), devices,
                 new ThreadedScheduler(Throwable::printStackTrace), null, m -> { });
         try {
@@ -124,18 +148,20 @@ class WritebackOrderTest {
         }
     }
 
-    @Test
-    void writebackRunsReachAnOrderSensitiveOriginInTheOrderTheyWereSubmitted() throws Exception {
-        List<Long> entered = writeBackScattered("s", true);
+    @ParameterizedTest(name = "mode {0}")
+    @ValueSource(strings = {"s", "p"})
+    void writebackRunsReachAnOrderSensitiveOriginInTheOrderTheyWereSubmitted(String mode) throws Exception {
+        List<Long> entered = writeBackScattered(mode, true);
         assertEquals(600, entered.size());
         assertEquals(0, inversions(entered), "writeback_all submits in sector order, and the writes enter the origin so: " + entered);
     }
 
-    @Test
-    void toAnOriginThatDoesNotCareTheyRaceAsTheyMay() throws Exception {
+    @ParameterizedTest(name = "mode {0}")
+    @ValueSource(strings = {"s", "p"})
+    void toAnOriginThatDoesNotCareTheyRaceAsTheyMay(String mode) throws Exception {
         // no turns are kept (they would cost a thread wake-up a run); this shows the test above can
         // fail: the same write-back, and the order is not kept
-        List<Long> entered = writeBackScattered("s", false);
+        List<Long> entered = writeBackScattered(mode, false);
         assertEquals(600, entered.size());
         assertTrue(inversions(entered) > 0, "600 copies of random length on 32 threads never raced");
     }
