@@ -37,11 +37,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The write cache: a write that fits in it completes at once, and waits in the queue to be
  * written out with the rest. The cache is written out once its oldest write has been held
  * {@link #DESTAGE_DELAY_NANOS}, or it is half full: so writes that arrive a little out of order,
- * as they do from a pool of threads, are still written in order. A write that does not fit waits,
- * in order of arrival, until writes written out make room for it. A FUA write and a read each
- * wait for their own turn on the arm. A flush places every cached write at once and completes
- * when the last is written and the flush latency has passed. With no cache, every write waits
- * for its turn.
+ * as they do from a pool of threads, are still written in order. A cached write keeps its room
+ * until the arm has written it. A write that does not fit waits, in order of arrival, until
+ * writes written out make room for it. A FUA write and a read each wait for their own turn on
+ * the arm. A flush places every write the cache holds at once, and completes when the last is
+ * written and the flush latency has passed; until then the drive takes nothing new, as a SATA
+ * drive does while it runs its FLUSH CACHE, which is not a queued command (writes that arrive
+ * meanwhile enter the cache when it completes; reads and FUA writes are placed after it). With
+ * no cache, every write waits for its turn.
  *
  * <p>Time is the device's own, kept ahead of the wall clock: the arm's thread gives queued requests
  * their places when the arm will be free within {@link #LOOKAHEAD_NANOS}, and wakes their
@@ -68,6 +71,8 @@ final class DiskArm {
         final Thread submitter = Thread.currentThread();
         /** A write in the cache: nobody waits for its place on the arm. Lock held. */
         boolean cached;
+        /** When a cached write entered the cache: on arrival, or later if it waited for room or a flush. */
+        long inCache;
         /** When its submitter's request completes: its transfer, or its entry into the cache. */
         long done;
         /** When its transfer on the arm completes; -1 until it has its place. Lock held. */
@@ -103,12 +108,26 @@ final class DiskArm {
     private final LinkedHashSet<Request> cachedByArrival = new LinkedHashSet<>();
     /** Reads, FUA writes and writes the cache does not take, waiting for the arm, by sector. */
     private final TreeSet<Request> directQueue = new TreeSet<>(BY_SECTOR);
-    /** Cacheable writes waiting for room in the cache, in order of arrival. */
+    /** Cacheable writes waiting for room in the cache, or for a flush to end, in order of arrival. */
     private final ArrayDeque<Request> waitingForRoom = new ArrayDeque<>();
+    /**
+     * Room that frees when a cached write placed on the arm has been written and that no waiting
+     * write has taken yet: {when, bytes}, in order of time (the arm's timeline only grows).
+     */
+    private final ArrayDeque<long[]> freeing = new ArrayDeque<>();
     private long head;
     private long freeAt = Long.MIN_VALUE;
-    /** Bytes of cached writes not yet written out. */
+    /** Bytes of cached writes not yet placed on the arm. */
     private long cachedBytes;
+    /**
+     * Bytes of the cache in use or promised: cached writes not yet written (placed or not), and
+     * the room of writes let in at a time still to come.
+     */
+    private long occupied;
+    /** When the last flush completes (the drive takes no new write into its cache before). */
+    private long flushUntil = Long.MIN_VALUE;
+    /** A flush is placing the cache's writes: the room they free is not handed out until it ends. */
+    private boolean flushing;
     private long served;
     private long moves;
     private long arrivals;
@@ -158,17 +177,7 @@ final class DiskArm {
             }
             long now = System.nanoTime();
             r = new Request(sector, bytes, now, arrivals++);
-            if (!cacheable || bytes > model.cacheBytes()) { // a write larger than the cache goes through it
-                directQueue.add(r);
-            } else if (waitingForRoom.isEmpty() && cachedBytes + bytes <= model.cacheBytes()) {
-                cache(r);
-                r.release(now);
-            } else {
-                waitingForRoom.add(r);
-            }
-            if (freeAt <= now + LOOKAHEAD_NANOS) {
-                place(now);
-            }
+            arrive(r, cacheable, now);
             if (!queueEmpty()) {
                 startArm();
                 work.signal();
@@ -183,9 +192,32 @@ final class DiskArm {
         return r.done;
     }
 
-    /** Into the cache and the queue. Lock held. */
-    private void cache(Request r) {
+    /**
+     * A request arrives at {@code now}: into the cache if it may go there and there is room, else
+     * to wait for room (or for a flush to end), or to the arm's queue; then the arm takes what it
+     * may. Lock held.
+     */
+    private void arrive(Request r, boolean cacheable, long now) {
+        retire(now);
+        if (!cacheable || r.bytes > model.cacheBytes()) { // a write larger than the cache goes through it
+            directQueue.add(r);
+        } else if (waitingForRoom.isEmpty() && now >= flushUntil && occupied + r.bytes <= model.cacheBytes()) {
+            occupied += r.bytes;
+            cache(r, now);
+            r.release(now);
+        } else {
+            waitingForRoom.add(r);
+            admitWaiting(now);
+        }
+        if (freeAt <= now + LOOKAHEAD_NANOS) {
+            place(now);
+        }
+    }
+
+    /** Into the cache (its room already counted in {@link #occupied}) and the queue, at {@code at}. Lock held. */
+    private void cache(Request r, long at) {
         r.cached = true;
+        r.inCache = at;
         cachedBytes += r.bytes;
         cachedQueue.add(r);
         cachedByArrival.add(r);
@@ -197,16 +229,34 @@ final class DiskArm {
     }
 
     /**
-     * A flush: every cached write is placed now, in the arm's order; returns when the last of them, and
-     * everything placed before, is written (or now, if that is earlier).
+     * A flush at {@code now}: every write in the cache by then is placed at once, in the arm's
+     * order; the flush completes when the last of them, and everything placed before, is written,
+     * and then the flush latency has passed. The arm does nothing else meanwhile, and writes that
+     * arrive before it completes enter the cache then. Returns when it completes.
      */
-    long drain(long now) {
+    long flush(long now) {
         lock.lock();
         try {
-            while (cachedBytes > 0) {
-                placeNext(true, true, now);
+            retire(now);
+            TreeSet<Request> held = new TreeSet<>(BY_SECTOR);
+            for (Request q : cachedByArrival) {
+                if (q.inCache <= now) {
+                    held.add(q);
+                }
             }
-            return Math.max(freeAt, now);
+            flushing = true;
+            try {
+                for (Request r = next(held, null); r != null; r = next(held, null)) {
+                    held.remove(r);
+                    place(r, now);
+                }
+            } finally {
+                flushing = false;
+            }
+            freeAt = Math.max(freeAt, now) + model.flushNanos();
+            flushUntil = freeAt;
+            admitWaiting(now);
+            return freeAt;
         } finally {
             lock.unlock();
         }
@@ -265,9 +315,9 @@ final class DiskArm {
         }
     }
 
-    /** When the oldest cached write came (Long.MAX_VALUE if none is queued). Lock held. */
+    /** When the oldest cached write not yet placed entered the cache (Long.MAX_VALUE if none). Lock held. */
     private long oldestCached() {
-        return cachedByArrival.isEmpty() ? Long.MAX_VALUE : cachedByArrival.iterator().next().arrival;
+        return cachedByArrival.isEmpty() ? Long.MAX_VALUE : cachedByArrival.iterator().next().inCache;
     }
 
     /**
@@ -294,26 +344,39 @@ final class DiskArm {
      */
     private boolean placeNext(boolean cachedOnly, boolean force, long now) {
         boolean holding = !force && cachedBytes * 2 < model.cacheBytes() && oldestCached() > now - DESTAGE_DELAY_NANOS;
-        TreeSet<Request> fromCache = holding ? null : cachedQueue;
-        TreeSet<Request> direct = cachedOnly ? null : directQueue;
-        Request ahead = new Request(head, 0, 0, Long.MIN_VALUE);
-        Request r = lower(ceiling(fromCache, ahead), ceiling(direct, ahead));
-        if (r == null) {
-            r = lower(first(fromCache), first(direct));
-        }
+        Request r = next(holding ? null : cachedQueue, cachedOnly ? null : directQueue);
         if (r == null) {
             return false;
         }
+        place(r, now);
+        return true;
+    }
+
+    /**
+     * The request of {@code a} and {@code b} (either may be null) the arm takes next: the first at
+     * or after the head, or else the lowest. Lock held.
+     */
+    private Request next(TreeSet<Request> a, TreeSet<Request> b) {
+        Request ahead = new Request(head, 0, 0, Long.MIN_VALUE);
+        Request r = lower(ceiling(a, ahead), ceiling(b, ahead));
+        return r != null ? r : lower(first(a), first(b));
+    }
+
+    /**
+     * Out of the queue and onto the arm's timeline; wake its submitter, or, for a cached write,
+     * let waiting writes have its room once it is written. Lock held.
+     */
+    private void place(Request r, long now) {
         if (r.cached) {
             cachedQueue.remove(r);
             cachedByArrival.remove(r);
         } else {
             directQueue.remove(r);
         }
-        long bestNanos = positioningNanos(head, r.sector);
-        long done = Math.max(freeAt, r.cached ? Math.max(now, r.arrival) : r.arrival) + bestNanos + transferNanos(r.bytes);
+        long positioning = positioningNanos(head, r.sector);
+        long done = Math.max(freeAt, r.cached ? Math.max(now, r.inCache) : r.arrival) + positioning + transferNanos(r.bytes);
         served++;
-        if (bestNanos > 0) {
+        if (positioning > 0) {
             moves++;
         }
         freeAt = done;
@@ -321,11 +384,11 @@ final class DiskArm {
         r.writtenAt = done;
         if (r.cached) {
             cachedBytes -= r.bytes;
-            admit(done);
+            freeing.add(new long[] {done, r.bytes});
+            admitWaiting(now);
         } else {
             r.release(done);
         }
-        return true;
     }
 
     private static Request ceiling(TreeSet<Request> set, Request key) {
@@ -341,11 +404,50 @@ final class DiskArm {
         return a == null ? b : b == null || BY_SECTOR.compare(a, b) <= 0 ? a : b;
     }
 
-    /** Writes waiting for room go into the cache, in order, as far as there is room: at {@code at}. */
-    private void admit(long at) {
-        while (!waitingForRoom.isEmpty() && cachedBytes + waitingForRoom.peek().bytes <= model.cacheBytes()) {
-            Request w = waitingForRoom.poll();
-            cache(w);
+    /** Room of cached writes written by {@code now} that nobody took is free again. Lock held. */
+    private void retire(long now) {
+        while (!freeing.isEmpty() && freeing.peek()[0] <= now) {
+            occupied -= freeing.poll()[1];
+        }
+    }
+
+    /**
+     * Writes waiting go into the cache, in order of arrival, each at the earliest time (now or on
+     * the arm's timeline) when no flush is running and the writes placed before have freed the
+     * room it needs; they stop at the first for which the writes placed so far free too little.
+     * Nothing while a flush places the cache's writes. Lock held.
+     */
+    private void admitWaiting(long now) {
+        if (flushing) {
+            return;
+        }
+        retire(now);
+        while (!waitingForRoom.isEmpty()) {
+            Request w = waitingForRoom.peek();
+            long lacking = occupied + w.bytes - model.cacheBytes();
+            long at = Math.max(now, flushUntil);
+            long found = 0;
+            for (java.util.Iterator<long[]> it = freeing.iterator(); found < lacking && it.hasNext(); ) {
+                long[] f = it.next();
+                found += f[1];
+                at = Math.max(at, f[0]);
+            }
+            if (found < lacking) {
+                return;
+            }
+            while (lacking > 0) { // take the room, the last piece only in part
+                long[] f = freeing.peek();
+                long take = Math.min(lacking, f[1]);
+                f[1] -= take;
+                occupied -= take;
+                lacking -= take;
+                if (f[1] == 0) {
+                    freeing.poll();
+                }
+            }
+            waitingForRoom.poll();
+            occupied += w.bytes;
+            cache(w, at);
             w.release(at);
         }
     }
@@ -363,7 +465,8 @@ final class DiskArm {
             for (long sector : sectors) {
                 Request r = new Request(sector, bytes, now, arrivals++);
                 if (cached) {
-                    cache(r);
+                    occupied += bytes;
+                    cache(r, now);
                 } else {
                     directQueue.add(r);
                 }
@@ -371,6 +474,26 @@ final class DiskArm {
             }
             place(now);
             return mine.stream().mapToLong(r -> r.writtenAt).toArray();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Cacheable writes of {@code bytes} at each of {@code sectors} arriving at {@code now}, as
+     * {@link #transfer} takes them; returns when each entered the cache (-1: still waiting). For
+     * tests, as {@link #placeAt}.
+     */
+    long[] writeAt(long now, long bytes, long... sectors) {
+        lock.lock();
+        try {
+            List<Request> mine = new ArrayList<>();
+            for (long sector : sectors) {
+                Request r = new Request(sector, bytes, now, arrivals++);
+                arrive(r, true, now);
+                mine.add(r);
+            }
+            return mine.stream().mapToLong(r -> r.released ? r.done : -1).toArray();
         } finally {
             lock.unlock();
         }

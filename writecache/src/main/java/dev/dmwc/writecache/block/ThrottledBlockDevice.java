@@ -16,9 +16,9 @@ import java.util.concurrent.locks.LockSupport;
  * adds the flush latency to its own;
  * <li>a disk (a rotation time: {@code hdd}, or {@code rpm=}): one actuator serves one request at a
  * time, seeks grow with distance, queued requests are served in ascending order of sector from
- * the head (a one-way elevator), and a write cache
- * takes writes that are not FUA ({@link DiskArm}). A FUA write goes to the media before it
- * completes; a flush writes out the cache, then takes the flush latency; a discard costs nothing.
+ * the head (a one-way elevator), and a write cache takes writes that are not FUA
+ * ({@link DiskArm}). A FUA write goes to the media before it completes; a flush writes out the cache, then takes the flush latency, and the disk starts
+ * nothing new until it has completed; a discard costs nothing.
  * </ul>
  */
 public final class ThrottledBlockDevice implements BlockDevice {
@@ -196,7 +196,7 @@ public final class ThrottledBlockDevice implements BlockDevice {
      */
     private long diskCompletion(long sector, long bytes, boolean write, boolean fua, Runnable queued) {
         if (bytes == 0) {
-            return fua ? arm.drain(System.nanoTime()) + model.flushNanos : System.nanoTime();
+            return fua ? arm.flush(System.nanoTime()) : System.nanoTime();
         }
         return arm.transfer(sector, bytes, write && !fua, queued);
     }

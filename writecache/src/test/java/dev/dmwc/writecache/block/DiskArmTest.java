@@ -79,7 +79,7 @@ class DiskArmTest {
             stream[stream.length - 1 - i] = i * 32L; // queued in descending order, to be sure order of arrival plays no part
         }
         arm.placeAt(0, 16384, true, stream);
-        long start = arm.drain(0);
+        long start = arm.flush(0);
         long expected = arm.positioningNanos(0, SECTORS - 8) + BLOCK_NANOS + arm.positioningNanos(SECTORS, 0) + 600 * 4 * BLOCK_NANOS;
         assertEquals(expected, start, 600 * 2, "a full stroke back, then the stream at the media rate");
         assertEquals(2, arm.counts()[1], "two moves of the head: to the far write, and back to the stream's start");
@@ -177,10 +177,43 @@ class DiskArmTest {
     }
 
     @Test
+    void aCachedWriteKeepsItsRoomUntilTheArmHasWrittenIt() {
+        // a 64 KiB cache: sixteen 4 KiB writes 4 MiB apart fill it; written out one seek each
+        DiskArm arm = new DiskArm(ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000,cache=64K"), SIZE);
+        long[] far = new long[16];
+        for (int i = 0; i < far.length; i++) {
+            far[i] = (i + 1) * (4L << 20 >> 9);
+        }
+        for (long in : arm.writeAt(0, 4096, far)) {
+            assertEquals(0, in, "room for all sixteen: each completes as it arrives");
+        }
+        assertEquals(1, arm.counts()[0], "the cache is full, so nothing is held: the arm took the first, and its seek "
+                + "keeps it busy beyond the lookahead");
+        long firstWritten = arm.positioningNanos(0, far[0]) + BLOCK_NANOS;
+        long[] late = arm.writeAt(1_000_000L, 4096, 8);
+        assertEquals(firstWritten, late[0], "the first is placed but not written: the seventeenth enters the cache when it is");
+    }
+
+    @Test
+    void writesArrivingDuringAFlushEnterTheCacheWhenItCompletes() {
+        DiskArm arm = new DiskArm(ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000,cache=32M,flush=2ms"), SIZE);
+        arm.writeAt(0, 4096, SECTORS / 2, SECTORS / 4);
+        long flushed = arm.flush(0);
+        long written = arm.positioningNanos(0, SECTORS / 4) + BLOCK_NANOS + arm.positioningNanos(SECTORS / 4 + 8, SECTORS / 2) + BLOCK_NANOS;
+        assertEquals(written + 2_000_000L, flushed, 1, "both written, in order, then the flush latency");
+        long[] during = arm.writeAt(1_000_000L, 4096, 64);
+        assertEquals(flushed, during[0], "a write during the flush enters the cache as the flush completes");
+        assertEquals(2, arm.counts()[0], "and the flush did not write it");
+        long readAt = flushed - DiskArm.LOOKAHEAD_NANOS; // during the flush, with the arm free within the lookahead
+        assertEquals(flushed + arm.positioningNanos(SECTORS / 2 + 8, 8) + BLOCK_NANOS, arm.placeAt(readAt, 4096, false, 8)[0],
+                "a read during the flush starts when it has completed");
+    }
+
+    @Test
     void aFlushWritesOutHeldWritesAtOnce() {
         DiskArm arm = new DiskArm(ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000,cache=32M"), SIZE);
         arm.placeAt(0, 4096, true, 8, 0);
-        long done = arm.drain(0);
+        long done = arm.flush(0);
         assertEquals(BLOCK_NANOS + BLOCK_NANOS, done, "0 then 8, from an idle arm at the flush");
         assertEquals(2, arm.counts()[0]);
     }
