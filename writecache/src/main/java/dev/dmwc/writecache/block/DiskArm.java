@@ -41,10 +41,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * until the arm has written it. A write that does not fit waits, in order of arrival, until
  * writes written out make room for it. A FUA write and a read each wait for their own turn on
  * the arm. A flush places every write the cache holds at once, and completes when the last is
- * written and the flush latency has passed; until then the drive takes nothing new, as a SATA
- * drive does while it runs its FLUSH CACHE, which is not a queued command (writes that arrive
- * meanwhile enter the cache when it completes; reads and FUA writes are placed after it). With
- * no cache, every write waits for its turn.
+ * written and the flush latency has passed; the arm does nothing else until then (reads and FUA
+ * writes that come meanwhile are placed after it). Writes that come meanwhile still enter the
+ * cache as far as it has room: a SATA drive takes no new command while it runs FLUSH CACHE, but
+ * the host's queue (64 requests, merged where they touch) takes them and keeps the write-back
+ * going, and dmwc has 32 write-back I/Os and no merging; holding them back made a sequential
+ * drain of short runs one flush per 32 runs (0.65-0.96 of the media rate, BENCHMARKS.md,
+ * session 14). With no cache, every write waits for its turn.
  *
  * <p>Time is the device's own, kept ahead of the wall clock: the arm's thread gives queued requests
  * their places when the arm will be free within {@link #LOOKAHEAD_NANOS}, and wakes their
@@ -108,7 +111,7 @@ final class DiskArm {
     private final LinkedHashSet<Request> cachedByArrival = new LinkedHashSet<>();
     /** Reads, FUA writes and writes the cache does not take, waiting for the arm, by sector. */
     private final TreeSet<Request> directQueue = new TreeSet<>(BY_SECTOR);
-    /** Cacheable writes waiting for room in the cache, or for a flush to end, in order of arrival. */
+    /** Cacheable writes waiting for room in the cache, in order of arrival. */
     private final ArrayDeque<Request> waitingForRoom = new ArrayDeque<>();
     /**
      * Room that frees when a cached write placed on the arm has been written and that no waiting
@@ -124,9 +127,7 @@ final class DiskArm {
      * the room of writes let in at a time still to come.
      */
     private long occupied;
-    /** When the last flush completes (the drive takes no new write into its cache before). */
-    private long flushUntil = Long.MIN_VALUE;
-    /** A flush is placing the cache's writes: the room they free is not handed out until it ends. */
+    /** A flush is placing the cache's writes: the room they free is handed out once it has placed them all. */
     private boolean flushing;
     private long served;
     private long moves;
@@ -194,14 +195,13 @@ final class DiskArm {
 
     /**
      * A request arrives at {@code now}: into the cache if it may go there and there is room, else
-     * to wait for room (or for a flush to end), or to the arm's queue; then the arm takes what it
-     * may. Lock held.
+     * to wait for room, or to the arm's queue; then the arm takes what it may. Lock held.
      */
     private void arrive(Request r, boolean cacheable, long now) {
         retire(now);
         if (!cacheable || r.bytes > model.cacheBytes()) { // a write larger than the cache goes through it
             directQueue.add(r);
-        } else if (waitingForRoom.isEmpty() && now >= flushUntil && occupied + r.bytes <= model.cacheBytes()) {
+        } else if (waitingForRoom.isEmpty() && occupied + r.bytes <= model.cacheBytes()) {
             occupied += r.bytes;
             cache(r, now);
             r.release(now);
@@ -231,8 +231,8 @@ final class DiskArm {
     /**
      * A flush at {@code now}: every write in the cache by then is placed at once, in the arm's
      * order; the flush completes when the last of them, and everything placed before, is written,
-     * and then the flush latency has passed. The arm does nothing else meanwhile, and writes that
-     * arrive before it completes enter the cache then. Returns when it completes.
+     * and then the flush latency has passed, and the arm does nothing else meanwhile. Returns when
+     * it completes.
      */
     long flush(long now) {
         lock.lock();
@@ -254,7 +254,6 @@ final class DiskArm {
                 flushing = false;
             }
             freeAt = Math.max(freeAt, now) + model.flushNanos();
-            flushUntil = freeAt;
             admitWaiting(now);
             return freeAt;
         } finally {
@@ -413,9 +412,9 @@ final class DiskArm {
 
     /**
      * Writes waiting go into the cache, in order of arrival, each at the earliest time (now or on
-     * the arm's timeline) when no flush is running and the writes placed before have freed the
-     * room it needs; they stop at the first for which the writes placed so far free too little.
-     * Nothing while a flush places the cache's writes. Lock held.
+     * the arm's timeline) when the writes placed before have freed the room it needs; they stop at
+     * the first for which the writes placed so far free too little. Nothing while a flush places
+     * the cache's writes (it hands out their room when it has placed them all). Lock held.
      */
     private void admitWaiting(long now) {
         if (flushing) {
@@ -425,7 +424,7 @@ final class DiskArm {
         while (!waitingForRoom.isEmpty()) {
             Request w = waitingForRoom.peek();
             long lacking = occupied + w.bytes - model.cacheBytes();
-            long at = Math.max(now, flushUntil);
+            long at = now;
             long found = 0;
             for (java.util.Iterator<long[]> it = freeing.iterator(); found < lacking && it.hasNext(); ) {
                 long[] f = it.next();

@@ -17,8 +17,9 @@ import java.util.concurrent.locks.LockSupport;
  * <li>a disk (a rotation time: {@code hdd}, or {@code rpm=}): one actuator serves one request at a
  * time, seeks grow with distance, queued requests are served in ascending order of sector from
  * the head (a one-way elevator), and a write cache takes writes that are not FUA
- * ({@link DiskArm}). A FUA write goes to the media before it completes; a flush writes out the cache, then takes the flush latency, and the disk starts
- * nothing new until it has completed; a discard costs nothing.
+ * ({@link DiskArm}). A FUA write goes to the media before it completes; a flush writes out the
+ * cache, then takes the flush latency, and the arm starts nothing else until it has completed; a
+ * discard costs nothing.
  * </ul>
  */
 public final class ThrottledBlockDevice implements BlockDevice {
