@@ -74,7 +74,7 @@ final class DiskArm {
         final Thread submitter = Thread.currentThread();
         /** A write in the cache: nobody waits for its place on the arm. Lock held. */
         boolean cached;
-        /** When a cached write entered the cache: on arrival, or later if it waited for room or a flush. */
+        /** When a cached write entered the cache: on arrival, or later if it waited for room. */
         long inCache;
         /** When its submitter's request completes: its transfer, or its entry into the cache. */
         long done;
