@@ -32,7 +32,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <li>anywhere else: a seek, {@code settle + (average - settle) * sqrt(3 * distance / size)} (the
  * average seek at a third of the stroke, the settle time an eighth of it), and half a rotation.
  * </ul>
- * The device file is the whole disk: a seek across it is a full stroke.
+ * The device file is the whole disk, a seek across it a full stroke, unless the model gives the
+ * disk's size ({@code size=}): then the device sits at the disk's start, and a seek across it is
+ * that fraction of the stroke.
  *
  * <p>The write cache: a write that fits in it completes at once, and waits in the queue to be
  * written out with the rest. The cache is written out once its oldest write has been held
@@ -140,7 +142,7 @@ final class DiskArm {
             throw new IllegalArgumentException("not a disk model: " + model);
         }
         this.model = model;
-        this.sizeSectors = Math.max(1, sizeBytes >> BlockDevice.SECTOR_SHIFT);
+        this.sizeSectors = Math.max(1, Math.max(sizeBytes, model.diskBytes()) >> BlockDevice.SECTOR_SHIFT);
         this.trackBytes = (long) ((double) model.bytesPerSecond() * model.rotationNanos() / 1e9);
         this.settleNanos = model.seekNanos() / 8;
     }

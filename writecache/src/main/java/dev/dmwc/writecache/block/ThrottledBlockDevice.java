@@ -25,33 +25,49 @@ import java.util.concurrent.locks.LockSupport;
 public final class ThrottledBlockDevice implements BlockDevice {
     /**
      * A device model: random-access latency (a disk's average seek), sequential latency, bandwidth
-     * (a disk's media rate), flush latency, and a disk's rotation time (0 for flash) and write
-     * cache (0: write-through).
+     * (a disk's media rate), flush latency, and a disk's rotation time (0 for flash), write cache
+     * (0: write-through) and size (0: the device is the whole disk; else it sits at the start of a
+     * disk of this size, and seeks are fractions of that disk's stroke).
      */
     public record Model(String name, long seekNanos, long sequentialNanos, long bytesPerSecond, long flushNanos,
-            long rotationNanos, long cacheBytes) {
+            long rotationNanos, long cacheBytes, long diskBytes) {
+        private static final Model HDD = new Model("hdd", 8_000_000L, 0L, 150_000_000L, 1_000_000L, rotation(7200), 32L << 20, 0L);
+
         /**
-         * {@code hdd}, {@code ssd}, {@code file} (no throttling) or
-         * {@code latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M]]} ({@code rpm} makes it
-         * a disk, {@code latency} its average seek; {@code cache} its write cache, none unless given).
+         * {@code hdd}, {@code ssd}, {@code file} (no throttling),
+         * {@code latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M][,size=4T]]} ({@code rpm}
+         * makes it a disk, {@code latency} its average seek; {@code cache} its write cache, none
+         * unless given; {@code size} the disk the device sits at the start of), or {@code hdd,KEY=VALUE...}:
+         * {@code hdd} with those keys changed (e.g. {@code hdd,size=4T}).
          */
         public static Model parse(String spec) {
             String s = spec.trim().toLowerCase(Locale.ROOT);
             switch (s) {
                 case "hdd":
-                    return new Model("hdd", 8_000_000L, 0L, 150_000_000L, 1_000_000L, rotation(7200), 32L << 20);
+                    return HDD;
                 case "ssd":
-                    return new Model("ssd", 80_000L, 20_000L, 500_000_000L, 1_000_000L, 0L, 0L);
+                    return new Model("ssd", 80_000L, 20_000L, 500_000_000L, 1_000_000L, 0L, 0L, 0L);
                 case "file":
                     return null;
                 default:
                     break;
             }
+            String name = "custom";
             long latency = -1;
             long bandwidth = -1;
             long flush = 0;
             long rotation = 0;
             long cache = 0;
+            long disk = 0;
+            if (s.startsWith("hdd,")) {
+                name = "hdd";
+                latency = HDD.seekNanos;
+                bandwidth = HDD.bytesPerSecond;
+                flush = HDD.flushNanos;
+                rotation = HDD.rotationNanos;
+                cache = HDD.cacheBytes;
+                s = s.substring("hdd,".length());
+            }
             for (String part : s.split(",")) {
                 int eq = part.indexOf('=');
                 if (eq < 0) {
@@ -65,6 +81,7 @@ public final class ThrottledBlockDevice implements BlockDevice {
                     case "bandwidth" -> bandwidth = parseRate(v, spec);
                     case "rpm" -> rotation = rotation(parseRpm(v, spec));
                     case "cache" -> cache = parseSize(v, spec);
+                    case "size" -> disk = parseSize(v, spec);
                     default -> throw new IllegalArgumentException(modelError(spec, "unknown key '" + k + "'"));
                 }
             }
@@ -72,12 +89,15 @@ public final class ThrottledBlockDevice implements BlockDevice {
                 throw new IllegalArgumentException(modelError(spec, "latency= and bandwidth= are both needed"));
             }
             if (rotation > 0) {
-                return new Model("custom disk", latency, 0L, bandwidth, flush, rotation, cache);
+                return new Model(name.equals("custom") ? "custom disk" : name, latency, 0L, bandwidth, flush, rotation, cache, disk);
             }
             if (cache > 0) {
                 throw new IllegalArgumentException(modelError(spec, "cache= is a disk's write cache: it needs rpm="));
             }
-            return new Model("custom", latency, latency, bandwidth, flush, 0L, 0L);
+            if (disk > 0) {
+                throw new IllegalArgumentException(modelError(spec, "size= is the size of a disk: it needs rpm="));
+            }
+            return new Model(name, latency, latency, bandwidth, flush, 0L, 0L, 0L);
         }
 
         /** Whether this is a disk: one actuator, seeks by distance ({@link DiskArm}). */
@@ -102,7 +122,7 @@ public final class ThrottledBlockDevice implements BlockDevice {
         }
 
         private static String modelError(String spec, String why) {
-            return "origin model '" + spec + "': " + why + " (expected hdd, ssd, file or latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M]])";
+            return "origin model '" + spec + "': " + why + " (expected hdd, ssd, file, latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M][,size=4T]] or hdd,size=4T)";
         }
 
         static long parseDuration(String v, String spec) {
@@ -142,6 +162,7 @@ public final class ThrottledBlockDevice implements BlockDevice {
                 case 'k' -> mul = 1L << 10;
                 case 'm' -> mul = 1L << 20;
                 case 'g' -> mul = 1L << 30;
+                case 't' -> mul = 1L << 40;
                 default -> { }
             }
             try {
@@ -158,8 +179,10 @@ public final class ThrottledBlockDevice implements BlockDevice {
         @Override
         public String toString() {
             if (isDisk()) {
-                return String.format(Locale.ROOT, "%s (disk: seek %.3f ms average, %.0f rpm, %.0f MiB/s, %s, flush %.3f ms; one "
-                        + "actuator, one-way elevator)", name, seekNanos / 1e6, 60e9 / rotationNanos, bytesPerSecond / 1048576.0,
+                return String.format(Locale.ROOT, "%s (disk%s: seek %.3f ms average, %.0f rpm, %.0f MiB/s, %s, flush %.3f ms; one "
+                        + "actuator, one-way elevator)", name,
+                        diskBytes == 0 ? "" : String.format(Locale.ROOT, " of %.0f GiB, the device at its start", diskBytes / (double) (1L << 30)),
+                        seekNanos / 1e6, 60e9 / rotationNanos, bytesPerSecond / 1048576.0,
                         cacheBytes == 0 ? "no write cache" : String.format(Locale.ROOT, "%.0f MiB write cache", cacheBytes / 1048576.0),
                         flushNanos / 1e6);
             }
@@ -177,6 +200,10 @@ public final class ThrottledBlockDevice implements BlockDevice {
     private long nextSector = -1;
 
     public ThrottledBlockDevice(BlockDevice inner, Model model) {
+        if (model.diskBytes() > 0 && model.diskBytes() < inner.sizeBytes()) {
+            throw new IllegalArgumentException(model.name() + ": size=" + model.diskBytes() + " is smaller than the device ("
+                    + inner.sizeBytes() + " bytes), which must fit on the disk");
+        }
         this.inner = inner;
         this.model = model;
         this.arm = model.isDisk() ? new DiskArm(model, inner.sizeBytes()) : null;

@@ -170,6 +170,7 @@ final class BenchCommand implements Callable<Integer> {
         DeviceOptions.Opened d = devices.open();
         Path scratch = Files.createTempFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
                 "dmwc-bench-copy", ".img");
+        scratch.toFile().deleteOnExit(); // a bench stopped by SIGINT or SIGTERM leaves nothing in /dev/shm
         AutoCloseable scratchDevice = null;
         try {
             long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();

@@ -37,8 +37,9 @@ final class DeviceOptions {
     @Option(names = "--origin-model", paramLabel = "MODEL",
             description = "How fast the origin is: file (as fast as the file); ssd (80 us seek, 477 MiB/s; latencies of "
                     + "concurrent requests overlap); hdd (a 7200 rpm disk: one arm serving its queue in ascending order, seeks by "
-                    + "distance, 8 ms average, 143 MiB/s, a 32 MiB write cache); or latency=5ms,bandwidth=100M[,flush=2ms], "
-                    + "with rpm=7200[,cache=32M] a disk whose average seek is the latency. Default: file for serve, ssd for bench.")
+                    + "distance, 8 ms average, 143 MiB/s, a 32 MiB write cache; the origin is the whole disk, or with "
+                    + "hdd,size=4T the start of a 4 TiB one); or latency=5ms,bandwidth=100M[,flush=2ms], with "
+                    + "rpm=7200[,cache=32M][,size=4T] a disk whose average seek is the latency. Default: file for serve, ssd for bench.")
     String originModel;
 
     /** The model when --origin-model is not given (the command's choice). */
@@ -209,8 +210,15 @@ final class DeviceOptions {
             c = shm.resolve(tag + "-cache.img");
             temporary.add(c);
         }
+        for (Path p : temporary) { // removed by close(); this covers a run stopped by SIGINT or SIGTERM
+            p.toFile().deleteOnExit();
+        }
         boolean newOrigin = !Files.exists(o);
         long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : Files.size(o);
+        if (model != null && model.diskBytes() > 0 && model.diskBytes() < oSize) {
+            throw new Main.UsageError("--origin-model: size=" + model.diskBytes() + " is the disk the origin sits at the start of, "
+                    + "and the origin (" + oSize + " bytes) does not fit on it");
+        }
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : Files.size(c);
         checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0, bench ? cSize : 0);

@@ -292,6 +292,11 @@ public final class Replayer {
         Path dir = Files.createTempDirectory(s.workDir, "dmwc-replay-");
         Path originPath = dir.resolve("origin.img");
         Path cachePath = dir.resolve("cache.img");
+        // removed below when the run ends; these cover a run stopped by SIGINT or SIGTERM (the hook
+        // deletes in the reverse order of registration: the files, then their directory)
+        dir.toFile().deleteOnExit();
+        originPath.toFile().deleteOnExit();
+        cachePath.toFile().deleteOnExit();
         DaxDevice dax = null;
         MappedBlockDevice origin = null;
         MappedBlockDevice ssd = null;

@@ -41,6 +41,32 @@ class DiskArmTest {
     }
 
     @Test
+    void aDiskSizeMakesTheDeviceAPartAtItsStartAndItsSeeksShort() {
+        ThrottledBlockDevice.Model big = ThrottledBlockDevice.Model.parse("hdd,size=4T");
+        assertEquals(4L << 40, big.diskBytes());
+        assertEquals("hdd", big.name());
+        assertEquals(ThrottledBlockDevice.Model.parse("hdd").cacheBytes(), big.cacheBytes(), "the rest is hdd's");
+        assertEquals(ThrottledBlockDevice.Model.parse("hdd").seekNanos(), big.seekNanos());
+        assertTrue(big.toString().contains("disk of 4096 GiB, the device at its start"), big.toString());
+        assertEquals(64L << 20, ThrottledBlockDevice.Model.parse("hdd,cache=64M").cacheBytes());
+        assertEquals(1L << 40, ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=6000,size=1T").diskBytes());
+        long wholeStroke = new DiskArm(ThrottledBlockDevice.Model.parse("hdd"), SIZE).positioningNanos(0, SECTORS);
+        long partStroke = new DiskArm(big, SIZE).positioningNanos(0, SECTORS);
+        assertTrue(wholeStroke > 13_000_000L, "across a 1 GiB disk: a full stroke and half a rotation, " + wholeStroke);
+        assertTrue(partStroke < 1_300_000L + 4_200_000L, "across 1 GiB of a 4 TiB disk: little more than the settle time, " + partStroke);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ThrottledBlockDevice.Model.parse("latency=1ms,bandwidth=100M,size=4T"));
+        assertTrue(e.getMessage().contains("size= is the size of a disk: it needs rpm="), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse("hdd,size=huge"));
+        assertTrue(e.getMessage().contains("'huge' is not a size"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse("hdd,speed=2"));
+        assertTrue(e.getMessage().contains("unknown key 'speed'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new ThrottledBlockDevice(new MemoryBlockDevice("disk", 8L << 20), ThrottledBlockDevice.Model.parse("hdd,size=4M")));
+        assertTrue(e.getMessage().contains("is smaller than the device"), e.getMessage());
+    }
+
+    @Test
     void positioningIsNothingInLineAPassOfThePlatterWithinATrackAndASeekAndHalfARotationElsewhere() {
         DiskArm arm = new DiskArm(DISK, SIZE);
         assertEquals(0, arm.positioningNanos(4096, 4096));

@@ -16,6 +16,50 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CliTest {
+    /**
+     * A bench stopped by SIGTERM (as by a Ctrl-C or a kill) leaves none of its scratch files in
+     * /dev/shm: they are the size of the devices, in memory.
+     */
+    @Test
+    void aBenchStoppedBySigtermLeavesNoScratchFiles() throws Exception {
+        Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+        List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String f : System.getProperty("dmwc.test.jvmFlags", "").split(" ")) {
+            if (!f.isBlank()) {
+                cmd.add(f);
+            }
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.dmwc.writecache.cli.Main", "bench", "-q",
+                "--modes", "s", "--phases", "overflow", "--origin-size", "256M", "--cache-size", "64M", "--origin-model", "hdd"));
+        List<Path> copiesBefore = benchCopies(shm);
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            Path origin = shm.resolve("dmwc-" + p.pid() + "-origin.img");
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!Files.exists(origin) && System.currentTimeMillis() < deadline && p.isAlive()) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(origin), "the bench never made its origin " + origin);
+            Thread.sleep(500);
+            p.toHandle().destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the bench ignored SIGTERM");
+            assertFalse(Files.exists(origin), "the origin scratch file is left behind");
+            assertFalse(Files.exists(shm.resolve("dmwc-" + p.pid() + "-cache.img")), "the cache scratch file is left behind");
+            List<Path> left = benchCopies(shm);
+            left.removeAll(copiesBefore);
+            assertTrue(left.isEmpty(), "the copy baseline's scratch file is left behind: " + left);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    private static List<Path> benchCopies(Path dir) throws java.io.IOException {
+        try (var files = Files.list(dir)) {
+            return new java.util.ArrayList<>(files.filter(f -> f.getFileName().toString().startsWith("dmwc-bench-copy")).toList());
+        }
+    }
+
     @TempDir
     Path dir;
 
