@@ -129,8 +129,6 @@ final class DiskArm {
      * the room of writes let in at a time still to come.
      */
     private long occupied;
-    /** A flush is placing the cache's writes: the room they free is handed out once it has placed them all. */
-    private boolean flushing;
     private long served;
     private long moves;
     private long arrivals;
@@ -246,17 +244,11 @@ final class DiskArm {
                     held.add(q);
                 }
             }
-            flushing = true;
-            try {
-                for (Request r = next(held, null); r != null; r = next(held, null)) {
-                    held.remove(r);
-                    place(r, now);
-                }
-            } finally {
-                flushing = false;
+            for (Request r = next(held, null); r != null; r = next(held, null)) {
+                held.remove(r); // writes let in meanwhile, for later, are not this flush's
+                place(r, now);
             }
             freeAt = Math.max(freeAt, now) + model.flushNanos();
-            admitWaiting(now);
             return freeAt;
         } finally {
             lock.unlock();
@@ -415,13 +407,9 @@ final class DiskArm {
     /**
      * Writes waiting go into the cache, in order of arrival, each at the earliest time (now or on
      * the arm's timeline) when the writes placed before have freed the room it needs; they stop at
-     * the first for which the writes placed so far free too little. Nothing while a flush places
-     * the cache's writes (it hands out their room when it has placed them all). Lock held.
+     * the first for which the writes placed so far free too little. Lock held.
      */
     private void admitWaiting(long now) {
-        if (flushing) {
-            return;
-        }
         retire(now);
         while (!waitingForRoom.isEmpty()) {
             Request w = waitingForRoom.peek();
