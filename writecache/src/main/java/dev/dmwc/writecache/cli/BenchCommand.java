@@ -2,6 +2,7 @@ package dev.dmwc.writecache.cli;
 
 import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.MappedBlockDevice;
+import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.workload.Bench;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -168,9 +169,9 @@ final class BenchCommand implements Callable<Integer> {
         devices.mode = mode;
         devices.bench = true;
         DeviceOptions.Opened d = devices.open();
-        Path scratch = Files.createTempFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
+        // registered: a bench stopped by SIGINT or SIGTERM leaves nothing in /dev/shm
+        Path scratch = ScratchFiles.createFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
                 "dmwc-bench-copy", ".img");
-        scratch.toFile().deleteOnExit(); // a bench stopped by SIGINT or SIGTERM leaves nothing in /dev/shm
         AutoCloseable scratchDevice = null;
         try {
             long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();
@@ -233,7 +234,7 @@ final class BenchCommand implements Callable<Integer> {
             if (scratchDevice != null) {
                 scratchDevice.close();
             }
-            Files.deleteIfExists(scratch);
+            ScratchFiles.delete(scratch);
             d.close(true);
         }
     }

@@ -33,6 +33,9 @@ final class CrashtestCommand implements Callable<Integer> {
     @Option(names = "--states", defaultValue = "8", description = "Crash states per power cut. Default: ${DEFAULT-VALUE}")
     int states;
 
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default the temporary directory, java.io.tmpdir); removed at exit, also on SIGINT or SIGTERM.")
+    Path workDir;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON ('-' = stdout only).")
     Path json;
 
@@ -44,6 +47,9 @@ final class CrashtestCommand implements Callable<Integer> {
         }
         if (workloads < 1 || ops < 1 || states < 1) {
             throw new Main.UsageError("--workloads, --ops and --states must be at least 1");
+        }
+        if (workDir != null && !Files.isDirectory(workDir)) {
+            throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
         }
         if (seconds != null && !(seconds > 0)) {
             throw new Main.UsageError("--seconds must be positive, not " + seconds);
@@ -57,6 +63,9 @@ final class CrashtestCommand implements Callable<Integer> {
             s.workloads = workloads;
             s.opsPerWorkload = ops;
             s.statesPerCut = states;
+            if (workDir != null) {
+                s.workDir = workDir;
+            }
             if (seconds != null) {
                 s.seconds = seconds;
             }

@@ -5,6 +5,7 @@ import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.FileBlockDevice;
 import dev.dmwc.writecache.block.MappedBlockDevice;
+import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.block.ThrottledBlockDevice;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.ThreadedScheduler;
@@ -131,7 +132,7 @@ final class DeviceOptions {
             }
             cacheDev.close();
             for (Path p : temporary) {
-                Files.deleteIfExists(p);
+                ScratchFiles.delete(p);
             }
         }
     }
@@ -211,7 +212,7 @@ final class DeviceOptions {
             temporary.add(c);
         }
         for (Path p : temporary) { // removed by close(); this covers a run stopped by SIGINT or SIGTERM
-            p.toFile().deleteOnExit();
+            ScratchFiles.register(p);
         }
         boolean newOrigin = !Files.exists(o);
         long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : Files.size(o);
@@ -276,7 +277,7 @@ final class DeviceOptions {
                 e.addSuppressed(ex);
             }
             for (Path p : temporary) {
-                Files.deleteIfExists(p);
+                ScratchFiles.delete(p);
             }
             // files made for this start go again: a refused table leaves nothing behind
             if (newOrigin) {

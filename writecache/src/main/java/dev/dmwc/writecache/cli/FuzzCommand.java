@@ -25,6 +25,9 @@ final class FuzzCommand implements Callable<Integer> {
     @Option(names = "--trace", paramLabel = "FILE", description = "Also mangle this trace file.")
     Path trace;
 
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default /dev/shm); removed at exit, also on SIGINT or SIGTERM.")
+    Path workDir;
+
     @Option(names = "--json", description = "Print the results as JSON (every target's counts and failing cases).")
     boolean json;
 
@@ -36,10 +39,14 @@ final class FuzzCommand implements Callable<Integer> {
         if (cases < 1) {
             throw new Main.UsageError("--cases must be at least 1");
         }
+        if (workDir != null && !Files.isDirectory(workDir)) {
+            throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
+        }
         if (trace != null) {
             trace = TraceInput.resolve(trace); // before the long part, not after it
         }
-        Path dir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+        Path dir = workDir != null ? workDir
+                : Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
         Fuzzer f = new Fuzzer(dir);
         Map<String, Object> targets = new LinkedHashMap<>();
         long failures = 0;

@@ -1,6 +1,8 @@
 package dev.dmwc.writecache.cli;
 
 import dev.dmwc.writecache.crash.Stress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -39,6 +41,9 @@ final class StressCommand implements Callable<Integer> {
     @Option(names = "--stall-seconds", paramLabel = "S", defaultValue = "30", description = "Watchdog: no I/O for this long is a stall. Default: ${DEFAULT-VALUE}")
     double stallSeconds;
 
+    @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default the temporary directory, java.io.tmpdir; only pmem mode makes one); removed at exit, also on SIGINT or SIGTERM.")
+    Path workDir;
+
     @Option(names = "--json", description = "Print the results as JSON.")
     boolean json;
 
@@ -49,6 +54,9 @@ final class StressCommand implements Callable<Integer> {
         }
         if (threads < 1 || seconds <= 0) {
             throw new Main.UsageError("--threads and --seconds must be positive");
+        }
+        if (workDir != null && !Files.isDirectory(workDir)) {
+            throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
         }
         Map<String, Object> all = new LinkedHashMap<>();
         boolean ok = true;
@@ -62,6 +70,9 @@ final class StressCommand implements Callable<Integer> {
             s.originBytes = Sizes.parse(originSize, "--origin-size");
             s.table = table;
             s.stallSeconds = stallSeconds;
+            if (workDir != null) {
+                s.workDir = workDir;
+            }
             Stress.Result r;
             try {
                 r = new Stress(s).run();

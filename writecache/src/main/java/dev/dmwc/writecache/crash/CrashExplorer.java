@@ -5,6 +5,7 @@ import dev.dmwc.daxlib.DaxDevice;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
 import dev.dmwc.writecache.block.CrashableBlockDevice;
+import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.VirtualScheduler;
 import dev.dmwc.writecache.format.CacheImage;
@@ -128,8 +129,8 @@ public final class CrashExplorer {
         }
         CrashableBlockDevice origin = new CrashableBlockDevice("origin", ORIGIN_BYTES);
         CrashableBlockDevice ssd = pmem ? null : new CrashableBlockDevice("cache", 128 << 10);
-        Path pmemFile = pmem ? Files.createTempFile(s.workDir, "dmwc-crash-", ".pmem") : null;
-        Path recoverFile = Files.createTempFile(s.workDir, "dmwc-crash-rec-", pmem ? ".pmem" : ".img");
+        Path pmemFile = pmem ? ScratchFiles.createFile(s.workDir, "dmwc-crash-", ".pmem") : null;
+        Path recoverFile = ScratchFiles.createFile(s.workDir, "dmwc-crash-rec-", pmem ? ".pmem" : ".img");
         CrashDomain domain = pmem ? new CrashDomain() : null;
         DaxDevice dax = null;
         try {
@@ -331,9 +332,9 @@ public final class CrashExplorer {
                 dax.close();
             }
             if (pmemFile != null) {
-                Files.deleteIfExists(pmemFile);
+                ScratchFiles.delete(pmemFile);
             }
-            Files.deleteIfExists(recoverFile);
+            ScratchFiles.delete(recoverFile);
         }
     }
 
@@ -367,7 +368,7 @@ public final class CrashExplorer {
         DaxDevice dax2 = null;
         if (ssd != null) {
             byte[] img = ssd.crashImage(crashSeed ^ 0x5bd1e995L);
-            Files.write(recoverFile, img);
+            ScratchFiles.write(recoverFile, img);
             c2 = new CrashableBlockDevice("cache", img);
         } else {
             byte[] img = new byte[(int) dax.size()];
@@ -376,7 +377,7 @@ public final class CrashExplorer {
             for (Map.Entry<Long, Long> e : domain.crash(crashSeed).entrySet()) {
                 ib.putLong((int) (long) e.getKey(), e.getValue());
             }
-            Files.write(recoverFile, img);
+            ScratchFiles.write(recoverFile, img);
             dax2 = DaxDevice.open(recoverFile, new DaxDevice.Options().backend(ProtectionKeys.Backend.NONE));
             c2 = dax2;
         }

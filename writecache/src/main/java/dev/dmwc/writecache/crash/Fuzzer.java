@@ -4,6 +4,7 @@ import dev.dmwc.daxlib.DaxDevice;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
 import dev.dmwc.writecache.block.CrashableBlockDevice;
+import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.VirtualScheduler;
 import dev.dmwc.writecache.format.CacheImage;
@@ -103,7 +104,7 @@ public final class Fuzzer {
     /** Corrupted cache images through the image reader and a table load. */
     public Result images(String mode, long seed, int cases) throws IOException {
         Result res = new Result();
-        Path pmemFile = Files.createTempFile(workDir, "dmwc-fuzz-", ".img");
+        Path pmemFile = ScratchFiles.createFile(workDir, "dmwc-fuzz-", ".img");
         try {
             byte[][] base;
             try {
@@ -124,7 +125,7 @@ public final class Fuzzer {
                 }
             }
         } finally {
-            Files.deleteIfExists(pmemFile);
+            ScratchFiles.delete(pmemFile);
         }
         return res;
     }
@@ -178,7 +179,7 @@ public final class Fuzzer {
             throws IOException {
         // the reader behind dmwc check: problems listed, no exception
         Path f = pmemFile.resolveSibling(pmemFile.getFileName() + ".check");
-        Files.write(f, img);
+        ScratchFiles.write(f, img);
         try (CacheImage ci = CacheImage.open(f, 0)) {
             List<String> p = ci.loadProblems();
             if (p.isEmpty()) {
@@ -189,7 +190,7 @@ public final class Fuzzer {
                 res.fail(where + ": check: IOException without a message");
             }
         } finally {
-            Files.deleteIfExists(f);
+            ScratchFiles.delete(f);
         }
         // a table load on it
         CrashableBlockDevice o = new CrashableBlockDevice("origin", origin);
@@ -197,7 +198,7 @@ public final class Fuzzer {
         DaxDevice dax = null;
         CrashableBlockDevice ssd = null;
         if (mode.equals("p")) {
-            Files.write(pmemFile, img);
+            ScratchFiles.write(pmemFile, img);
             dax = DaxDevice.open(pmemFile, new DaxDevice.Options().backend(ProtectionKeys.Backend.NONE));
             cache = dax;
         } else {
@@ -282,7 +283,7 @@ public final class Fuzzer {
     public Result traces(Path trace, long seed, int cases) throws IOException {
         Result res = new Result();
         byte[] base = Files.readAllBytes(trace);
-        Path f = Files.createTempFile(workDir, "dmwc-fuzz-", "-" + trace.getFileName().toString().replace(".gz", ""));
+        Path f = ScratchFiles.createFile(workDir, "dmwc-fuzz-", "-" + trace.getFileName().toString().replace(".gz", ""));
         try {
             for (int i = 0; i < cases; i++) {
                 SplittableRandom r = new SplittableRandom(seed + i);
@@ -299,7 +300,7 @@ public final class Fuzzer {
                         break;
                     }
                 }
-                Files.write(f, m);
+                ScratchFiles.write(f, m);
                 res.cases++;
                 progress.accept(res.cases);
                 String where = "trace " + trace.getFileName() + " seed " + (seed + i);
@@ -328,7 +329,7 @@ public final class Fuzzer {
                 }
             }
         } finally {
-            Files.deleteIfExists(f);
+            ScratchFiles.delete(f);
         }
         return res;
     }

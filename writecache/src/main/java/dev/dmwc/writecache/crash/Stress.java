@@ -7,6 +7,7 @@ import dev.dmwc.daxlib.StrayAccessException;
 import dev.dmwc.writecache.block.Bio;
 import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.MemoryBlockDevice;
+import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.ThreadedScheduler;
 import dev.dmwc.writecache.target.WritecacheTarget;
@@ -50,6 +51,7 @@ public final class Stress {
         public long cacheBytes = 2L << 20; // small: writeback runs all the time
         public double stallSeconds = 30;
         public String table = "";
+        public Path workDir = Path.of(System.getProperty("java.io.tmpdir")); // the pmem file
     }
 
     /** What a run did. */
@@ -116,7 +118,7 @@ public final class Stress {
     public Result run() throws IOException, InterruptedException, DmError {
         origin = new MemoryBlockDevice("origin", s.originBytes);
         if (s.mode.equals("p")) {
-            daxFile = Files.createTempFile("dmwc-stress", ".pmem");
+            daxFile = ScratchFiles.createFile(s.workDir, "dmwc-stress", ".pmem");
             try (RandomAccessFile f = new RandomAccessFile(daxFile.toFile(), "rw")) {
                 f.setLength(s.cacheBytes);
             }
@@ -139,7 +141,7 @@ public final class Stress {
             }
             if (dax != null) {
                 dax.close();
-                Files.deleteIfExists(daxFile);
+                ScratchFiles.delete(daxFile);
             }
         }
     }

@@ -1,6 +1,7 @@
 package dev.dmwc.writecache.nbd;
 
 import dev.dmwc.writecache.block.MemoryBlockDevice;
+import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.crash.Fuzzer;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.ThreadedScheduler;
@@ -113,7 +114,7 @@ public final class NbdFuzzer {
         WritecacheTarget t = WritecacheTarget.create(List.of("s", "o", "c", "4096", "0"), Map.of("o", origin, "c", cache),
                 new ThreadedScheduler(e -> res.fail("engine work failed: " + e)), null, m -> { });
         List<String> internal = new CopyOnWriteArrayList<>();
-        Path sock = Files.createTempFile(workDir, "dmwc-nbdfuzz", ".sock");
+        Path sock = ScratchFiles.createFile(workDir, "dmwc-nbdfuzz", ".sock");
         ExecutorService drain = Executors.newCachedThreadPool(r -> {
             Thread th = new Thread(r, "nbd-fuzz-drain");
             th.setDaemon(true);
@@ -176,7 +177,7 @@ public final class NbdFuzzer {
             }
         } finally {
             drain.shutdownNow();
-            Files.deleteIfExists(sock);
+            ScratchFiles.delete(sock);
         }
         String bad = t.engine().checkInvariants();
         if (bad != null) {

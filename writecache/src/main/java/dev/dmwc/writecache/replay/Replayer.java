@@ -4,6 +4,7 @@ import dev.dmwc.daxlib.DaxDevice;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
 import dev.dmwc.writecache.block.MappedBlockDevice;
+import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.Scheduler;
 import dev.dmwc.writecache.engine.ThreadedScheduler;
@@ -292,11 +293,11 @@ public final class Replayer {
         Path dir = Files.createTempDirectory(s.workDir, "dmwc-replay-");
         Path originPath = dir.resolve("origin.img");
         Path cachePath = dir.resolve("cache.img");
-        // removed below when the run ends; these cover a run stopped by SIGINT or SIGTERM (the hook
-        // deletes in the reverse order of registration: the files, then their directory)
-        dir.toFile().deleteOnExit();
-        originPath.toFile().deleteOnExit();
-        cachePath.toFile().deleteOnExit();
+        if (!s.keep) { // removed below when the run ends; registered, they go also when SIGINT or SIGTERM stops it
+            ScratchFiles.register(dir);
+            ScratchFiles.register(originPath);
+            ScratchFiles.register(cachePath);
+        }
         DaxDevice dax = null;
         MappedBlockDevice origin = null;
         MappedBlockDevice ssd = null;
@@ -357,9 +358,9 @@ public final class Replayer {
                 ssd.close();
             }
             if (!s.keep) {
-                Files.deleteIfExists(originPath);
-                Files.deleteIfExists(cachePath);
-                Files.deleteIfExists(dir);
+                ScratchFiles.delete(originPath);
+                ScratchFiles.delete(cachePath);
+                ScratchFiles.delete(dir);
             } else {
                 rep.keptIn = dir.toString();
             }

@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class CliTest {
     /**
@@ -23,17 +25,9 @@ class CliTest {
     @Test
     void aBenchStoppedBySigtermLeavesNoScratchFiles() throws Exception {
         Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
-        List<String> cmd = new java.util.ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String f : System.getProperty("dmwc.test.jvmFlags", "").split(" ")) {
-            if (!f.isBlank()) {
-                cmd.add(f);
-            }
-        }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.dmwc.writecache.cli.Main", "bench", "-q",
-                "--modes", "s", "--phases", "overflow", "--origin-size", "256M", "--cache-size", "64M", "--origin-model", "hdd"));
         List<Path> copiesBefore = benchCopies(shm);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process p = child("bench", "-q", "--modes", "s", "--phases", "overflow", "--origin-size", "256M", "--cache-size", "64M",
+                "--origin-model", "hdd");
         try {
             Path origin = shm.resolve("dmwc-" + p.pid() + "-origin.img");
             long deadline = System.currentTimeMillis() + 60_000;
@@ -51,6 +45,63 @@ class CliTest {
             assertTrue(left.isEmpty(), "the copy baseline's scratch file is left behind: " + left);
         } finally {
             p.destroyForcibly();
+        }
+    }
+
+    /**
+     * crashtest, stress and fuzz make a file or two per case for as long as they run; stopped by
+     * SIGTERM in the middle, they leave none of them in their work directory.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"crashtest --mode p --seconds 60", "stress --mode p --seconds 60", "fuzz -q --cases 1000000"})
+    void longRunsStoppedBySigtermLeaveNoScratchFiles(String command) throws Exception {
+        List<String> args = new java.util.ArrayList<>(List.of(command.split(" ")));
+        args.addAll(List.of("--work-dir", dir.toString()));
+        Process p = child(args.toArray(String[]::new));
+        try {
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (filesIn(dir).isEmpty() && System.currentTimeMillis() < deadline && p.isAlive()) {
+                Thread.sleep(20);
+            }
+            assertFalse(filesIn(dir).isEmpty(), command + " never made a scratch file in " + dir);
+            Thread.sleep(300);
+            p.toHandle().destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), command + " ignored SIGTERM");
+            assertEquals(List.of(), filesIn(dir), command + " left scratch files behind");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    /** {@code replay --keep}: the device files outlive the run (the exit's clean-up leaves them alone). */
+    @Test
+    void replayKeepKeepsTheDevicesPastExit() throws Exception {
+        Process p = child("replay", "--keep", "--work-dir", dir.toString(), "../test-data/traces/edge/blkparse-small.txt");
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "replay did not end");
+        assertEquals(0, p.exitValue());
+        List<Path> kept = filesIn(dir);
+        assertEquals(1, kept.size(), "one folder of devices: " + kept);
+        assertTrue(Files.isRegularFile(kept.get(0).resolve("origin.img")), "origin.img kept in " + kept.get(0));
+        assertTrue(Files.isRegularFile(kept.get(0).resolve("cache.img")), "cache.img kept in " + kept.get(0));
+    }
+
+    /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
+    private static Process child(String... args) throws java.io.IOException {
+        List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String f : System.getProperty("dmwc.test.jvmFlags", "").split(" ")) {
+            if (!f.isBlank()) {
+                cmd.add(f);
+            }
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.dmwc.writecache.cli.Main"));
+        cmd.addAll(List.of(args));
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    }
+
+    private static List<Path> filesIn(Path d) throws java.io.IOException {
+        try (var files = Files.list(d)) {
+            return files.sorted().toList();
         }
     }
 

@@ -1,0 +1,81 @@
+package dev.dmwc.writecache.block;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The registry behind the exit hook; the hook itself, run by SIGTERM, is tested in CliTest. */
+class ScratchFilesTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void theHookDeletesAFolderAfterTheFilesInItWhateverTheOrderTheyCameIn() throws Exception {
+        ScratchFiles r = new ScratchFiles();
+        Path folder = Files.createDirectory(dir.resolve("run"));
+        r.add(folder);
+        Path a = Files.createFile(folder.resolve("origin.img"));
+        Path b = Files.createFile(folder.resolve("cache.img"));
+        r.add(a);
+        r.add(b);
+        Path other = Files.createFile(dir.resolve("unregistered"));
+        r.deleteAll();
+        assertFalse(Files.exists(a));
+        assertFalse(Files.exists(b));
+        assertFalse(Files.exists(folder), "the folder goes once its files have");
+        assertTrue(Files.exists(other), "a file never registered stays");
+    }
+
+    @Test
+    void aFileDeletedOrKeptIsForgotten() throws Exception {
+        ScratchFiles r = new ScratchFiles();
+        Path kept = Files.createFile(dir.resolve("kept"));
+        r.add(kept);
+        assertTrue(r.registered(kept));
+        r.remove(kept);
+        assertFalse(r.registered(kept));
+        r.deleteAll();
+        assertTrue(Files.exists(kept), "a file the user keeps survives the exit");
+    }
+
+    @Test
+    void aFileRegisteredWhileTheJvmStopsIsDeletedAtOnce() throws Exception {
+        ScratchFiles r = new ScratchFiles();
+        r.deleteAll();
+        Path late = Files.createFile(dir.resolve("late"));
+        r.add(late);
+        assertFalse(Files.exists(late), "made after the hook ran, it would be left behind");
+    }
+
+    @Test
+    void noFileIsMadeOnceTheJvmStops() throws Exception {
+        ScratchFiles r = new ScratchFiles();
+        r.deleteAll();
+        Path f = dir.resolve("next-case.img");
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> r.make(() -> Files.write(f, new byte[512])));
+        assertTrue(e.getMessage().contains("stopping"), e.getMessage());
+        assertFalse(Files.exists(f), "the JVM halts once the hook returns: a file made now would stay");
+    }
+
+    @Test
+    void theStaticFormsCreateRegisterAndDelete() throws Exception {
+        Path f = ScratchFiles.createFile(dir, "x-", ".img");
+        Path d = ScratchFiles.createDirectory(dir, "y-");
+        assertTrue(Files.isRegularFile(f));
+        assertTrue(Files.isDirectory(d));
+        Path w = d.resolve("image");
+        ScratchFiles.write(w, new byte[] {1, 2, 3});
+        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(w));
+        ScratchFiles.delete(w);
+        ScratchFiles.delete(f);
+        ScratchFiles.delete(d);
+        assertFalse(Files.exists(f));
+        assertFalse(Files.exists(d));
+    }
+}
