@@ -23,7 +23,7 @@ python3 "$HERE/tools/make-synthetic-iolog.py" 2000000 "$W/synthetic.v3.iolog" >/
 row() { # $1 label, $2 trace, $3 loops, $4 extra options (or empty)
   for _ in $(seq "$ROUNDS"); do
     # shellcheck disable=SC2086
-    "$HERE/dmwc" replay -q --work-dir "$W" --loops "$3" $4 --json "$W/r.json" "$2" >/dev/null
+    "$HERE/dmwc" replay -q --mode s --work-dir "$W" --loops "$3" $4 --json "$W/r.json" "$2" >/dev/null
     python3 - "$1" "$4" "$W/r.json" <<'EOF'
 import json, sys
 label, opt, path = sys.argv[1], sys.argv[2], sys.argv[3]

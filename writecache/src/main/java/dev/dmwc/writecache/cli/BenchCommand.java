@@ -39,7 +39,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--modes", paramLabel = "s,p", defaultValue = "s,p", split = ",", description = "Modes to run. Default: ${DEFAULT-VALUE}")
     List<String> modes;
 
-    @Option(names = "--phases", paramLabel = "LIST", split = ",", description = "Phases to run, in order (default: all: absorb, drain, overflow, flush-heavy, mixed, zipf).")
+    @Option(names = {"--phases", "--workload"}, paramLabel = "LIST", split = ",", description = "Phases to run, in order (default: all: absorb, drain, overflow, flush-heavy, mixed, zipf).")
     List<String> phases;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "2", split = ",",
@@ -52,7 +52,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--scale", paramLabel = "X", defaultValue = "1", description = "Multiply every phase's request count. Default: ${DEFAULT-VALUE}")
     double scale;
 
-    @Option(names = "--max-phase-seconds", paramLabel = "S", defaultValue = "20", description = "Stop a phase after this long. Default: ${DEFAULT-VALUE}")
+    @Option(names = {"--max-phase-seconds", "--seconds"}, paramLabel = "S", defaultValue = "20",
+            description = "Stop a phase after this long (a phase is a set number of requests; this bounds it on a slow origin). Default: ${DEFAULT-VALUE}")
     double maxPhaseSeconds;
 
     @Option(names = "--flush-every", paramLabel = "N", defaultValue = "16", description = "flush-heavy: writes per flush. Default: ${DEFAULT-VALUE}")
@@ -75,8 +76,9 @@ final class BenchCommand implements Callable<Integer> {
                     + "is given (faulting in a sparse file on disk would allocate all of it)")
     Boolean prefault;
 
-    @Option(names = "--json", description = "Print the report as JSON (the table is not printed).")
-    boolean json;
+    @Option(names = "--json", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
+            description = "Write the report as JSON to FILE, beside the table; alone (or '-'): print it as JSON instead of the table.")
+    Path json;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
@@ -87,7 +89,11 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         picocli.CommandLine.ParseResult given = spec.commandLine().getParseResult();
-        if (given.hasMatchedOption("--mode")) {
+        Main.checkOutput(json, "--json");
+        devices.applyTable("--modes");
+        if (TableArgs.parse(devices.table, "--table").full()) {
+            modes = List.of(devices.mode); // the table's
+        } else if (given.hasMatchedOption("--mode")) {
             // the devices' --mode (serve's) would be overwritten by --modes: take it as --modes, or refuse both
             if (given.hasMatchedOption("--modes")) {
                 throw new Main.UsageError("bench: give --modes, not --mode with it");
@@ -152,12 +158,19 @@ final class BenchCommand implements Callable<Integer> {
         if (!scaling.isEmpty()) {
             report.put("scaling", scaling);
         }
-        if (json) {
+        if (jsonToStdout()) {
             System.out.print(Json.of(report));
         } else {
             System.out.print(table);
+            if (json != null) {
+                Files.writeString(json, Json.of(report));
+            }
         }
         return 0;
+    }
+
+    private boolean jsonToStdout() {
+        return json != null && json.toString().equals("-");
     }
 
     private boolean willPrefault() {
@@ -207,7 +220,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             // the origin's sequential rate, measured on the (throttled) origin before the phases write it
             double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
-            Bench b = new Bench(d.target(), cfg, quiet || json ? null : ProgressBar.forStderr("bench " + mode + (devices.blockSizes.size() > 1 ? " " + devices.blockSize + "B" : "")
+            Bench b = new Bench(d.target(), cfg, quiet || jsonToStdout() ? null : ProgressBar.forStderr("bench " + mode + (devices.blockSizes.size() > 1 ? " " + devices.blockSize + "B" : "")
                     + (threadCounts.size() > 1 ? " x" + threads : ""), false));
             b.copyBaselineName = copyName;
             List<Bench.PhaseResult> rs = b.run(copyRound, seq);

@@ -21,7 +21,7 @@ final class CrashtestCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "First workload seed. Default: ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--workloads", defaultValue = "20", description = "Workloads per mode. Default: ${DEFAULT-VALUE}")
+    @Option(names = {"--workloads", "--iterations"}, paramLabel = "N", defaultValue = "20", description = "Workloads per mode. Default: ${DEFAULT-VALUE}")
     int workloads;
 
     @Option(names = "--seconds", description = "Run workloads for this long per mode instead of --workloads.")

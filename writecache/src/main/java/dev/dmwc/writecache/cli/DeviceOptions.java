@@ -15,10 +15,11 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The devices and table of a live target ({@code serve}, {@code bench}): files for origin and
@@ -26,7 +27,7 @@ import picocli.CommandLine.Option;
  * features; the engine on a {@link ThreadedScheduler}.
  */
 final class DeviceOptions {
-    @Option(names = "--mode", paramLabel = "s|p", defaultValue = "s", description = "s: ssd mode, p: pmem mode. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--mode", paramLabel = "s|p", defaultValue = "p", description = "s: ssd mode, p: pmem mode. Default: ${DEFAULT-VALUE}")
     String mode;
 
     @Option(names = "--origin", paramLabel = "FILE", description = "Origin device file (default: a sparse file in /dev/shm, removed at exit).")
@@ -55,16 +56,52 @@ final class DeviceOptions {
     @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Size of a new cache. Default: ${DEFAULT-VALUE}")
     String cacheSize;
 
-    @Option(names = "--block-size", paramLabel = "N", defaultValue = "4096", split = ",",
+    @Option(names = {"--block-size", "--bs"}, paramLabel = "N", defaultValue = "4096", split = ",",
             description = "Cache block size (bench takes a list and runs each). Default: ${DEFAULT-VALUE}")
     List<Integer> blockSizes;
 
     /** The block size {@link #open} uses: the one given, or the one a command that takes a list sets before each open. */
     int blockSize;
 
-    @Option(names = "--table", paramLabel = "FEATURES",
-            description = "Optional table features, e.g. 'high_watermark 60 low_watermark 50 autocommit_time 1000'.")
+    @Option(names = "--table", paramLabel = "ARGS",
+            description = "The writecache arguments without the devices, MODE BLOCK_SIZE NFEAT [FEATURE...], e.g. "
+                    + "'p 4096 2 high_watermark 60' (default 'p 4096 0'); or the features alone, e.g. 'high_watermark 60 "
+                    + "low_watermark 50', with --mode and --block-size.")
     String table;
+
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec command;
+
+    /** The table's features, once {@link #applyTable} has taken its mode and block size. */
+    private List<String> features = List.of();
+
+    /**
+     * Reads {@code --table}: a table of the full form sets the mode and the block size, and is
+     * refused beside {@code --mode}, {@code --block-size} or {@code extraOptions} given on the
+     * command line. Commands call it before they read {@link #mode} or {@link #blockSizes}.
+     */
+    void applyTable(String... extraOptions) {
+        TableArgs t = TableArgs.parse(table, "--table");
+        if (t.full()) {
+            List<String> given = new ArrayList<>();
+            picocli.CommandLine.ParseResult r = command.commandLine().getParseResult();
+            for (String o : concat(List.of("--mode", "--block-size"), List.of(extraOptions))) {
+                if (r.hasMatchedOption(o)) {
+                    given.add(o);
+                }
+            }
+            t.refuseWith("--table", given);
+            mode = t.mode();
+            blockSizes = List.of(t.blockSize());
+        }
+        features = t.features();
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
 
     @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem mode: the stray-access protection backend (default: the best available).")
     String protection;
@@ -260,9 +297,8 @@ final class DeviceOptions {
             cacheObject = b;
         }
         List<String> argv = new ArrayList<>(List.of(mode, o.toString(), c.toString(), Integer.toString(blockSize)));
-        List<String> feats = table == null || table.isBlank() ? List.of() : Arrays.asList(table.trim().split("\\s+"));
-        argv.add(Integer.toString(feats.size()));
-        argv.addAll(feats);
+        argv.add(Integer.toString(features.size()));
+        argv.addAll(features);
         ThreadedScheduler sched = new ThreadedScheduler(e -> System.err.println("dmwc: engine work failed: " + e));
         WritecacheTarget t;
         try {

@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -35,7 +34,7 @@ final class ReplayCommand implements Callable<Integer> {
     @Mixin
     TraceInput input;
 
-    @Option(names = "--mode", paramLabel = "s|p", split = ",", defaultValue = "s",
+    @Option(names = "--mode", paramLabel = "s|p", split = ",", defaultValue = "p",
             description = "Cache mode: s (ssd) or p (pmem); s,p sweeps both. Default: ${DEFAULT-VALUE}")
     List<String> modes;
 
@@ -44,14 +43,18 @@ final class ReplayCommand implements Callable<Integer> {
                     + "the metadata added); a list (64M,256M,1G or 10%%,25%%,50%%) sweeps. Default: ${DEFAULT-VALUE}")
     List<String> cacheSizes;
 
-    @Option(names = "--block-size", paramLabel = "N", split = ",", defaultValue = "4096",
+    @Option(names = {"--block-size", "--bs"}, paramLabel = "N", split = ",", defaultValue = "4096",
             description = "Cache block size (512..4096); a list sweeps. Default: ${DEFAULT-VALUE}")
     List<Integer> blockSizes;
 
-    @Option(names = "--table", paramLabel = "FEATURES",
-            description = "Feature arguments of the table line, e.g. \"high_watermark 60 writeback_jobs 64\"; given more "
-                    + "than once, sweeps.")
+    @Option(names = "--table", paramLabel = "ARGS",
+            description = "The writecache arguments without the devices, MODE BLOCK_SIZE NFEAT [FEATURE...], e.g. "
+                    + "\"p 4096 2 high_watermark 60\" (default \"p 4096 0\"); or the features alone, e.g. \"high_watermark 60 "
+                    + "writeback_jobs 64\", with --mode and --block-size. Given more than once, sweeps.")
     List<String> tables;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--origin-size", paramLabel = "SIZE", description = "Origin size (default: the trace's extent).")
     String originSize;
@@ -171,14 +174,25 @@ final class ReplayCommand implements Callable<Integer> {
                 throw new Main.UsageError("--block-size must be a power of two from 512 to 4096, not " + blockSize);
             }
         }
+        List<TableArgs> tableArgs = new ArrayList<>();
         List<List<String>> features = new ArrayList<>();
-        for (String table : tables == null ? List.of("") : tables) {
-            features.add(table.isBlank() ? List.of() : Arrays.asList(table.trim().split("\\s+")));
+        List<String> given = new ArrayList<>();
+        for (String o : List.of("--mode", "--block-size")) {
+            if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                given.add(o);
+            }
         }
-        s.mode = modes.get(0);
+        for (String table : tables == null ? List.of("") : tables) {
+            TableArgs t = TableArgs.parse(table, "--table");
+            t.refuseWith("--table", given);
+            tableArgs.add(t);
+            features.add(t.features());
+        }
+        TableArgs first = tableArgs.get(0);
+        s.mode = first.full() ? first.mode() : modes.get(0);
         s.cacheBytes = cacheBytes.get(0).bytes();
         s.cacheShare = cacheBytes.get(0).share();
-        s.blockSize = blockSizes.get(0);
+        s.blockSize = first.full() ? first.blockSize() : blockSizes.get(0);
         s.features = features.get(0);
         if (!timing.equals("afap") && !timing.equals("real") && !timing.matches("x\\d+(\\.\\d+)?")) {
             throw new Main.UsageError("--timing must be afap, real or xN (e.g. x10), not '" + timing + "'");
@@ -265,7 +279,18 @@ final class ReplayCommand implements Callable<Integer> {
             throw new Main.UsageError(e.getMessage());
         }
         boolean jsonToStdout = json != null && json.toString().equals("-");
-        List<Replayer.Settings> sweep = ReplaySweep.combinations(s, modes, cacheBytes, blockSizes, features);
+        List<Replayer.Settings> sweep;
+        if (tableArgs.stream().noneMatch(TableArgs::full)) {
+            sweep = ReplaySweep.combinations(s, modes, cacheBytes, blockSizes, features);
+        } else { // tables that name their mode and block size: each with its own, in the order given
+            sweep = new ArrayList<>();
+            for (TableArgs t : tableArgs) {
+                sweep.addAll(ReplaySweep.combinations(s, t.full() ? List.of(t.mode()) : modes, cacheBytes,
+                        t.full() ? List.of(t.blockSize()) : blockSizes, List.of(t.features())));
+            }
+            Traces.Memo memo = new Traces.Memo(); // the trace read once for every run, as in one call
+            sweep.forEach(run -> run.memo = memo);
+        }
         if (sweep.size() > 1 && !check) {
             return sweep(sweep, topts, jsonToStdout);
         }

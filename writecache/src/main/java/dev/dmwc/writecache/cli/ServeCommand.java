@@ -57,6 +57,7 @@ final class ServeCommand implements Callable<Integer> {
         if (!dispatch.equals("inline") && !dispatch.equals("pool")) {
             throw new Main.UsageError("--dispatch must be inline or pool, not '" + dispatch + "'");
         }
+        devices.applyTable();
         NbdServer.Listener listener;
         try {
             listener = NbdServer.bind(listen);

@@ -4,6 +4,7 @@ import dev.dmwc.writecache.crash.Stress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -35,7 +36,9 @@ final class StressCommand implements Callable<Integer> {
     @Option(names = "--origin-size", paramLabel = "SIZE", defaultValue = "32M", description = "Default: ${DEFAULT-VALUE}")
     String originSize;
 
-    @Option(names = "--table", paramLabel = "FEATURES", defaultValue = "", description = "Table features, e.g. 'autocommit_time 50 max_age 2000'.")
+    @Option(names = "--table", paramLabel = "ARGS", defaultValue = "",
+            description = "Table features, e.g. 'autocommit_time 50 max_age 2000'; or MODE BLOCK_SIZE NFEAT [FEATURE...], e.g. "
+                    + "'p 4096 2 autocommit_time 50' (that mode only).")
     String table;
 
     @Option(names = "--stall-seconds", paramLabel = "S", defaultValue = "30", description = "Watchdog: no I/O for this long is a stall. Default: ${DEFAULT-VALUE}")
@@ -46,6 +49,9 @@ final class StressCommand implements Callable<Integer> {
 
     @Option(names = "--json", description = "Print the results as JSON.")
     boolean json;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
@@ -58,9 +64,11 @@ final class StressCommand implements Callable<Integer> {
         if (workDir != null && !Files.isDirectory(workDir)) {
             throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
         }
+        TableArgs t = TableArgs.parse(table, "--table");
+        t.refuseWith("--table", spec.commandLine().getParseResult().hasMatchedOption("--mode") ? List.of("--mode") : List.of());
         Map<String, Object> all = new LinkedHashMap<>();
         boolean ok = true;
-        for (String m : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
+        for (String m : t.full() ? new String[] {t.mode()} : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
             Stress.Settings s = new Stress.Settings();
             s.mode = m;
             s.seconds = seconds;
@@ -68,7 +76,10 @@ final class StressCommand implements Callable<Integer> {
             s.seed = seed;
             s.cacheBytes = Sizes.parse(cacheSize, "--cache-size");
             s.originBytes = Sizes.parse(originSize, "--origin-size");
-            s.table = table;
+            s.table = String.join(" ", t.features());
+            if (t.full()) {
+                s.blockSize = t.blockSize();
+            }
             s.stallSeconds = stallSeconds;
             if (workDir != null) {
                 s.workDir = workDir;

@@ -85,6 +85,48 @@ class CliTest {
         assertTrue(Files.isRegularFile(kept.get(0).resolve("cache.img")), "cache.img kept in " + kept.get(0));
     }
 
+    /**
+     * {@code --table} as architecture.md §4 has it, the writecache arguments without the devices
+     * ({@code MODE BLOCK_SIZE NFEAT [FEATURE...]}, default {@code p 4096 0}), in replay, bench and
+     * crashtest's contract options; a table that contradicts --mode is refused before any file is made.
+     */
+    @Test
+    void theTableOptionTakesTheWritecacheArgumentsWithoutTheDevices() throws Exception {
+        String trace = "../test-data/traces/edge/blkparse-small.txt";
+        Run one = run("replay", "-q", "--work-dir", dir.toString(), "--verify", "--table", "s 512 2 high_watermark 60", "--json", "-", trace);
+        assertEquals(0, one.code(), one.err());
+        assertTrue(one.out().contains("\"mode\": \"s\"") && one.out().contains("\"table\": \"s origin cache 512 2 high_watermark 60\""), one.out());
+        Run sweep = run("replay", "-q", "--work-dir", dir.toString(), "--table", "s 1024 0", "--table", "high_watermark 50", trace);
+        assertEquals(0, sweep.code(), sweep.err());
+        List<String> rows = sweep.out().lines().filter(l -> l.matches("\\s+[12] [sp] .*")).toList();
+        assertEquals(2, rows.size(), sweep.out());
+        assertTrue(rows.get(0).matches("\\s+1 s .* 1024 .*"), rows.get(0));
+        assertTrue(rows.get(1).matches("\\s+2 p .* 4096 .*high_watermark 50"), "features alone: the default mode p: " + rows.get(1));
+        for (String[] bad : new String[][] {{"--mode", "s", "--table", "p 4096 0"}, {"--block-size", "512", "--table", "p 4096 0"},
+            {"--table", "p 4096 1 high_watermark 60"}}) {
+            List<String> args = new java.util.ArrayList<>(List.of("replay", "-q", "--work-dir", dir.toString()));
+            args.addAll(List.of(bad));
+            args.add(trace);
+            Run r = run(args.toArray(String[]::new));
+            assertEquals(2, r.code(), String.join(" ", bad) + ": " + r.err());
+            assertTrue(r.err().startsWith("dmwc: --table '"), r.err());
+        }
+        assertEquals(List.of(), filesIn(dir), "nothing made for a refused table");
+
+        Path json = dir.resolve("bench.json");
+        Run bench = run("bench", "-q", "--table", "s 4096 0", "--workload", "absorb", "--seconds", "10", "--scale", "0.02", "--rounds", "1",
+                "--origin-size", "64M", "--cache-size", "16M", "--json", json.toString());
+        assertEquals(0, bench.code(), bench.err());
+        assertTrue(bench.out().contains("mode s, 4096-byte blocks") && bench.out().contains("absorb"), "the table, and the JSON in the file: " + bench.out());
+        String j = Files.readString(json);
+        assertTrue(j.contains("\"mode\": \"s\"") && j.contains("\"absorb\"") && !j.contains("\"drain\""), j);
+        assertEquals(2, run("bench", "--table", "s 4096 0", "--modes", "p").code());
+
+        Run crash = run("crashtest", "--mode", "s", "--iterations", "1", "--ops", "5", "--work-dir", dir.toString());
+        assertEquals(0, crash.code(), crash.err());
+        assertTrue(crash.out().startsWith("ssd: 1 workloads"), crash.out());
+    }
+
     /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
     private static Process child(String... args) throws java.io.IOException {
         List<String> cmd = new java.util.ArrayList<>();
@@ -317,7 +359,7 @@ class CliTest {
                 "--table", "high_watermark 30 low_watermark 10", "--table", "high_watermark 200", "--json", json.toString(),
                 "--csv", dir.resolve("sweep.csv").toString(), "../test-data/traces/raw-mixed.v3.iolog.gz");
         assertEquals(2, r.code(), r.out() + r.err()); // two of the four runs were refused by the target
-        List<String> rows = r.out().lines().filter(l -> l.matches("\\s+[1-4] s .*")).toList();
+        List<String> rows = r.out().lines().filter(l -> l.matches("\\s+[1-4] p .*")).toList();
         assertEquals(4, rows.size(), r.out());
         assertTrue(rows.get(0).contains("32.0 KiB") && rows.get(0).endsWith("high_watermark 30 low_watermark 10"), rows.get(0));
         assertTrue(rows.get(1).contains("high_watermark 200: refused: the table was refused"), rows.get(1));
@@ -334,8 +376,8 @@ class CliTest {
         List<String> csv = Files.readAllLines(dir.resolve("sweep.csv"));
         assertEquals(5, csv.size(), csv.toString());
         assertTrue(csv.get(0).startsWith("run,mode,cache_bytes,cache_share,block_size,features,read_hit_ratio"), csv.get(0));
-        assertTrue(csv.get(1).startsWith("1,s,32768,,4096,high_watermark 30 low_watermark 10,") && csv.get(1).endsWith(",0,"), csv.get(1));
-        assertTrue(csv.get(2).startsWith("2,s,32768,,4096,high_watermark 200,,,") && csv.get(2).contains("the table was refused"),
+        assertTrue(csv.get(1).startsWith("1,p,32768,,4096,high_watermark 30 low_watermark 10,") && csv.get(1).endsWith(",0,"), csv.get(1));
+        assertTrue(csv.get(2).startsWith("2,p,32768,,4096,high_watermark 200,,,") && csv.get(2).contains("the table was refused"),
                 csv.get(2));
         assertEquals(small, Double.parseDouble(csv.get(1).split(",", -1)[6]) * 100, 0.051, "the table's read hits, as a ratio");
         Run zero = run("replay", "-q", "--work-dir", dir.toString(), "--cache-size", "25%,0%", "../test-data/traces/raw-mixed.v3.iolog.gz");
@@ -364,7 +406,7 @@ class CliTest {
         org.junit.jupiter.api.Assertions.assertEquals(0, ok.code(), ok.err());
         List<String> oneRow = Files.readAllLines(dir.resolve("one.csv"));
         assertEquals(2, oneRow.size(), oneRow.toString());
-        assertTrue(oneRow.get(1).startsWith("1,s,268435456,,4096,,") && oneRow.get(1).endsWith(",0,"), oneRow.get(1));
+        assertTrue(oneRow.get(1).startsWith("1,p,268435456,,4096,,") && oneRow.get(1).endsWith(",0,"), oneRow.get(1)); // default p 4096 0
         String j = Files.readString(json);
         for (String k : new String[] {"\"requests\": 4", "\"verified_reads\"", "\"mismatches\": 0", "\"requests_per_second\""}) {
             org.junit.jupiter.api.Assertions.assertTrue(j.contains(k), k + " in " + j);
@@ -629,7 +671,9 @@ class CliTest {
         Path origin = dir.resolve("new-origin.img");
         String[][] bad = {
             {"--listen", "udp:1"}, {"--listen", "tcp:localhost"}, {"--dispatch", "sideways"}, {"--mode", "x"},
-            {"--origin-model", "warp"}, {"--table", "bogus 1"}, {"--block-size", "512,4096"}};
+            {"--origin-model", "warp"}, {"--table", "bogus 1"}, {"--block-size", "512,4096"},
+            {"--table", "p 4096 1 high_watermark 60"}, {"--table", "q 4096 0"}, {"--mode", "s", "--table", "p 4096 0"},
+            {"--table", "s 4096 2 high_watermark 200"}};
         for (String[] b : bad) {
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("serve", "--listen", "unix:" + dir.resolve("s.sock"),
                     "--origin", origin.toString(), "--cache", cache.toString(), "--origin-size", "8M", "--cache-size", "2M"));
@@ -651,7 +695,9 @@ class CliTest {
         assertEquals(0, st.code(), st.err());
         assertTrue(st.out().contains("\"free_blocks\"") && st.out().contains("\"connections\": 0"), "[" + st.out() + "]" + st.err());
         Run human = run("status", "--listen", "unix:" + sock);
-        assertTrue(human.out().startsWith("table:  0 131072 writecache s "), "[" + human.out() + "]" + human.err());
+        // the default table of architecture.md §4: p 4096 0
+        assertTrue(human.out().startsWith("table:  0 131072 writecache p ") && human.out().lines().findFirst().orElseThrow().endsWith(" 4096 0"),
+                "[" + human.out() + "]" + human.err());
         assertEquals(0, run("message", "--listen", "unix:" + sock, "flush").code());
         Run refused = run("message", "--listen", "unix:" + sock, "warp", "9");
         assertEquals(1, refused.code());
