@@ -123,6 +123,38 @@ public final class DaxDevice implements AutoCloseable {
 
     public Pgmap pgmap() { return pgmap; }
 
+    /**
+     * What guards the range and what it has caught, for a command's report (architecture.md §4:
+     * every command that opens a pmem device reports the stray accesses refused).
+     *
+     * @param strayAccesses accesses without rights so far: refused (strict) or granted and counted (relaxed)
+     */
+    public record Protection(ProtectionKeys.Backend backend, FaultMode faultMode, boolean mapProtected, long strayAccesses) {
+        /** For example {@code software, strict: 0 stray accesses refused}. */
+        public String describe() {
+            if (!mapProtected) {
+                return backend.id() + ": the dax range is not map_protected";
+            }
+            return backend.id() + ", " + faultMode.name().toLowerCase(java.util.Locale.ROOT) + ": " + strayAccesses + " stray access"
+                    + (strayAccesses == 1 ? "" : "es") + (faultMode == FaultMode.STRICT ? " refused" : " granted and counted");
+        }
+
+        /** By name, for a JSON report: backend, fault_mode, map_protected, stray_accesses. */
+        public java.util.Map<String, Object> fields() {
+            java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+            m.put("backend", backend.id());
+            m.put("fault_mode", faultMode.name().toLowerCase(java.util.Locale.ROOT));
+            m.put("map_protected", mapProtected);
+            m.put("stray_accesses", strayAccesses);
+            return m;
+        }
+    }
+
+    /** The protection now (take it before {@link #close()}: a closed device is not map_protected). */
+    public Protection protection() {
+        return new Protection(options.backend, options.faultMode, mapProtected(), pgmap == null ? 0 : pgmap.strayAccesses());
+    }
+
     /** {@code dax_set_readwrite}: bracket every use of a kaddr in this thread. */
     public void setReadwrite() {
         if (mapProtected()) {

@@ -240,6 +240,9 @@ final class BenchCommand implements Callable<Integer> {
             }
             run.put("phases", ps);
             run.put("status", d.target().status());
+            if (d.protection() != null) {
+                run.put("protection", d.protection().fields());
+            }
             runs.add(run);
             table.append(table(mode, threads, d, rs, copy, seq, prefaultSeconds));
             return rs;
@@ -293,6 +296,9 @@ final class BenchCommand implements Callable<Integer> {
         sb.append(Double.isNaN(prefaultSeconds) ? "  pages not faulted in beforehand (--no-prefault, or device files given): first touches are measured"
                 : String.format(Locale.ROOT, "  every page of both devices faulted in beforehand (%.2f s, untimed)", prefaultSeconds));
         sb.append(String.format("; overflow, flush-heavy, mixed and zipf each start from a clean cache%n"));
+        if (d.protection() != null) {
+            sb.append("  protection ").append(d.protection().describe()).append(String.format("%n"));
+        }
         sb.append(String.format(Locale.ROOT, "  %-12s %9s %9s %8s %9s %9s %9s %9s %6s %8s  %s%n", "phase", "ops", "IOPS", "MB/s",
                 "p50 us", "p99 us", "p99.9 us", "wb MB/s", "run", "blocked", "vs baseline"));
         for (Bench.PhaseResult r : rs) {

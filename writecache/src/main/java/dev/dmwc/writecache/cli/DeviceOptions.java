@@ -1,6 +1,7 @@
 package dev.dmwc.writecache.cli;
 
 import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.daxlib.FaultMode;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.FileBlockDevice;
@@ -106,6 +107,10 @@ final class DeviceOptions {
     @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem mode: the stray-access protection backend (default: the best available).")
     String protection;
 
+    @Option(names = "--fault-mode", paramLabel = "strict|relaxed", defaultValue = "strict",
+            description = "pmem mode: what a stray access to the dax range does: refused (strict) or granted and counted (relaxed). Default: ${DEFAULT-VALUE}")
+    String faultMode;
+
     /**
      * Set by bench, which fills what it makes: its new scratch devices (faulted in whole, or written
      * by the phases) and, in the same directory whatever the device files are, a copy-baseline file
@@ -153,6 +158,11 @@ final class DeviceOptions {
 
         String cacheDescription() {
             return cacheDescription;
+        }
+
+        /** pmem mode: the dax range's protection and the stray accesses it met so far; null in ssd mode. */
+        DaxDevice.Protection protection() {
+            return cacheDev instanceof DaxDevice d ? d.protection() : null;
         }
 
         /** {@code remove}: suspend (commit) and destroy the target, then close and flush the files. */
@@ -229,6 +239,21 @@ final class DeviceOptions {
         if (!mode.matches("[sp]")) {
             throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
         }
+        ProtectionKeys.Backend backend;
+        FaultMode fm;
+        try { // before any file is made
+            backend = protection == null ? ProtectionKeys.Backend.best() : ProtectionKeys.Backend.parse(protection);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--protection: " + e.getMessage());
+        }
+        if (mode.equals("p") && backend.unavailableReason() != null) {
+            throw new Main.UsageError("--protection " + backend.id() + " is unavailable here: " + backend.unavailableReason());
+        }
+        try {
+            fm = FaultMode.parse(faultMode);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--fault-mode: " + e.getMessage());
+        }
         ThrottledBlockDevice.Model model;
         try {
             model = ThrottledBlockDevice.Model.parse(originModel != null ? originModel : defaultOriginModel);
@@ -282,13 +307,7 @@ final class DeviceOptions {
                     f.setLength(cSize);
                 }
             }
-            ProtectionKeys.Backend b;
-            try {
-                b = protection == null ? ProtectionKeys.Backend.best() : ProtectionKeys.Backend.parse(protection);
-            } catch (IllegalArgumentException e) {
-                throw new Main.UsageError(e.getMessage());
-            }
-            DaxDevice dax = DaxDevice.open(c, new DaxDevice.Options().backend(b));
+            DaxDevice dax = DaxDevice.open(c, new DaxDevice.Options().backend(backend).faultMode(fm));
             cd = dax;
             cacheObject = dax;
         } else {

@@ -112,6 +112,10 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--protection", paramLabel = "pku|software|mprotect|none", description = "pmem: protection backend (default: the best available).")
     String protection;
 
+    @Option(names = "--fault-mode", paramLabel = "strict|relaxed", defaultValue = "strict",
+            description = "pmem: what a stray access to the dax range does: refused (strict) or granted and counted (relaxed). Default: ${DEFAULT-VALUE}")
+    String faultMode;
+
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the sparse device files go (default /dev/shm).")
     Path workDir;
 
@@ -269,8 +273,16 @@ final class ReplayCommand implements Callable<Integer> {
             try {
                 s.backend = ProtectionKeys.Backend.parse(protection);
             } catch (IllegalArgumentException e) {
-                throw new Main.UsageError(e.getMessage());
+                throw new Main.UsageError("--protection: " + e.getMessage());
             }
+            if (s.backend.unavailableReason() != null) {
+                throw new Main.UsageError("--protection " + s.backend.id() + " is unavailable here: " + s.backend.unavailableReason());
+            }
+        }
+        try {
+            s.faultMode = dev.dmwc.daxlib.FaultMode.parse(faultMode);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--fault-mode: " + e.getMessage());
         }
         Traces.Options topts;
         try {

@@ -80,6 +80,10 @@ final class ScriptCommand implements Callable<Integer> {
         }
         r.run();
         java.io.PrintWriter err = spec.commandLine().getErr();
+        // stray accesses to the dax range: shown when there were any (a run on the kernel's path prints nothing)
+        if (r.protection() != null && (showLog || r.protection().strayAccesses() > 0)) {
+            err.println("dmwc script: " + script.getFileName() + ": protection " + r.protection().describe());
+        }
         if (showLog) {
             r.kernelLog().forEach(l -> err.println("device-mapper: writecache: " + l));
         } else {

@@ -100,9 +100,13 @@ final class ServeCommand implements Callable<Integer> {
         server.serve();
         server.shutdown(30_000);
         ctl.close();
+        dev.dmwc.daxlib.DaxDevice.Protection protection = d.protection();
         d.close(true); // suspend (commit) and remove, then flush and close the files
         System.err.println("dmwc serve: stopped after " + server.stats().requests()
                 + " requests; target suspended, everything acknowledged is on the devices");
+        if (protection != null) {
+            System.err.println("dmwc serve: protection " + protection.describe());
+        }
         return 0;
     }
 
@@ -142,6 +146,9 @@ final class ServeCommand implements Callable<Integer> {
         m.put("error_text", t.engine().errorText());
         m.put("writeback_blocks", t.engine().writebackBlocks());
         m.put("writeback_runs", t.engine().writebackRuns());
+        if (d.protection() != null) {
+            m.put("protection", d.protection().fields());
+        }
         NbdServer.Stats s = server.stats();
         Map<String, Object> n = new LinkedHashMap<>();
         n.put("uptime_s", (System.nanoTime() - started) / 1e9);

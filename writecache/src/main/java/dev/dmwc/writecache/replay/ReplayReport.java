@@ -61,6 +61,8 @@ public final class ReplayReport {
     public double replaySeconds;
     public double totalSeconds;
     public String keptIn;
+    /** pmem mode: the dax range's protection and the stray accesses it met (null in ssd mode). */
+    public dev.dmwc.daxlib.DaxDevice.Protection protection;
     /** Requests replayed before the figures started ({@code --warmup}), their wall time, and the write-back done meanwhile. */
     public long warmupRequests;
     public double warmupSeconds;
@@ -239,6 +241,9 @@ public final class ReplayReport {
         m.put("kernel_log", kernelLog.size() > 50 ? kernelLog.subList(0, 50) : kernelLog);
         m.put("warnings", warnings);
         m.put("kept_in", keptIn);
+        if (protection != null) {
+            m.put("protection", protection.fields());
+        }
         m.put("scan_seconds", scanSeconds);
         m.put("prefault_seconds", Double.isNaN(prefaultSeconds) ? null : prefaultSeconds);
         m.put("replay_seconds", replaySeconds);
@@ -311,6 +316,9 @@ public final class ReplayReport {
                     writebackBlocks, size(writebackBlocks * settings.blockSize), writebackRuns,
                     writebackRuns == 0 ? 0.0 : (double) writebackBlocks / writebackRuns));
             sb.append("status    ").append(finalStatus).append('\n');
+        }
+        if (protection != null) {
+            sb.append("protection ").append(protection.describe()).append('\n');
         }
         if (scan.badLines > 0) {
             sb.append(String.format(Locale.ROOT, "bad lines skipped: %d (first: %s)%n", scan.badLines, scan.firstBad));

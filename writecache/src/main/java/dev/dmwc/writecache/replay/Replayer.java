@@ -76,6 +76,7 @@ public final class Replayer {
         public Path workDir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
         public Long originBytes;
         public ProtectionKeys.Backend backend = ProtectionKeys.Backend.best();
+        public dev.dmwc.daxlib.FaultMode faultMode = dev.dmwc.daxlib.FaultMode.STRICT;
         public boolean checkOnly;
         public boolean keep;
         /**
@@ -309,7 +310,7 @@ public final class Replayer {
                 try (RandomAccessFile f = new RandomAccessFile(cachePath.toFile(), "rw")) {
                     f.setLength(s.cacheBytes);
                 }
-                dax = DaxDevice.open(cachePath, new DaxDevice.Options().backend(s.backend));
+                dax = DaxDevice.open(cachePath, new DaxDevice.Options().backend(s.backend).faultMode(s.faultMode));
                 cache = dax;
             } else {
                 ssd = MappedBlockDevice.create(cachePath, s.cacheBytes, false);
@@ -337,10 +338,12 @@ public final class Replayer {
             }
             replay(t, sched, sc, rep, originBytes);
             rep.finalStatus = t.status();
+            rep.protection = dax == null ? null : dax.protection();
             rep.writebackBlocks = t.engine().writebackBlocks() - rep.writebackBlocksInWarmup;
             rep.writebackRuns = t.engine().writebackRuns() - rep.writebackRunsInWarmup;
             if (s.verify && !s.noData) {
                 finalCheck(t, sched, rep, originBytes);
+                rep.protection = dax == null ? null : dax.protection();
             }
             t.remove();
             t = null;

@@ -43,6 +43,8 @@ public final class ScriptRunner {
     private BlockDevice origin;
     private BlockDevice ssd;
     private DaxDevice dax;
+    private long strayAccesses;
+    private DaxDevice.Protection protection;
     private WritecacheTarget target;
     private List<String> tableOp;
     private List<String> activeOp;
@@ -83,6 +85,11 @@ public final class ScriptRunner {
     /** The device-mapper messages printed while running (the kernel log). */
     public List<String> kernelLog() {
         return kernelLog;
+    }
+
+    /** pmem mode, after {@link #run()}: the dax range's protection and the stray accesses over every open of it; else null. */
+    public DaxDevice.Protection protection() {
+        return protection;
     }
 
     public List<String> transcript() {
@@ -145,6 +152,9 @@ public final class ScriptRunner {
             target = null;
         }
         if (dax != null) {
+            DaxDevice.Protection p = dax.protection();
+            strayAccesses += p.strayAccesses();
+            protection = new DaxDevice.Protection(p.backend(), p.faultMode(), p.mapProtected(), strayAccesses);
             dax.close();
             dax = null;
         }

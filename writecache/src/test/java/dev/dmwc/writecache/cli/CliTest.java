@@ -127,6 +127,28 @@ class CliTest {
         assertTrue(crash.out().startsWith("ssd: 1 workloads"), crash.out());
     }
 
+    /**
+     * architecture.md §4: a command that opens a pmem device takes --protection and --fault-mode and
+     * reports the stray accesses; ssd mode has no dax range to report.
+     */
+    @Test
+    void pmemRunsReportTheirProtectionAndStrayAccesses() {
+        String trace = "../test-data/traces/edge/blkparse-small.txt";
+        Run p = run("replay", "-q", "--work-dir", dir.toString(), "--protection", "software", "--fault-mode", "relaxed", "--json", "-", trace);
+        assertEquals(0, p.code(), p.err());
+        String compact = p.out().replaceAll("\\s+", "");
+        assertTrue(compact.contains("\"protection\":{\"backend\":\"software\",\"fault_mode\":\"relaxed\",\"map_protected\":true,\"stray_accesses\":0}"),
+                p.out());
+        Run text = run("replay", "-q", "--work-dir", dir.toString(), "--protection", "mprotect", trace);
+        assertTrue(text.out().contains("protection mprotect, strict: 0 stray accesses refused"), text.out());
+        Run s = run("replay", "-q", "--work-dir", dir.toString(), "--mode", "s", "--json", "-", trace);
+        assertEquals(0, s.code(), s.err());
+        assertFalse(s.out().contains("\"protection\""), s.out());
+        Run bad = run("replay", "-q", "--work-dir", dir.toString(), "--fault-mode", "loose", trace);
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--fault-mode: unknown fault mode 'loose' (strict|relaxed)"), bad.err());
+    }
+
     /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
     private static Process child(String... args) throws java.io.IOException {
         List<String> cmd = new java.util.ArrayList<>();
@@ -340,6 +362,9 @@ class CliTest {
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("dmwc script: script.wcs: Linux 6.1 would BUG here (list_del corruption"), r.err());
         assertFalse(r.err().contains("device-mapper: writecache:"), "the rest of the log only with --log: " + r.err());
+        Run logged = run("script", "--log", "--protection", "software", "../test-data/kernel/pmem-basic/script.wcs", dir.resolve("p").toString());
+        assertEquals(0, logged.code(), logged.err());
+        assertTrue(logged.err().contains("dmwc script: script.wcs: protection software, strict: 0 stray accesses refused"), logged.err());
         Run quiet = run("script", "../test-data/kernel/ssd-beyond-end/script.wcs", dir.resolve("ok").toString());
         assertEquals(0, quiet.code(), quiet.err());
         assertEquals("", quiet.err(), "a run on the kernel's path prints nothing");
@@ -673,8 +698,13 @@ class CliTest {
             {"--listen", "udp:1"}, {"--listen", "tcp:localhost"}, {"--dispatch", "sideways"}, {"--mode", "x"},
             {"--origin-model", "warp"}, {"--table", "bogus 1"}, {"--block-size", "512,4096"},
             {"--table", "p 4096 1 high_watermark 60"}, {"--table", "q 4096 0"}, {"--mode", "s", "--table", "p 4096 0"},
-            {"--table", "s 4096 2 high_watermark 200"}};
+            {"--table", "s 4096 2 high_watermark 200"}, {"--protection", "bogus"}, {"--fault-mode", "loose"},
+            {"--mode", "p", "--protection", "pku"}};
         for (String[] b : bad) {
+            if (b[b.length - 1].equals("pku") && dev.dmwc.daxlib.ProtectionKeys.Backend.PKU.unavailableReason() == null) {
+                System.err.println("CliTest: this CPU has pku: an unavailable backend cannot be tried here");
+                continue;
+            }
             java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("serve", "--listen", "unix:" + dir.resolve("s.sock"),
                     "--origin", origin.toString(), "--cache", cache.toString(), "--origin-size", "8M", "--cache-size", "2M"));
             args.addAll(java.util.List.of(b));
@@ -694,6 +724,7 @@ class CliTest {
         Run st = run("status", "--listen", "unix:" + sock, "--json");
         assertEquals(0, st.code(), st.err());
         assertTrue(st.out().contains("\"free_blocks\"") && st.out().contains("\"connections\": 0"), "[" + st.out() + "]" + st.err());
+        assertTrue(st.out().contains("\"stray_accesses\": 0"), "pmem mode (the default): the protection's count: " + st.out());
         Run human = run("status", "--listen", "unix:" + sock);
         // the default table of architecture.md §4: p 4096 0
         assertTrue(human.out().startsWith("table:  0 131072 writecache p ") && human.out().lines().findFirst().orElseThrow().endsWith(" 4096 0"),
