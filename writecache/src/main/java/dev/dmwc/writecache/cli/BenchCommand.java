@@ -105,6 +105,8 @@ final class BenchCommand implements Callable<Integer> {
                 throw new Main.UsageError("--modes: s and/or p, not '" + m + "'");
             }
         }
+        devices.backend(modes.contains("p")); // refused now, not after the ssd runs
+        devices.faultMode();
         for (int bs : devices.blockSizes) {
             // refused up front, not after the runs before it
             if (!dev.dmwc.writecache.target.TableParser.validBlockSize(bs)) {

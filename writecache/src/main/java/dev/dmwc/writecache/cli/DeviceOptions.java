@@ -235,25 +235,35 @@ final class DeviceOptions {
                 : String.format(java.util.Locale.ROOT, "%.1f MiB", b / (double) (1L << 20));
     }
 
-    private Opened openDevices() throws IOException {
-        if (!mode.matches("[sp]")) {
-            throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
-        }
+    /** --protection, checked (a usage error); with {@code pmem}, also that this machine has it. */
+    ProtectionKeys.Backend backend(boolean pmem) {
         ProtectionKeys.Backend backend;
-        FaultMode fm;
-        try { // before any file is made
+        try {
             backend = protection == null ? ProtectionKeys.Backend.best() : ProtectionKeys.Backend.parse(protection);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError("--protection: " + e.getMessage());
         }
-        if (mode.equals("p") && backend.unavailableReason() != null) {
+        if (pmem && backend.unavailableReason() != null) {
             throw new Main.UsageError("--protection " + backend.id() + " is unavailable here: " + backend.unavailableReason());
         }
+        return backend;
+    }
+
+    /** --fault-mode, checked (a usage error). */
+    FaultMode faultMode() {
         try {
-            fm = FaultMode.parse(faultMode);
+            return FaultMode.parse(faultMode);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError("--fault-mode: " + e.getMessage());
         }
+    }
+
+    private Opened openDevices() throws IOException {
+        if (!mode.matches("[sp]")) {
+            throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
+        }
+        ProtectionKeys.Backend backend = backend(mode.equals("p")); // before any file is made
+        FaultMode fm = faultMode();
         ThrottledBlockDevice.Model model;
         try {
             model = ThrottledBlockDevice.Model.parse(originModel != null ? originModel : defaultOriginModel);

@@ -147,6 +147,15 @@ class CliTest {
         Run bad = run("replay", "-q", "--work-dir", dir.toString(), "--fault-mode", "loose", trace);
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("--fault-mode: unknown fault mode 'loose' (strict|relaxed)"), bad.err());
+        // bench refuses them before its first run, not after the ssd runs
+        Run benchBad = run("bench", "-q", "--fault-mode", "loose");
+        assertEquals(2, benchBad.code());
+        assertTrue(benchBad.err().contains("--fault-mode: unknown fault mode 'loose'"), benchBad.err());
+        if (dev.dmwc.daxlib.ProtectionKeys.Backend.PKU.unavailableReason() != null) {
+            Run pku = run("bench", "-q", "--protection", "pku");
+            assertEquals(2, pku.code());
+            assertTrue(pku.err().contains("--protection pku is unavailable here"), pku.err());
+        }
     }
 
     /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
