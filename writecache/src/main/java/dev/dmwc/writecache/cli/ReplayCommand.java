@@ -28,8 +28,10 @@ import picocli.CommandLine.Parameters;
                         + "cache, write-back, rate; every report in --json, every run's plots in --html). Exit 1 if any run found a mismatch, else 2 if the "
                         + "target or the replay refused any run (its row says why)."})
 final class ReplayCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or the directory blktrace -D wrote them to).")
-    Path trace;
+    @Parameters(index = "0..*", arity = "1..*", paramLabel = "TRACE",
+            description = "The trace file (blktrace per-CPU files: any one of them, or the directory blktrace -D wrote them to). "
+                    + "Several are replayed as one trace, one after another, each one's times continuing from the end of the one before.")
+    List<Path> traces;
 
     @Mixin
     TraceInput input;
@@ -150,7 +152,11 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        trace = TraceInput.resolve(trace);
+        List<Path> resolved = new ArrayList<>();
+        for (Path t : traces) {
+            resolved.add(TraceInput.resolve(t));
+        }
+        traces = resolved;
         Main.checkOutput(json, "--json");
         Main.checkOutput(html, "--html");
         Main.checkOutput(csv, "--csv");
@@ -308,7 +314,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         ReplayReport rep;
         try {
-            rep = new Replayer(trace, topts, s, ProgressBar.forStderr("replay", quiet || check)).run();
+            rep = new Replayer(traces, topts, s, ProgressBar.forStderr("replay", quiet || check)).run();
         } catch (TraceFormatException e) {
             throw new Main.UsageError("malformed trace: " + e.getMessage());
         } catch (Replayer.ReplayException e) {
@@ -319,12 +325,12 @@ final class ReplayCommand implements Callable<Integer> {
             throw new Main.UsageError("the table was refused: " + e.getMessage());
         }
         if (check) {
-            System.out.printf("%s: %s, %d requests, extent %d bytes, %d bad lines skipped%s: OK%n", trace, rep.scan.format,
+            System.out.printf("%s: %s, %d requests, extent %d bytes, %d bad lines skipped%s: OK%n", Replayer.name(traces), rep.scan.format,
                     rep.scan.records, rep.scan.extent, rep.scan.badLines,
                     rep.scan.volumes.size() > 1 ? ", volumes " + rep.scan.volumes.keySet() : "");
             return 0;
         }
-        ReplaySweep one = ReplaySweep.single(trace, s, rep);
+        ReplaySweep one = ReplaySweep.single(traces, s, rep);
         writeReports(jsonToStdout, rep::toJson, rep::toHtml, one::toCsv, rep::toText);
         return rep.mismatches > 0 || rep.errors > 0 ? 1 : 0;
     }
@@ -332,7 +338,7 @@ final class ReplayCommand implements Callable<Integer> {
     private int sweep(List<Replayer.Settings> runs, Traces.Options topts, boolean jsonToStdout) throws Exception {
         ReplaySweep result;
         try {
-            result = ReplaySweep.run(trace, topts, runs, (n, of) -> ProgressBar.forStderr("replay " + n + "/" + of, quiet));
+            result = ReplaySweep.run(traces, topts, runs, (n, of) -> ProgressBar.forStderr("replay " + n + "/" + of, quiet));
         } catch (TraceFormatException e) {
             throw new Main.UsageError("malformed trace: " + e.getMessage());
         }

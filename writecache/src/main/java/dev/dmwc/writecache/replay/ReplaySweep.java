@@ -61,11 +61,11 @@ public final class ReplaySweep {
         }
     }
 
-    private final Path trace;
+    private final List<Path> trace;
     private final List<Run> runs = new ArrayList<>();
 
-    private ReplaySweep(Path trace) {
-        this.trace = trace;
+    private ReplaySweep(List<Path> trace) {
+        this.trace = List.copyOf(trace);
     }
 
     /**
@@ -101,6 +101,12 @@ public final class ReplaySweep {
      */
     public static ReplaySweep run(Path trace, Traces.Options options, List<Replayer.Settings> settings,
             BiFunction<Integer, Integer, Replayer.Progress> progress) throws IOException, TraceFormatException {
+        return run(List.of(trace), options, settings, progress);
+    }
+
+    /** {@link #run(Path, Traces.Options, List, BiFunction)} of several files replayed as one trace. */
+    public static ReplaySweep run(List<Path> trace, Traces.Options options, List<Replayer.Settings> settings,
+            BiFunction<Integer, Integer, Replayer.Progress> progress) throws IOException, TraceFormatException {
         ReplaySweep sweep = new ReplaySweep(trace);
         for (Replayer.Settings s : settings) {
             Run run = new Run(s);
@@ -120,8 +126,8 @@ public final class ReplaySweep {
         return runs;
     }
 
-    public Path trace() {
-        return trace;
+    public String trace() {
+        return Replayer.name(trace);
     }
 
     /** A self-contained HTML page: the table, and the replay's plots with one line a run. */
@@ -153,7 +159,7 @@ public final class ReplaySweep {
     public String toText() {
         StringBuilder sb = new StringBuilder();
         ReplayReport any = runs.stream().map(r -> r.report).filter(r -> r != null).findFirst().orElse(null);
-        sb.append(String.format(Locale.ROOT, "trace     %s%s; %d runs, each on fresh devices%n", trace,
+        sb.append(String.format(Locale.ROOT, "trace     %s%s; %d runs, each on fresh devices%n", trace(),
                 any == null ? "" : " (" + any.scan.format + "), " + any.scan.records + " requests", runs.size()));
         boolean verify = runs.get(0).settings.verify && !runs.get(0).settings.noData;
         sb.append(String.format(Locale.ROOT, "%n%3s %-4s %16s %5s %9s %10s %9s %9s %12s %10s %12s%s  %s%n", "run", "mode", "cache",
@@ -205,7 +211,7 @@ public final class ReplaySweep {
     }
 
     /** One replay as a sweep of one run (for its CSV row). */
-    public static ReplaySweep single(Path trace, Replayer.Settings settings, ReplayReport report) {
+    public static ReplaySweep single(List<Path> trace, Replayer.Settings settings, ReplayReport report) {
         ReplaySweep sweep = new ReplaySweep(trace);
         Run run = new Run(settings);
         run.report = report;
@@ -261,7 +267,7 @@ public final class ReplaySweep {
     /** {@code {"trace", "runs": [{"mode", "cache_bytes", "block_size", "features", "report" | "refused"}]}}. */
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("trace", trace.toString());
+        m.put("trace", trace());
         List<Object> list = new ArrayList<>();
         for (Run r : runs) {
             Map<String, Object> o = new LinkedHashMap<>();

@@ -160,16 +160,26 @@ public final class Replayer {
         }
     }
 
-    private final Path trace;
+    private final List<Path> trace;
     private final Traces.Options traceOptions;
     private final Settings s;
     private final Progress progress;
 
     public Replayer(Path trace, Traces.Options traceOptions, Settings settings, Progress progress) {
-        this.trace = trace;
+        this(List.of(trace), traceOptions, settings, progress);
+    }
+
+    /** Several files replayed as one trace, one after another ({@link Traces#open(List, Traces.Options, Traces.Memo)}). */
+    public Replayer(List<Path> trace, Traces.Options traceOptions, Settings settings, Progress progress) {
+        this.trace = List.copyOf(trace);
         this.traceOptions = traceOptions;
         this.s = settings;
         this.progress = progress;
+    }
+
+    /** How a report names the trace: its file, or its files joined with " + ". */
+    public static String name(List<Path> trace) {
+        return String.join(" + ", trace.stream().map(Path::toString).toList());
     }
 
     /** The scan: counts, volumes, extent; bad lines tolerated up to --skip-bad. */
@@ -276,7 +286,7 @@ public final class Replayer {
     public ReplayReport run() throws IOException, TraceFormatException, ReplayException, DmError {
         long t0 = System.nanoTime();
         ReplayReport.Scan sc = scan();
-        ReplayReport rep = new ReplayReport(trace.toString(), s, sc);
+        ReplayReport rep = new ReplayReport(name(trace), s, sc);
         rep.scanSeconds = (System.nanoTime() - t0) / 1e9;
         if (s.checkOnly) {
             return rep;

@@ -181,6 +181,83 @@ public final class Traces {
         return new RangeChecked(openReader(path, opt, memo, format), path.toString());
     }
 
+    /**
+     * Several trace files read as one trace, in the order given: each file's records after the
+     * previous file's, its times (which start at 0 in every file) shifted to continue from the last
+     * time before it. Each file is detected and read as it would be alone; one file is
+     * {@link #open(Path, Options, Memo)}.
+     */
+    public static TraceReader open(List<Path> paths, Options opt, Memo memo) throws IOException, TraceFormatException {
+        if (paths.isEmpty()) {
+            throw new IllegalArgumentException("no trace file");
+        }
+        if (paths.size() == 1) {
+            return open(paths.get(0), opt, memo);
+        }
+        Set<String> formats = new java.util.LinkedHashSet<>();
+        for (Path p : paths) {
+            if (!Files.isRegularFile(p)) {
+                throw new IOException("no such trace file: " + p);
+            }
+            formats.add(opt.format() != null ? opt.format() : memo != null ? memo.detect(p) : detect(p));
+        }
+        return new Concatenated(List.copyOf(paths), opt, memo, String.join("+", formats));
+    }
+
+    /** See {@link #open(List, Options, Memo)}: the next file is opened when the one before ends. */
+    private static final class Concatenated implements TraceReader {
+        private final List<Path> paths;
+        private final Options opt;
+        private final Memo memo;
+        private final String format;
+        private int next;
+        private TraceReader in;
+        private long offsetNs;
+        private long lastNs;
+
+        Concatenated(List<Path> paths, Options opt, Memo memo, String format) {
+            this.paths = paths;
+            this.opt = opt;
+            this.memo = memo;
+            this.format = format;
+        }
+
+        @Override
+        public boolean next(TraceRecord r) throws IOException, TraceFormatException {
+            while (true) {
+                if (in == null) {
+                    if (next == paths.size()) {
+                        return false;
+                    }
+                    in = open(paths.get(next++), opt, memo);
+                    offsetNs = lastNs;
+                }
+                if (in.next(r)) {
+                    if (r.timeNs >= 0) {
+                        r.timeNs += offsetNs;
+                        lastNs = Math.max(lastNs, r.timeNs);
+                    }
+                    return true;
+                }
+                in.close();
+                in = null;
+            }
+        }
+
+        @Override
+        public String format() {
+            return format;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (in != null) {
+                in.close();
+                in = null;
+            }
+        }
+    }
+
     /** A reader whose records' ranges are checked: see {@link #open(Path, Options, Memo)}. */
     private record RangeChecked(TraceReader in, String name) implements TraceReader {
         @Override

@@ -35,6 +35,53 @@ class TraceReadersTest {
         return out;
     }
 
+    /**
+     * Several files read as one trace: each after the one before, its times (from 0 in every file)
+     * continuing from the last time before it; formats detected per file; a bad line named by its
+     * own file.
+     */
+    @Test
+    void severalFilesAreOneTraceTheirTimesContinuing() throws Exception {
+        Path a = Files.writeString(dir.resolve("a.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n1000 f write 0 4096\n3000 f read 0 4096\n");
+        Path b = Files.writeString(dir.resolve("b.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n500 f write 8192 4096\n");
+        Path c = EDGE.resolve("blkparse-small.txt");
+        List<TraceRecord> one = readAll(a, null);
+        List<TraceRecord> all = new ArrayList<>();
+        String format;
+        try (TraceReader in = Traces.open(List.of(a, b, c), new Traces.Options(null, "Q"), null)) {
+            format = in.format();
+            TraceRecord r = new TraceRecord();
+            while (in.next(r)) {
+                all.add(r.copy());
+            }
+        }
+        assertEquals("fio3+blkparse", format);
+        List<TraceRecord> bAlone = readAll(b, null);
+        List<TraceRecord> cAlone = readAll(c, null);
+        assertEquals(one.size() + bAlone.size() + cAlone.size(), all.size());
+        long aEnd = one.get(one.size() - 1).timeNs;
+        TraceRecord firstOfB = all.get(one.size());
+        assertEquals(8192, firstOfB.offset);
+        assertEquals(aEnd + bAlone.get(0).timeNs, firstOfB.timeNs, "b's times continue from a's last");
+        long bEnd = all.get(one.size() + bAlone.size() - 1).timeNs;
+        assertEquals(bEnd + cAlone.get(0).timeNs, all.get(one.size() + bAlone.size()).timeNs);
+        for (int i = 1; i < all.size(); i++) {
+            assertTrue(all.get(i).timeNs >= all.get(i - 1).timeNs, "time order at " + i);
+        }
+        Path bad = Files.writeString(dir.resolve("bad.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n10 f write x 4096\n");
+        TraceFormatException e = assertThrows(TraceFormatException.class, () -> {
+            try (TraceReader in = Traces.open(List.of(a, bad), new Traces.Options(null, "Q"), null)) {
+                TraceRecord r = new TraceRecord();
+                while (in.next(r)) {
+                    // read to the bad line
+                }
+            }
+        });
+        assertTrue(e.getMessage().contains("bad.iolog:4"), e.getMessage());
+        IOException missing = assertThrows(IOException.class, () -> Traces.open(List.of(a, dir.resolve("none")), new Traces.Options(null, "Q"), null));
+        assertTrue(missing.getMessage().contains("no such trace file"), missing.getMessage());
+    }
+
     /** The Q counts of the real traces (shared/traces/README.md, "Counts"). */
     @ParameterizedTest(name = "{0}")
     @CsvSource({
