@@ -121,6 +121,16 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the sparse device files go (default /dev/shm).")
     Path workDir;
 
+    @Option(names = "--origin", paramLabel = "IMG",
+            description = "Replay onto this origin file: an existing one at its size, a missing one made at the trace's extent "
+                    + "(or --origin-size). It stays, with what the replay wrote.")
+    Path originFile;
+
+    @Option(names = "--cache", paramLabel = "IMG",
+            description = "Replay onto this cache file: an existing one is loaded as the kernel's resume loads it (e.g. an image "
+                    + "Linux left), a missing one is made at --cache-size. It stays, committed, for dmwc dump/check or the kernel.")
+    Path cacheFile;
+
     @Option(names = "--keep", description = "Keep the device files (their folder is printed).")
     boolean keep;
 
@@ -254,6 +264,23 @@ final class ReplayCommand implements Callable<Integer> {
             }
         }
         s.keep = keep;
+        for (Path f : new Path[] {originFile, cacheFile}) {
+            if (f != null && (Files.isDirectory(f) || f.toAbsolutePath().getParent() == null || !Files.isDirectory(f.toAbsolutePath().getParent()))) {
+                throw new Main.UsageError((f == originFile ? "--origin " : "--cache ") + f + ": not a file, nor one that can be made there");
+            }
+        }
+        if (originFile != null && cacheFile != null && originFile.toAbsolutePath().normalize().equals(cacheFile.toAbsolutePath().normalize())) {
+            throw new Main.UsageError("--origin and --cache name the same file");
+        }
+        if (verify && (originFile != null && Files.exists(originFile) || cacheFile != null && Files.exists(cacheFile))) {
+            throw new Main.UsageError("--verify knows what a device holds only when the replay made it: give --origin/--cache files "
+                    + "that do not exist yet, or replay without --verify");
+        }
+        if (cacheFile != null && Files.exists(cacheFile) && spec.commandLine().getParseResult().hasMatchedOption("--cache-size")) {
+            throw new Main.UsageError("--cache-size: the cache " + cacheFile + " exists, and its size is the cache's");
+        }
+        s.originFile = originFile;
+        s.cacheFile = cacheFile;
         s.prefault = prefault;
         s.noSpaceCheck = noSpaceCheck;
         if (queueDepth < 1 || queueDepth > 1024) {
@@ -308,6 +335,10 @@ final class ReplayCommand implements Callable<Integer> {
             }
             Traces.Memo memo = new Traces.Memo(); // the trace read once for every run, as in one call
             sweep.forEach(run -> run.memo = memo);
+        }
+        if (sweep.size() > 1 && (originFile != null || cacheFile != null)) {
+            throw new Main.UsageError("--origin/--cache: a sweep replays each combination on fresh devices; give one mode, "
+                    + "cache size, block size and table with them");
         }
         if (sweep.size() > 1 && !check) {
             return sweep(sweep, topts, jsonToStdout);

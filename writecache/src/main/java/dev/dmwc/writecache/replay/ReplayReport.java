@@ -61,6 +61,8 @@ public final class ReplayReport {
     public double replaySeconds;
     public double totalSeconds;
     public String keptIn;
+    /** The device files given with --origin/--cache (the others scratch), null when all were scratch. */
+    public String deviceFiles;
     /** pmem mode: the dax range's protection and the stray accesses it met (null in ssd mode). */
     public dev.dmwc.daxlib.DaxDevice.Protection protection;
     /** Requests replayed before the figures started ({@code --warmup}), their wall time, and the write-back done meanwhile. */
@@ -241,6 +243,7 @@ public final class ReplayReport {
         m.put("kernel_log", kernelLog.size() > 50 ? kernelLog.subList(0, 50) : kernelLog);
         m.put("warnings", warnings);
         m.put("kept_in", keptIn);
+        m.put("device_files", deviceFiles);
         if (protection != null) {
             m.put("protection", protection.fields());
         }
@@ -332,6 +335,9 @@ public final class ReplayReport {
         warnings.forEach(w -> sb.append("warning   ").append(w).append('\n'));
         if (keptIn != null) {
             sb.append("devices kept in ").append(keptIn).append('\n');
+        }
+        if (deviceFiles != null) {
+            sb.append("devices   ").append(deviceFiles).append(" (left as the replay ended, the target suspended: committed)\n");
         }
         return sb.toString();
     }

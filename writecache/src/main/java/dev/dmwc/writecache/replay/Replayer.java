@@ -80,6 +80,13 @@ public final class Replayer {
         public boolean checkOnly;
         public boolean keep;
         /**
+         * Device files to replay onto (null: scratch files). An existing file is used as it is, at
+         * its size (an existing cache is loaded as the kernel's resume loads it); a missing one is
+         * made at the size a scratch file would have. They stay when the replay ends, committed.
+         */
+        public Path originFile;
+        public Path cacheFile;
+        /**
          * Requests in flight at once, each on its own thread (1: one after another, in trace time).
          * Above 1 the engine runs on real threads and its timers follow the wall clock.
          */
@@ -293,6 +300,19 @@ public final class Replayer {
         }
         int bs = s.blockSize;
         long originBytes = s.originBytes != null ? s.originBytes : Math.max(roundUp(sc.extent, bs), 1L << 20);
+        if (s.originFile != null && Files.exists(s.originFile)) {
+            long size = Files.size(s.originFile);
+            if (s.originBytes != null && s.originBytes != size) {
+                throw new ReplayException("--origin-size " + s.originBytes + " is not the size of the origin " + s.originFile + " (" + size + ")");
+            }
+            if (size % 512 != 0 || size == 0) {
+                throw new ReplayException("the origin " + s.originFile + " is " + size + " bytes, not a whole number of 512-byte sectors");
+            }
+            originBytes = size;
+        }
+        if (s.cacheFile != null && Files.exists(s.cacheFile)) {
+            s.cacheBytes = Files.size(s.cacheFile);
+        }
         if (originBytes % bs != 0) {
             throw new ReplayException("--origin-size " + originBytes + " is not a multiple of the block size " + bs);
         }
@@ -301,13 +321,25 @@ public final class Replayer {
             s.cacheBytes = cacheBytesForShare(sc.writtenFootprintBytes, s.cacheShare, bs);
         }
         checkSpace(sc, originBytes, rep);
-        Path dir = Files.createTempDirectory(s.workDir, "dmwc-replay-");
-        Path originPath = dir.resolve("origin.img");
-        Path cachePath = dir.resolve("cache.img");
-        if (!s.keep) { // removed below when the run ends; registered, they go also when SIGINT or SIGTERM stops it
+        boolean ownOrigin = s.originFile == null;
+        boolean ownCache = s.cacheFile == null;
+        Path dir = ownOrigin || ownCache ? Files.createTempDirectory(s.workDir, "dmwc-replay-") : null;
+        Path originPath = ownOrigin ? dir.resolve("origin.img") : s.originFile;
+        Path cachePath = ownCache ? dir.resolve("cache.img") : s.cacheFile;
+        // the user's files: made here if missing, and then removed again if the target refuses them
+        boolean newOriginFile = !ownOrigin && !Files.exists(originPath);
+        boolean newCacheFile = !ownCache && !Files.exists(cachePath);
+        if (!s.keep && dir != null) { // removed below when the run ends; registered, they go also when SIGINT or SIGTERM stops it
             ScratchFiles.register(dir);
-            ScratchFiles.register(originPath);
-            ScratchFiles.register(cachePath);
+            if (ownOrigin) {
+                ScratchFiles.register(originPath);
+            }
+            if (ownCache) {
+                ScratchFiles.register(cachePath);
+            }
+        }
+        if (!ownOrigin || !ownCache) {
+            rep.deviceFiles = "origin " + originPath + ", cache " + cachePath;
         }
         DaxDevice dax = null;
         MappedBlockDevice origin = null;
@@ -317,8 +349,10 @@ public final class Replayer {
             origin = MappedBlockDevice.create(originPath, originBytes, false);
             Object cache;
             if (s.mode.equals("p")) {
-                try (RandomAccessFile f = new RandomAccessFile(cachePath.toFile(), "rw")) {
-                    f.setLength(s.cacheBytes);
+                if (!Files.exists(cachePath)) {
+                    try (RandomAccessFile f = new RandomAccessFile(cachePath.toFile(), "rw")) {
+                        f.setLength(s.cacheBytes);
+                    }
                 }
                 dax = DaxDevice.open(cachePath, new DaxDevice.Options().backend(s.backend).faultMode(s.faultMode));
                 cache = dax;
@@ -332,12 +366,32 @@ public final class Replayer {
             rep.table = String.join(" ", table);
             VirtualScheduler sched = s.queueDepth > 1 ? null : new VirtualScheduler();
             Scheduler engineSched = sched != null ? sched : new ThreadedScheduler(e -> rep.mismatch("engine work failed: " + e));
-            t = WritecacheTarget.create(table, Map.of("origin", origin, "cache", cache), engineSched, null,
-                    m -> {
-                        synchronized (rep) {
-                            rep.kernelLog.add(m);
-                        }
-                    });
+            try {
+                t = WritecacheTarget.create(table, Map.of("origin", origin, "cache", cache), engineSched, null,
+                        m -> {
+                            synchronized (rep) {
+                                rep.kernelLog.add(m);
+                            }
+                        });
+            } catch (DmError e) { // refused: a device file made for this run goes again
+                origin.close();
+                origin = null;
+                if (dax != null) {
+                    dax.close();
+                    dax = null;
+                }
+                if (ssd != null) {
+                    ssd.close();
+                    ssd = null;
+                }
+                if (newOriginFile) {
+                    Files.deleteIfExists(originPath);
+                }
+                if (newCacheFile) {
+                    Files.deleteIfExists(cachePath);
+                }
+                throw e;
+            }
             t.engine().setDataless(s.noData);
             if (s.prefault) {
                 long p0 = System.nanoTime();
@@ -371,10 +425,16 @@ public final class Replayer {
                 ssd.close();
             }
             if (!s.keep) {
-                ScratchFiles.delete(originPath);
-                ScratchFiles.delete(cachePath);
-                ScratchFiles.delete(dir);
-            } else {
+                if (ownOrigin) {
+                    ScratchFiles.delete(originPath);
+                }
+                if (ownCache) {
+                    ScratchFiles.delete(cachePath);
+                }
+                if (dir != null) {
+                    ScratchFiles.delete(dir);
+                }
+            } else if (dir != null) {
                 rep.keptIn = dir.toString();
             }
         }
@@ -409,8 +469,10 @@ public final class Replayer {
      * with {@code --no-data}).
      */
     void checkSpace(ReplayReport.Scan sc, long originBytes, ReplayReport rep) throws ReplayException {
-        long origin = s.prefault ? originBytes : Math.min(originBytes, sc.originFillBytes);
-        long cache = s.noData && !s.prefault ? Math.min(s.cacheBytes, s.cacheBytes / s.blockSize * 16 + (1L << 20)) : s.cacheBytes;
+        // the scratch files only: device files given with --origin/--cache are the user's to place
+        long origin = s.originFile != null ? 0 : s.prefault ? originBytes : Math.min(originBytes, sc.originFillBytes);
+        long cache = s.cacheFile != null ? 0
+                : s.noData && !s.prefault ? Math.min(s.cacheBytes, s.cacheBytes / s.blockSize * 16 + (1L << 20)) : s.cacheBytes;
         long need = origin + cache;
         long free = s.usableSpace.applyAsLong(s.workDir);
         String what = String.format(java.util.Locale.ROOT, "up to %s in %s: origin %s (%s), cache %s%s; %s is free there",

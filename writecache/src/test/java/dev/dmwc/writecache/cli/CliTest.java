@@ -175,6 +175,51 @@ class CliTest {
         assertTrue(missing.err().contains("none.iolog"), missing.err());
     }
 
+    /**
+     * {@code replay --origin IMG --cache IMG} (architecture.md §4): onto an image Linux left (loaded
+     * as the kernel's resume loads it: its committed blocks are read hits), onto new files that stay,
+     * committed and clean for {@code dmwc check}; a refused table changes neither file.
+     */
+    @Test
+    void replayOntoGivenDeviceFiles() throws Exception {
+        Path cache = kernelImage("pmem-crash", "cache.img"); // 5 committed blocks: sectors 0, 8, 24, 32, 40
+        Path origin = kernelImage("pmem-crash", "origin.img");
+        Path read = Files.writeString(dir.resolve("read.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n10 f read 0 24576\n");
+        Run r = run("replay", "-q", "--origin", origin.toString(), "--cache", cache.toString(), "--json", "-", read.toString());
+        assertEquals(0, r.code(), r.err());
+        String j = r.out().replaceAll("\\s+", "");
+        assertTrue(j.contains("\"read_hits\":5,") && j.contains("\"device_files\":\"origin" + origin + ",cache" + cache + "\""), r.out());
+        assertEquals(0, run("check", cache.toString(), "--origin", origin.toString()).code(), "the kernel's image, still clean");
+
+        byte[] cacheBefore = Files.readAllBytes(cache);
+        byte[] originBefore = Files.readAllBytes(origin);
+        Run refused = run("replay", "-q", "--origin", origin.toString(), "--cache", cache.toString(), "--table", "high_watermark 200",
+                read.toString());
+        assertEquals(2, refused.code(), refused.err());
+        assertArrayEquals(cacheBefore, Files.readAllBytes(cache), "a refused table leaves the cache as it was");
+        assertArrayEquals(originBefore, Files.readAllBytes(origin));
+        Run verifyOld = run("replay", "-q", "--verify", "--origin", origin.toString(), "--cache", cache.toString(), read.toString());
+        assertEquals(2, verifyOld.code());
+        assertTrue(verifyOld.err().contains("--verify knows what a device holds only when the replay made it"), verifyOld.err());
+
+        Path o2 = dir.resolve("new-origin.img");
+        Path c2 = dir.resolve("new-cache.img");
+        Run made = run("replay", "-q", "--verify", "--mode", "s", "--origin", o2.toString(), "--cache", c2.toString(), "--cache-size", "4M",
+                "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(0, made.code(), made.err());
+        assertTrue(made.out().contains("devices   origin " + o2 + ", cache " + c2) && made.out().contains(": 0 mismatches"), made.out());
+        assertEquals(4L << 20, Files.size(c2));
+        Run check = run("check", c2.toString(), "--origin", o2.toString());
+        assertEquals(0, check.code(), check.out() + check.err());
+        Path o3 = dir.resolve("o3.img");
+        Path c3 = dir.resolve("c3.img");
+        Run bad = run("replay", "-q", "--origin", o3.toString(), "--cache", c3.toString(), "--table", "high_watermark 200", read.toString());
+        assertEquals(2, bad.code());
+        assertFalse(Files.exists(o3) || Files.exists(c3), "files made for a refused table go again");
+        assertEquals(2, run("replay", "-q", "--origin", o2.toString(), "--cache", c2.toString(), "--mode", "s,p", read.toString()).code(),
+                "a sweep runs on fresh devices");
+    }
+
     /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
     private static Process child(String... args) throws java.io.IOException {
         List<String> cmd = new java.util.ArrayList<>();
