@@ -3,7 +3,7 @@ package dev.dmwc.writecache.cli;
 import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.MappedBlockDevice;
 import dev.dmwc.writecache.block.ScratchFiles;
-import dev.dmwc.writecache.workload.Bench;
+import dev.dmwc.writecache.bench.Bench;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -6,5 +6,10 @@
  * daxlib's door, ssd as a RAM copy with the dirty bitmap); {@link dev.dmwc.writecache.engine.Scheduler}
  * the background contexts. Depends on {@code format}, {@code block} and daxlib; knows nothing of
  * table-line parsing or the tools.
+ *
+ * <p>architecture.md §3 lists {@code writeback} and {@code recovery} as packages of their own. They
+ * live here instead, as the sections "writeback" and "suspend / resume" of {@code Writecache}: like
+ * the kernel's one file, they work on the target's state under {@code wc_lock} (the tree, the lists,
+ * the freelist, the counters), and a package of their own would have to make all of that public.
  */
 package dev.dmwc.writecache.engine;

@@ -659,7 +659,7 @@ class CliTest {
         Run r = run("bench", "--modes", "s", "--origin-size", "64M", "--cache-size", "8M", "--scale", "0.05", "-q",
                 "--origin-model", "latency=20us,bandwidth=400M");
         assertEquals(0, r.code(), r.err());
-        for (String p : dev.dmwc.writecache.workload.Bench.PHASES) {
+        for (String p : dev.dmwc.writecache.bench.Bench.PHASES) {
             assertTrue(r.out().contains("\n  " + p + " "), p + " in\n" + r.out());
         }
         assertTrue(r.out().contains("x raw copy into a mapped file") && r.out().contains("x origin sequential write"), r.out());

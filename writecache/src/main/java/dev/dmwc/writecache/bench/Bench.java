@@ -1,4 +1,4 @@
-package dev.dmwc.writecache.workload;
+package dev.dmwc.writecache.bench;
 
 import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.Bio;

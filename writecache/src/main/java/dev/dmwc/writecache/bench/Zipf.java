@@ -1,4 +1,4 @@
-package dev.dmwc.writecache.workload;
+package dev.dmwc.writecache.bench;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;

@@ -1,4 +1,4 @@
-package dev.dmwc.writecache.workload;
+package dev.dmwc.writecache.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
