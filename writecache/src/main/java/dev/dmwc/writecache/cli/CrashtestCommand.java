@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
 @Command(name = "crashtest", header = "Cut the power everywhere in random workloads; check recovery.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Cut the power after every operation of random workloads, in many ways, recover and check the mode's "
                 + "guarantee (RELIABILITY.md). Exit 0: no violation; 1: violations (each with the seeds that reproduce "
-                + "it)."})
+                + "it); 130: stopped by Ctrl-C or kill, after reporting the workloads explored (a second one quits at once)."})
 final class CrashtestCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "s|p|both", defaultValue = "both", description = "Default: ${DEFAULT-VALUE}")
     String mode;
@@ -36,6 +36,9 @@ final class CrashtestCommand implements Callable<Integer> {
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default the temporary directory, java.io.tmpdir); removed at exit, also on SIGINT or SIGTERM.")
     Path workDir;
 
+    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
+    boolean quiet;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON ('-' = stdout only).")
     Path json;
 
@@ -56,7 +59,23 @@ final class CrashtestCommand implements Callable<Integer> {
         }
         Map<String, Object> all = new LinkedHashMap<>();
         long violations = 0;
+        // Ctrl-C or kill: the workload in progress ends, and what was explored is reported; a second one quits at once
+        java.util.concurrent.atomic.AtomicReference<CrashExplorer> running = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
+        Signals.onStop(sig -> {
+            if (!stoppedBy.compareAndSet(null, sig)) {
+                System.exit(130); // the exit hook still removes the scratch files
+            }
+            System.err.println("dmwc crashtest: " + sig + ": finishing the workload in progress, then reporting (again to quit now)");
+            CrashExplorer c = running.get();
+            if (c != null) {
+                c.stop();
+            }
+        });
         for (String m : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
+            if (stoppedBy.get() != null) {
+                break;
+            }
             CrashExplorer.Settings s = new CrashExplorer.Settings();
             s.mode = m;
             s.seed = seed;
@@ -69,7 +88,30 @@ final class CrashtestCommand implements Callable<Integer> {
             if (seconds != null) {
                 s.seconds = seconds;
             }
-            CrashExplorer.Result r = new CrashExplorer(s).run();
+            CrashExplorer explorer = new CrashExplorer(s);
+            ProgressBar bar = ProgressBar.forStderr("crashtest " + (m.equals("p") ? "pmem" : "ssd") + " power cuts", quiet
+                    || json != null && json.toString().equals("-"));
+            if (bar != null) {
+                long t0 = System.nanoTime();
+                long total = (long) workloads * ops;
+                explorer.progress = cuts -> {
+                    double t = (System.nanoTime() - t0) / 1e9;
+                    if (seconds != null) { // time-bound: the bar is the time
+                        bar.update((long) t, (long) Math.ceil(seconds), t);
+                    } else if (cuts % 10 == 0 || cuts == total) {
+                        bar.update(cuts, total, t);
+                    }
+                };
+            }
+            running.set(explorer);
+            if (stoppedBy.get() != null) {
+                explorer.stop();
+            }
+            CrashExplorer.Result r = explorer.run();
+            running.set(null);
+            if (bar != null) {
+                bar.done();
+            }
             violations += r.violations;
             Map<String, Object> j = new LinkedHashMap<>();
             j.put("workloads", r.workloads);
@@ -87,6 +129,9 @@ final class CrashtestCommand implements Callable<Integer> {
             j.put("cuts_after", after);
             j.put(m.equals("p") ? "max_pending_words" : "max_pending_writes", m.equals("p") ? r.pendingWordsMax : r.pendingWritesMax);
             j.put("violation_examples", r.examples);
+            if (r.stopped) {
+                j.put("stopped_by", stoppedBy.get());
+            }
             all.put(m.equals("p") ? "pmem" : "ssd", j);
             if (json == null || !json.toString().equals("-")) {
                 System.out.printf(Locale.ROOT, "%s: %d workloads, %d power cuts, %d crash states in %.1f s (%.0f states/s), "
@@ -96,6 +141,10 @@ final class CrashtestCommand implements Callable<Integer> {
                         r.imagesChecked, after,
                         m.equals("p") ? "max unfenced words" : "max unflushed writes",
                         m.equals("p") ? r.pendingWordsMax : r.pendingWritesMax, r.violations);
+                if (r.stopped) {
+                    System.out.println("  stopped by " + stoppedBy.get() + " after " + r.workloads + " workloads; rerun from --seed "
+                            + (seed + r.workloads) + " to go on");
+                }
                 r.examples.forEach(e -> System.out.println("  VIOLATION " + e));
             }
         }
@@ -106,6 +155,9 @@ final class CrashtestCommand implements Callable<Integer> {
                 Files.writeString(json, Json.of(all));
             }
         }
-        return violations == 0 ? 0 : 1;
+        if (stoppedBy.get() != null && json != null && !json.toString().equals("-")) {
+            System.err.println("dmwc crashtest: the results so far are in " + json);
+        }
+        return violations != 0 ? 1 : stoppedBy.get() != null ? 130 : 0;
     }
 }

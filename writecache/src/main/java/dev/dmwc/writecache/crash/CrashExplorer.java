@@ -56,6 +56,8 @@ public final class CrashExplorer {
 
     /** The outcome: counts per barrier kind, violations with their reproducers. */
     public static final class Result {
+        /** Ended early by {@link CrashExplorer#stop()} (after the workload in progress). */
+        public boolean stopped;
         public long workloads;
         public long cuts;
         public long states;
@@ -88,11 +90,25 @@ public final class CrashExplorer {
         this.s = s;
     }
 
+    /** Told the power cuts explored so far, after each (a progress bar). */
+    public java.util.function.LongConsumer progress = n -> { };
+
+    private volatile boolean stopRequested;
+
+    /** Ends {@link #run()} after the workload in progress (a Ctrl-C): it returns what was explored. */
+    public void stop() {
+        stopRequested = true;
+    }
+
     public Result run() throws IOException {
         Result res = new Result();
         long t0 = System.nanoTime();
         for (long w = 0;; w++) {
             if (s.seconds > 0 ? (System.nanoTime() - t0) / 1e9 >= s.seconds : w >= s.workloads) {
+                break;
+            }
+            if (stopRequested) {
+                res.stopped = true;
                 break;
             }
             workload(s.seed + w, res);
@@ -308,6 +324,7 @@ public final class CrashExplorer {
                 lastSeq = seq;
                 // the power cut, several ways
                 res.cuts++;
+                progress.accept(res.cuts);
                 res.cutsAfter.merge(k, 1L, Long::sum);
                 if (pmem) {
                     res.pendingWordsMax = Math.max(res.pendingWordsMax, domain.pendingWords());

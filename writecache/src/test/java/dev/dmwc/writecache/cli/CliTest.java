@@ -220,8 +220,39 @@ class CliTest {
                 "a sweep runs on fresh devices");
     }
 
+    /** A crashtest stopped by SIGTERM reports the workloads it explored (text and JSON) and exits 130. */
+    @Test
+    void aCrashtestStoppedBySigtermReportsWhatItExplored() throws Exception {
+        Path out = dir.resolve("out.txt");
+        Path json = dir.resolve("r.json");
+        Path work = Files.createDirectory(dir.resolve("work"));
+        Process p = child(out, "crashtest", "--mode", "s", "--seconds", "120", "--work-dir", work.toString(), "--json", json.toString());
+        try {
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (filesIn(work).isEmpty() && System.currentTimeMillis() < deadline && p.isAlive()) {
+                Thread.sleep(20);
+            }
+            Thread.sleep(1500);
+            p.toHandle().destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "crashtest ignored SIGTERM");
+            assertEquals(130, p.exitValue());
+            String text = Files.readString(out);
+            assertTrue(text.startsWith("ssd: ") && text.contains(" 0 violations") && text.contains("stopped by SIGTERM after "), text);
+            String j = Files.readString(json).replaceAll("\\s+", "");
+            assertTrue(j.contains("\"stopped_by\":\"SIGTERM\"") && j.contains("\"violations\":0"), j);
+            assertEquals(List.of(), filesIn(work), "the scratch files went with the last workload");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
     private static Process child(String... args) throws java.io.IOException {
+        return child(null, args);
+    }
+
+    /** dmwc in a JVM of its own, its standard output in {@code out} (null: discarded), its errors discarded. */
+    private static Process child(Path out, String... args) throws java.io.IOException {
         List<String> cmd = new java.util.ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String f : System.getProperty("dmwc.test.jvmFlags", "").split(" ")) {
@@ -231,7 +262,8 @@ class CliTest {
         }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.dmwc.writecache.cli.Main"));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .redirectOutput(out == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(out.toFile())).start();
     }
 
     private static List<Path> filesIn(Path d) throws java.io.IOException {
