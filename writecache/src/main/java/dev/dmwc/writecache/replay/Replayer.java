@@ -316,6 +316,12 @@ public final class Replayer {
         if (originBytes % bs != 0) {
             throw new ReplayException("--origin-size " + originBytes + " is not a multiple of the block size " + bs);
         }
+        if (sc.extent > originBytes && s.beyond.equals("error")) {
+            // refused before a device is touched: met in the middle, the files given would be half replayed
+            throw new ReplayException("the trace reaches byte " + sc.extent + ", beyond the origin (" + originBytes + " bytes"
+                    + (s.originFile != null && Files.exists(s.originFile) ? ", the size of " + s.originFile : "")
+                    + "); --beyond wrap|skip, or a larger origin");
+        }
         rep.originBytes = originBytes;
         if (s.cacheShare > 0) {
             s.cacheBytes = cacheBytesForShare(sc.writtenFootprintBytes, s.cacheShare, bs);

@@ -158,6 +158,28 @@ class CliTest {
         }
     }
 
+    /**
+     * Requests beyond the origin (issue #4: "reported and wrapped or skipped by option, never
+     * silently"): refused before anything is replayed by default; counted, and skipped or wrapped
+     * (the wrapped write then read back where it landed), with --beyond.
+     */
+    @Test
+    void requestsBeyondTheOriginAreRefusedSkippedOrWrapped() throws Exception {
+        Path t = Files.writeString(dir.resolve("b.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n10 f write 0 4096\n"
+                + "20 f write 2097152 4096\n30 f read 2097152 4096\n40 f read 0 4096\n");
+        Run refused = run("replay", "-q", "--work-dir", dir.toString(), "--origin-size", "1M", t.toString());
+        assertEquals(2, refused.code());
+        assertTrue(refused.err().contains("the trace reaches byte 2101248, beyond the origin (1048576 bytes); --beyond wrap|skip"),
+                refused.err());
+        for (String[] c : new String[][] {{"skip", "1"}, {"wrap", "2"}}) {
+            Run r = run("replay", "-q", "--verify", "--work-dir", dir.toString(), "--origin-size", "1M", "--beyond", c[0], "--json", "-", t.toString());
+            assertEquals(0, r.code(), r.err());
+            String j = r.out().replaceAll("\\s+", "");
+            assertTrue(j.contains("\"beyond_origin\":2,") && j.contains("\"verified_reads\":" + c[1] + ",") && j.contains("\"mismatches\":0"),
+                    c[0] + ": " + r.out());
+        }
+    }
+
     /** {@code replay TRACE...} (architecture.md §4): several files replayed as one trace, on the same devices, verified. */
     @Test
     void replayTakesSeveralTracesOneAfterAnother() throws Exception {
@@ -197,6 +219,11 @@ class CliTest {
                 read.toString());
         assertEquals(2, refused.code(), refused.err());
         assertArrayEquals(cacheBefore, Files.readAllBytes(cache), "a refused table leaves the cache as it was");
+        assertArrayEquals(originBefore, Files.readAllBytes(origin));
+        Run beyond = run("replay", "-q", "--origin", origin.toString(), "--cache", cache.toString(), "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(2, beyond.code());
+        assertTrue(beyond.err().contains("beyond the origin (8388608 bytes, the size of " + origin + ")"), beyond.err());
+        assertArrayEquals(cacheBefore, Files.readAllBytes(cache), "refused before the replay began, not half-way");
         assertArrayEquals(originBefore, Files.readAllBytes(origin));
         Run verifyOld = run("replay", "-q", "--verify", "--origin", origin.toString(), "--cache", cache.toString(), read.toString());
         assertEquals(2, verifyOld.code());
