@@ -75,6 +75,7 @@ final class DeviceOptions {
 
     /** The table's features, once {@link #applyTable} has taken its mode and block size. */
     private List<String> features = List.of();
+    private boolean tableApplied;
 
     /**
      * Reads {@code --table}: a table of the full form sets the mode and the block size, and is
@@ -96,6 +97,7 @@ final class DeviceOptions {
             blockSizes = List.of(t.blockSize());
         }
         features = t.features();
+        tableApplied = true;
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
@@ -185,6 +187,9 @@ final class DeviceOptions {
     }
 
     Opened open() throws IOException {
+        if (!tableApplied) {
+            applyTable(); // a command that did not read --table itself still gets its features
+        }
         if (blockSize == 0) {
             if (blockSizes.size() != 1) {
                 throw new Main.UsageError("--block-size: one size here, not " + blockSizes + " (bench takes a list)");
