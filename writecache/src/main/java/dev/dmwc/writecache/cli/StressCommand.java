@@ -16,7 +16,8 @@ import picocli.CommandLine.Option;
                 + "target running on real threads, with concurrent writeback, autocommit, flush messages, "
                 + "suspend/resume and table reloads; in pmem mode a stray-writer thread stores into the DAX range "
                 + "without access and must be refused every time. A watchdog fails the run (with every thread's stack) "
-                + "if I/O stalls. Exit 0: no mismatch, no stall, every stray store refused; 1 otherwise."})
+                + "if I/O stalls. Exit 0: no mismatch, no stall, every stray store refused; 1 otherwise; 130: stopped by Ctrl-C or kill "
+                + "(the threads stop, and what ran is checked and reported; a second one quits at once)."})
 final class StressCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "s|p|both", defaultValue = "both", description = "Default: ${DEFAULT-VALUE}")
     String mode;
@@ -50,6 +51,9 @@ final class StressCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the results as JSON.")
     boolean json;
 
+    @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
+    boolean quiet;
+
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -68,6 +72,19 @@ final class StressCommand implements Callable<Integer> {
         t.refuseWith("--table", spec.commandLine().getParseResult().hasMatchedOption("--mode") ? List.of("--mode") : List.of());
         Map<String, Object> all = new LinkedHashMap<>();
         boolean ok = true;
+        // Ctrl-C or kill: the run in progress ends, is checked and reported; a second one quits at once
+        java.util.concurrent.atomic.AtomicReference<Stress> running = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
+        Signals.onStop(sig -> {
+            if (!stoppedBy.compareAndSet(null, sig)) {
+                System.exit(130); // the exit hook still removes the scratch file
+            }
+            System.err.println("dmwc stress: " + sig + ": stopping the threads, then checking and reporting (again to quit now)");
+            Stress st = running.get();
+            if (st != null) {
+                st.stop();
+            }
+        });
         for (String m : t.full() ? new String[] {t.mode()} : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
             Stress.Settings s = new Stress.Settings();
             s.mode = m;
@@ -84,11 +101,25 @@ final class StressCommand implements Callable<Integer> {
             if (workDir != null) {
                 s.workDir = workDir;
             }
+            if (stoppedBy.get() != null) {
+                break;
+            }
             Stress.Result r;
+            Stress stress = new Stress(s);
+            ProgressBar bar = ProgressBar.forStderr("stress " + (m.equals("p") ? "pmem" : "ssd") + " seconds", quiet || json);
+            if (bar != null) {
+                stress.elapsed = e -> bar.update((long) e, (long) Math.ceil(seconds), e);
+            }
+            running.set(stress);
             try {
-                r = new Stress(s).run();
+                r = stress.run();
             } catch (dev.dmwc.writecache.engine.DmError e) {
                 throw new Main.UsageError("the table was refused: " + e.getMessage());
+            } finally {
+                running.set(null);
+                if (bar != null) {
+                    bar.done();
+                }
             }
             ok &= r.ok();
             Map<String, Object> j = new LinkedHashMap<>();
@@ -110,6 +141,9 @@ final class StressCommand implements Callable<Integer> {
             j.put("mismatches", r.mismatches);
             j.put("stalled", r.stalled);
             j.put("examples", r.examples);
+            if (r.stopped) {
+                j.put("stopped_by", stoppedBy.get());
+            }
             all.put(m.equals("p") ? "pmem" : "ssd", j);
             if (!json) {
                 System.out.printf(Locale.ROOT, "%s: %.1f s, %d threads: %d writes (%d FUA), %d reads verified, %d discards, %d flushes; "
@@ -126,11 +160,14 @@ final class StressCommand implements Callable<Integer> {
                 if (r.stalled) {
                     System.out.println(r.stallDump);
                 }
+                if (r.stopped) {
+                    System.out.printf(Locale.ROOT, "  stopped by %s after %.1f s of %.0f%n", stoppedBy.get(), r.seconds, seconds);
+                }
             }
         }
         if (json) {
             System.out.print(Json.of(all));
         }
-        return ok ? 0 : 1;
+        return !ok ? 1 : stoppedBy.get() != null ? 130 : 0;
     }
 }

@@ -75,6 +75,8 @@ public final class Stress {
         /** Reads after a discard that returned an older version (allowed: see {@link #check}). */
         public long olderAfterDiscard;
         public boolean stalled;
+        /** Ended early by {@link Stress#stop()} (then checked as a whole run is). */
+        public boolean stopped;
         public String stallDump;
         public final List<String> examples = new CopyOnWriteArrayList<>();
 
@@ -94,6 +96,15 @@ public final class Stress {
     private Path daxFile;
     private List<String> argv;
     private volatile boolean stop;
+    private volatile boolean stopRequested;
+
+    /** Told the seconds run so far, about ten times a second (a progress bar). */
+    public java.util.function.DoubleConsumer elapsed = t -> { };
+
+    /** Ends {@link #run()} early (a Ctrl-C): the threads stop, and the final check runs as after a whole run. */
+    public void stop() {
+        stopRequested = true;
+    }
 
     public Stress(Settings s) {
         this.s = s;
@@ -170,7 +181,12 @@ public final class Stress {
         long lastProgress = progress.get();
         long lastChange = System.nanoTime();
         while (System.nanoTime() < deadline && !stop) {
+            if (stopRequested) {
+                r.stopped = true;
+                break;
+            }
             Thread.sleep(100);
+            elapsed.accept((System.nanoTime() - t0) / 1e9);
             long p = progress.get();
             if (p != lastProgress) {
                 lastProgress = p;

@@ -273,6 +273,25 @@ class CliTest {
         }
     }
 
+    /** A stress run stopped by SIGTERM checks what ran (the final check included), reports it and exits 130. */
+    @Test
+    void aStressRunStoppedBySigtermIsCheckedAndReported() throws Exception {
+        Path out = dir.resolve("stress.txt");
+        Process p = child(out, "stress", "--mode", "p", "--seconds", "120", "--work-dir", dir.toString(), "--json");
+        try {
+            Thread.sleep(4000);
+            p.toHandle().destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "stress ignored SIGTERM");
+            assertEquals(130, p.exitValue(), Files.readString(out));
+            String j = Files.readString(out).replaceAll("\\s+", "");
+            assertTrue(j.contains("\"stopped_by\":\"SIGTERM\"") && j.contains("\"mismatches\":0") && j.contains("\"stalled\":false"), j);
+            assertFalse(j.contains("\"final_blocks_verified\":0,"), "the final check ran: " + j);
+            assertFalse(filesIn(dir).stream().anyMatch(f -> f.getFileName().toString().startsWith("dmwc-stress")), "the pmem file went");
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
     private static Process child(String... args) throws java.io.IOException {
         return child(null, args);
