@@ -61,17 +61,13 @@ final class CrashtestCommand implements Callable<Integer> {
         long violations = 0;
         // Ctrl-C or kill: the workload in progress ends, and what was explored is reported; a second one quits at once
         java.util.concurrent.atomic.AtomicReference<CrashExplorer> running = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
-        Signals.onStop(sig -> {
-            if (!stoppedBy.compareAndSet(null, sig)) {
-                System.exit(130); // the exit hook still removes the scratch files
-            }
-            System.err.println("dmwc crashtest: " + sig + ": finishing the workload in progress, then reporting (again to quit now)");
-            CrashExplorer c = running.get();
-            if (c != null) {
-                c.stop();
-            }
-        });
+        java.util.concurrent.atomic.AtomicReference<String> stoppedBy = Signals.stopGracefully("crashtest",
+                "finishing the workload in progress, then reporting", () -> {
+                    CrashExplorer c = running.get();
+                    if (c != null) {
+                        c.stop();
+                    }
+                });
         for (String m : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
             if (stoppedBy.get() != null) {
                 break;

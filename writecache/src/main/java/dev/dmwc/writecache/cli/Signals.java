@@ -11,6 +11,24 @@ final class Signals {
     private Signals() {
     }
 
+    /**
+     * A long run's Ctrl-C: the first SIGINT or SIGTERM prints "dmwc COMMAND: SIG: WHAT (again to quit
+     * now)" and runs {@code first}, which makes the run end early and report; a second one exits at
+     * once with 130 (the exit hook still removes the scratch files). The reference holds the first
+     * signal's name once one came.
+     */
+    static java.util.concurrent.atomic.AtomicReference<String> stopGracefully(String command, String what, Runnable first) {
+        java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
+        onStop(sig -> {
+            if (!stoppedBy.compareAndSet(null, sig)) {
+                System.exit(130);
+            }
+            System.err.println("dmwc " + command + ": " + sig + ": " + what + " (again to quit now)");
+            first.run();
+        });
+        return stoppedBy;
+    }
+
     /** Run {@code action} (once per signal) on SIGINT and SIGTERM. Returns false if only the hook could be used. */
     static boolean onStop(java.util.function.Consumer<String> action) {
         try {

@@ -74,17 +74,13 @@ final class StressCommand implements Callable<Integer> {
         boolean ok = true;
         // Ctrl-C or kill: the run in progress ends, is checked and reported; a second one quits at once
         java.util.concurrent.atomic.AtomicReference<Stress> running = new java.util.concurrent.atomic.AtomicReference<>();
-        java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
-        Signals.onStop(sig -> {
-            if (!stoppedBy.compareAndSet(null, sig)) {
-                System.exit(130); // the exit hook still removes the scratch file
-            }
-            System.err.println("dmwc stress: " + sig + ": stopping the threads, then checking and reporting (again to quit now)");
-            Stress st = running.get();
-            if (st != null) {
-                st.stop();
-            }
-        });
+        java.util.concurrent.atomic.AtomicReference<String> stoppedBy = Signals.stopGracefully("stress",
+                "stopping the threads, then checking and reporting", () -> {
+                    Stress st = running.get();
+                    if (st != null) {
+                        st.stop();
+                    }
+                });
         for (String m : t.full() ? new String[] {t.mode()} : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
             Stress.Settings s = new Stress.Settings();
             s.mode = m;
