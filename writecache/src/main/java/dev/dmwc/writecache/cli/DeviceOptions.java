@@ -85,14 +85,8 @@ final class DeviceOptions {
     void applyTable(String... extraOptions) {
         TableArgs t = TableArgs.parse(table, "--table");
         if (t.full()) {
-            List<String> given = new ArrayList<>();
-            picocli.CommandLine.ParseResult r = command.commandLine().getParseResult();
-            for (String o : concat(List.of("--mode", "--block-size"), List.of(extraOptions))) {
-                if (r.hasMatchedOption(o)) {
-                    given.add(o);
-                }
-            }
-            t.refuseWith("--table", given);
+            t.refuseWith("--table", TableArgs.given(command.commandLine().getParseResult(),
+                    concat(List.of("--mode", "--block-size"), List.of(extraOptions)).toArray(String[]::new)));
             mode = t.mode();
             blockSizes = List.of(t.blockSize());
         }

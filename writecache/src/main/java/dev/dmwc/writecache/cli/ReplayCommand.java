@@ -196,12 +196,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         List<TableArgs> tableArgs = new ArrayList<>();
         List<List<String>> features = new ArrayList<>();
-        List<String> given = new ArrayList<>();
-        for (String o : List.of("--mode", "--block-size")) {
-            if (spec.commandLine().getParseResult().hasMatchedOption(o)) {
-                given.add(o);
-            }
-        }
+        List<String> given = TableArgs.given(spec.commandLine().getParseResult(), "--mode", "--block-size");
         for (String table : tables == null ? List.of("") : tables) {
             TableArgs t = TableArgs.parse(table, "--table");
             t.refuseWith("--table", given);

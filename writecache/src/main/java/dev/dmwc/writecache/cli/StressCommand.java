@@ -69,7 +69,7 @@ final class StressCommand implements Callable<Integer> {
             throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
         }
         TableArgs t = TableArgs.parse(table, "--table");
-        t.refuseWith("--table", spec.commandLine().getParseResult().hasMatchedOption("--mode") ? List.of("--mode") : List.of());
+        t.refuseWith("--table", TableArgs.given(spec.commandLine().getParseResult(), "--mode"));
         Map<String, Object> all = new LinkedHashMap<>();
         boolean ok = true;
         // Ctrl-C or kill: the run in progress ends, is checked and reported; a second one quits at once

@@ -68,6 +68,30 @@ record TableArgs(String mode, int blockSize, List<String> features) {
     }
 
     /**
+     * Those of {@code options} given on the command line, each spelt as it was typed (an alias such
+     * as {@code --bs} for {@code --block-size}), for {@link #refuseWith}.
+     */
+    static List<String> given(picocli.CommandLine.ParseResult r, String... options) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String o : options) {
+            picocli.CommandLine.Model.OptionSpec spec = r.matchedOption(o);
+            if (spec == null) {
+                continue;
+            }
+            String typed = o;
+            for (String arg : r.originalArgs()) {
+                for (String name : spec.names()) {
+                    if (arg.equals(name) || arg.startsWith(name + "=")) {
+                        typed = name;
+                    }
+                }
+            }
+            out.add(typed);
+        }
+        return out;
+    }
+
+    /**
      * Refuses a table that names its mode and block size together with options that set them too
      * ({@code options}: those given on the command line), since one of them would be ignored.
      */

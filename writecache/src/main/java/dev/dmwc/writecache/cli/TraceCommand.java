@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -35,9 +36,17 @@ final class TraceCommand implements Runnable {
     }
 
     static TraceReader open(Path trace, String format, String events) throws IOException, TraceFormatException {
-        trace = TraceInput.resolve(trace);
+        return open(List.of(trace), format, events);
+    }
+
+    /** Several files read as one trace, as replay reads them ({@link Traces#open(List, Traces.Options, Traces.Memo)}). */
+    static TraceReader open(List<Path> traces, String format, String events) throws IOException, TraceFormatException {
+        List<Path> resolved = new java.util.ArrayList<>();
+        for (Path t : traces) {
+            resolved.add(TraceInput.resolve(t));
+        }
         try {
-            return Traces.open(trace, new Traces.Options(format, events));
+            return Traces.open(resolved, new Traces.Options(format, events), null);
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
         }
@@ -47,8 +56,10 @@ final class TraceCommand implements Runnable {
             description = "Summarise a trace: requests and bytes by op, flags, volumes, extent, time span, sizes, alignment, "
                     + "and its footprint (distinct 4 KiB pages written, read, either: what a cache would need to hold it).")
     static final class Stats implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory).")
-        Path trace;
+        @Parameters(index = "0..*", arity = "1..*", paramLabel = "TRACE",
+                description = "The trace file (blktrace per-CPU files: any one of them, or their directory); several are one trace, "
+                        + "one after another, as replay reads them.")
+        List<Path> traces;
 
         @Mixin
         TraceInput input;
@@ -71,7 +82,7 @@ final class TraceCommand implements Runnable {
             dev.dmwc.writecache.replay.TouchedPages written = new dev.dmwc.writecache.replay.TouchedPages();
             dev.dmwc.writecache.replay.TouchedPages read = new dev.dmwc.writecache.replay.TouchedPages();
             String fmt;
-            try (TraceReader in = open(trace, input.format, input.events)) {
+            try (TraceReader in = open(traces, input.format, input.events)) {
                 fmt = in.format();
                 TraceRecord r = new TraceRecord();
                 while (in.next(r)) {
@@ -99,7 +110,8 @@ final class TraceCommand implements Runnable {
                 throw new Main.UsageError("malformed trace: " + e.getMessage());
             }
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("trace", trace.toString());
+            String trace = dev.dmwc.writecache.replay.Replayer.name(traces);
+            m.put("trace", trace);
             m.put("format", fmt);
             m.put("requests", n);
             Map<String, Object> o = new LinkedHashMap<>();

@@ -112,6 +112,9 @@ class CliTest {
             assertTrue(r.err().startsWith("dmwc: --table '"), r.err());
         }
         assertEquals(List.of(), filesIn(dir), "nothing made for a refused table");
+        Run alias = run("replay", "-q", "--work-dir", dir.toString(), "--bs", "512", "--table", "p 4096 0", trace);
+        assertEquals(2, alias.code());
+        assertTrue(alias.err().contains("give --bs only with a --table of features alone"), "named as typed: " + alias.err());
 
         Path json = dir.resolve("bench.json");
         Run bench = run("bench", "-q", "--table", "s 4096 0", "--workload", "absorb", "--seconds", "10", "--scale", "0.02", "--rounds", "1",
@@ -192,6 +195,9 @@ class CliTest {
         String j = r.out().replaceAll("\\s+", "");
         assertTrue(j.contains("\"trace\":\"" + a + "+" + b + "\"") && j.contains("\"requests\":5,") && j.contains("\"mismatches\":0"), r.out());
         assertTrue(j.contains("\"verified_reads\":2"), "b's read sees a's block and b's own write: " + r.out());
+        Run stats = run("trace", "stats", "--json", a.toString(), b.toString());
+        assertEquals(0, stats.code(), stats.err());
+        assertTrue(stats.out().replaceAll("\\s+", "").contains("\"requests\":5,"), "trace stats reads them as replay does: " + stats.out());
         Run missing = run("replay", "-q", "--work-dir", work.toString(), a.toString(), dir.resolve("none.iolog").toString());
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("none.iolog"), missing.err());
