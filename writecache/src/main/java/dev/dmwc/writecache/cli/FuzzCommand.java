@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
         description = {"Feed generated hostile input to dmwc: corrupted cache images (through check and a table load), "
                 + "random table lines, mangled traces, mangled NBD sessions against a live server (each must end with "
                 + "the server closing within 5 s, no internal error, and a clean client still served; at most 500 "
-                + "cases). Exit 0 when every case ended in a clear refusal or a correct load."})
+                + "cases). Exit 0 when every case ended in a clear refusal or a correct load; 1 on a failure; 130 when Ctrl-C or kill "
+                + "stopped it (after the case in progress, reporting what ran; a second one quits at once)."})
 final class FuzzCommand implements Callable<Integer> {
     @Option(names = "--cases", defaultValue = "1000", description = "Cases per target. Default: ${DEFAULT-VALUE}")
     int cases;
@@ -48,26 +49,32 @@ final class FuzzCommand implements Callable<Integer> {
         Path dir = workDir != null ? workDir
                 : Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
         Fuzzer f = new Fuzzer(dir);
+        dev.dmwc.writecache.nbd.NbdFuzzer nf = new dev.dmwc.writecache.nbd.NbdFuzzer(dir);
+        stoppedBy = Signals.stopGracefully("fuzz", "finishing the case in progress, then reporting", () -> {
+            f.stopRequested = true;
+            nf.stopRequested = true;
+        });
         Map<String, Object> targets = new LinkedHashMap<>();
         long failures = 0;
         failures += report(targets, "ssd images", "ssd_images", () -> f.images("s", seed, cases), f, cases);
         failures += report(targets, "pmem images", "pmem_images", () -> f.images("p", seed, cases), f, cases);
         failures += report(targets, "table lines", "table_lines", () -> f.tables(seed, cases), f, cases);
-        dev.dmwc.writecache.nbd.NbdFuzzer nf = new dev.dmwc.writecache.nbd.NbdFuzzer(dir);
         int sessions = Math.min(cases, 500);
-        ProgressBar bar = ProgressBar.forStderr("fuzz nbd sessions", quiet);
-        nf.progress = progress(bar, sessions);
-        Fuzzer.Result nbd = nf.run(seed, sessions);
-        if (bar != null) {
-            bar.done();
+        if (stoppedBy.get() == null) {
+            ProgressBar bar = ProgressBar.forStderr("fuzz nbd sessions", quiet);
+            nf.progress = progress(bar, sessions);
+            Fuzzer.Result nbd = nf.run(seed, sessions);
+            if (bar != null) {
+                bar.done();
+            }
+            targets.put("nbd_sessions", map(nbd, "ended_as_prescribed"));
+            if (!json) {
+                System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d sessions ended by the server as the protocol prescribes, %d failures%n",
+                        "nbd sessions", nbd.cases, nbd.refused, nbd.failures);
+                nbd.examples.forEach(e -> System.out.println("  FAILURE " + e));
+            }
+            failures += nbd.failures;
         }
-        targets.put("nbd_sessions", map(nbd, "ended_as_prescribed"));
-        if (!json) {
-            System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d sessions ended by the server as the protocol prescribes, %d failures%n",
-                    "nbd sessions", nbd.cases, nbd.refused, nbd.failures);
-            nbd.examples.forEach(e -> System.out.println("  FAILURE " + e));
-        }
-        failures += nbd.failures;
         if (trace != null) {
             Path t = trace;
             failures += report(targets, "trace " + trace.getFileName(), "trace", () -> f.traces(t, seed, cases), f, cases);
@@ -79,9 +86,14 @@ final class FuzzCommand implements Callable<Integer> {
             m.put("trace", trace == null ? null : trace.toString());
             m.put("failures", failures);
             m.put("targets", targets);
+            if (stoppedBy.get() != null) {
+                m.put("stopped_by", stoppedBy.get());
+            }
             System.out.print(Json.of(m));
+        } else if (stoppedBy.get() != null) {
+            System.out.println("stopped by " + stoppedBy.get() + ": the last target above ran in part, those after it not at all");
         }
-        return failures == 0 ? 0 : 1;
+        return failures != 0 ? 1 : stoppedBy.get() != null ? 130 : 0;
     }
 
     private interface Target {
@@ -100,7 +112,13 @@ final class FuzzCommand implements Callable<Integer> {
         };
     }
 
+    /** The first SIGINT/SIGTERM's name once one came (the run then ends early, reporting what it did). */
+    private java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
+
     private long report(Map<String, Object> targets, String what, String key, Target target, Fuzzer f, long total) throws Exception {
+        if (stoppedBy.get() != null) {
+            return 0; // stopped: the targets not begun are left out
+        }
         ProgressBar bar = ProgressBar.forStderr("fuzz " + what, quiet);
         f.progress = progress(bar, total);
         Fuzzer.Result r = target.run();

@@ -98,6 +98,9 @@ public final class Fuzzer {
         }
     }
 
+    /** Set by a Ctrl-C: every target ends after the case in progress, with what it has done. */
+    public volatile boolean stopRequested;
+
     /** Told the number of cases begun so far, as each begins (a progress bar). */
     public java.util.function.LongConsumer progress = n -> { };
 
@@ -112,7 +115,7 @@ public final class Fuzzer {
             } catch (DmError e) {
                 throw new IOException("base image: " + e.getMessage(), e);
             }
-            for (int i = 0; i < cases; i++) {
+            for (int i = 0; i < cases && !stopRequested; i++) {
                 long s = seed + i;
                 byte[] img = mutateImage(base[1], new SplittableRandom(s));
                 res.cases++;
@@ -248,7 +251,7 @@ public final class Fuzzer {
             "start_sector", "high_watermark", "low_watermark", "writeback_jobs", "autocommit_blocks", "autocommit_time",
             "fua", "nofua", "cleaner", "max_age", "metadata_only", "pause_writeback", "100", "50", "4294967296", "0x10",
             "1e3", "", " ", "é"};
-        for (int i = 0; i < cases; i++) {
+        for (int i = 0; i < cases && !stopRequested; i++) {
             SplittableRandom r = new SplittableRandom(seed + i);
             List<String> argv = new ArrayList<>();
             argv.addAll(List.of(r.nextBoolean() ? "s" : "p", "o", "c", r.nextInt(4) == 0 ? words[r.nextInt(words.length)] : "4096"));
@@ -285,7 +288,7 @@ public final class Fuzzer {
         byte[] base = Files.readAllBytes(trace);
         Path f = ScratchFiles.createFile(workDir, "dmwc-fuzz-", "-" + trace.getFileName().toString().replace(".gz", ""));
         try {
-            for (int i = 0; i < cases; i++) {
+            for (int i = 0; i < cases && !stopRequested; i++) {
                 SplittableRandom r = new SplittableRandom(seed + i);
                 byte[] m = base.clone();
                 for (int k = 1 + r.nextInt(6); k > 0; k--) {

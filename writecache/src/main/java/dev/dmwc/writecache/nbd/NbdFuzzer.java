@@ -107,6 +107,9 @@ public final class NbdFuzzer {
     /** Told the number of sessions begun so far, as each begins (a progress bar). */
     public java.util.function.LongConsumer progress = n -> { };
 
+    /** Set by a Ctrl-C: the run ends after the session in progress, with what it has done. */
+    public volatile boolean stopRequested;
+
     public Fuzzer.Result run(long seed, int cases) throws IOException, DmError {
         Fuzzer.Result res = new Fuzzer.Result();
         MemoryBlockDevice origin = new MemoryBlockDevice("origin", 4L << 20);
@@ -127,7 +130,7 @@ public final class NbdFuzzer {
         }))) {
             server.start();
             SocketAddress address = server.address();
-            for (int i = 0; i < cases; i++) {
+            for (int i = 0; i < cases && !stopRequested; i++) {
                 SplittableRandom r = new SplittableRandom(seed + i);
                 byte[] stream = mangle(validSession(r), r);
                 res.cases++;

@@ -298,6 +298,25 @@ class CliTest {
         }
     }
 
+    /** A fuzz run stopped by SIGTERM reports the cases it ran and exits 130. */
+    @Test
+    void aFuzzRunStoppedBySigtermReportsWhatRan() throws Exception {
+        Path out = dir.resolve("fuzz.txt");
+        Path work = Files.createDirectory(dir.resolve("fuzz-work"));
+        Process p = child(out, "fuzz", "-q", "--cases", "1000000", "--work-dir", work.toString());
+        try {
+            Thread.sleep(4000);
+            p.toHandle().destroy(); // SIGTERM
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "fuzz ignored SIGTERM");
+            assertEquals(130, p.exitValue());
+            String text = Files.readString(out);
+            assertTrue(text.startsWith("ssd images ") && text.contains(" 0 failures") && text.contains("stopped by SIGTERM"), text);
+            assertEquals(List.of(), filesIn(work));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
     /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
     private static Process child(String... args) throws java.io.IOException {
         return child(null, args);
