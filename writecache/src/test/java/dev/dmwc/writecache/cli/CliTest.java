@@ -36,8 +36,7 @@ class CliTest {
             }
             assertTrue(Files.exists(origin), "the bench never made its origin " + origin);
             Thread.sleep(500);
-            p.toHandle().destroy(); // SIGTERM
-            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the bench ignored SIGTERM");
+            sigterm(p, "the bench");
             assertFalse(Files.exists(origin), "the origin scratch file is left behind");
             assertFalse(Files.exists(shm.resolve("dmwc-" + p.pid() + "-cache.img")), "the cache scratch file is left behind");
             List<Path> left = benchCopies(shm);
@@ -65,8 +64,7 @@ class CliTest {
             }
             assertFalse(filesIn(dir).isEmpty(), command + " never made a scratch file in " + dir);
             Thread.sleep(300);
-            p.toHandle().destroy(); // SIGTERM
-            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), command + " ignored SIGTERM");
+            sigterm(p, command);
             assertEquals(List.of(), filesIn(dir), command + " left scratch files behind");
         } finally {
             p.destroyForcibly();
@@ -266,9 +264,7 @@ class CliTest {
                 Thread.sleep(20);
             }
             Thread.sleep(1500);
-            p.toHandle().destroy(); // SIGTERM
-            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "crashtest ignored SIGTERM");
-            assertEquals(130, p.exitValue());
+            assertEquals(130, sigterm(p, "crashtest"));
             String text = Files.readString(out);
             assertTrue(text.startsWith("ssd: ") && text.contains(" 0 violations") && text.contains("stopped by SIGTERM after "), text);
             String j = Files.readString(json).replaceAll("\\s+", "");
@@ -286,9 +282,7 @@ class CliTest {
         Process p = child(out, "stress", "--mode", "p", "--seconds", "120", "--work-dir", dir.toString(), "--json");
         try {
             Thread.sleep(4000);
-            p.toHandle().destroy(); // SIGTERM
-            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "stress ignored SIGTERM");
-            assertEquals(130, p.exitValue(), Files.readString(out));
+            assertEquals(130, sigterm(p, "stress"), Files.readString(out));
             String j = Files.readString(out).replaceAll("\\s+", "");
             assertTrue(j.contains("\"stopped_by\":\"SIGTERM\"") && j.contains("\"mismatches\":0") && j.contains("\"stalled\":false"), j);
             assertFalse(j.contains("\"final_blocks_verified\":0,"), "the final check ran: " + j);
@@ -306,15 +300,20 @@ class CliTest {
         Process p = child(out, "fuzz", "-q", "--cases", "1000000", "--work-dir", work.toString());
         try {
             Thread.sleep(4000);
-            p.toHandle().destroy(); // SIGTERM
-            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "fuzz ignored SIGTERM");
-            assertEquals(130, p.exitValue());
+            assertEquals(130, sigterm(p, "fuzz"));
             String text = Files.readString(out);
             assertTrue(text.startsWith("ssd images ") && text.contains(" 0 failures") && text.contains("stopped by SIGTERM"), text);
             assertEquals(List.of(), filesIn(work));
         } finally {
             p.destroyForcibly();
         }
+    }
+
+    /** Sends {@code p} SIGTERM (a kill, or what a Ctrl-C does) and waits for it to exit; its exit status. */
+    private static int sigterm(Process p, String what) throws InterruptedException {
+        p.toHandle().destroy();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), what + " ignored SIGTERM");
+        return p.exitValue();
     }
 
     /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
