@@ -62,12 +62,7 @@ final class CrashtestCommand implements Callable<Integer> {
         // Ctrl-C or kill: the workload in progress ends, and what was explored is reported; a second one quits at once
         java.util.concurrent.atomic.AtomicReference<CrashExplorer> running = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicReference<String> stoppedBy = Signals.stopGracefully("crashtest",
-                "finishing the workload in progress, then reporting", () -> {
-                    CrashExplorer c = running.get();
-                    if (c != null) {
-                        c.stop();
-                    }
-                });
+                "finishing the workload in progress, then reporting", () -> java.util.Optional.ofNullable(running.get()).ifPresent(CrashExplorer::stop));
         for (String m : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
             if (stoppedBy.get() != null) {
                 break;

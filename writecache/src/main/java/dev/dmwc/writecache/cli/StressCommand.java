@@ -75,12 +75,7 @@ final class StressCommand implements Callable<Integer> {
         // Ctrl-C or kill: the run in progress ends, is checked and reported; a second one quits at once
         java.util.concurrent.atomic.AtomicReference<Stress> running = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicReference<String> stoppedBy = Signals.stopGracefully("stress",
-                "stopping the threads, then checking and reporting", () -> {
-                    Stress st = running.get();
-                    if (st != null) {
-                        st.stop();
-                    }
-                });
+                "stopping the threads, then checking and reporting", () -> java.util.Optional.ofNullable(running.get()).ifPresent(Stress::stop));
         for (String m : t.full() ? new String[] {t.mode()} : mode.equals("both") ? new String[] {"s", "p"} : new String[] {mode}) {
             Stress.Settings s = new Stress.Settings();
             s.mode = m;

@@ -312,6 +312,11 @@ public final class Replayer {
         }
         if (s.cacheFile != null && Files.exists(s.cacheFile)) {
             s.cacheBytes = Files.size(s.cacheFile);
+            int unit = s.mode.equals("p") ? 4096 : 512; // a dax device is whole pages, a block device whole sectors
+            if (s.cacheBytes == 0 || s.cacheBytes % unit != 0) {
+                throw new ReplayException("the cache " + s.cacheFile + " is " + s.cacheBytes + " bytes, not a whole number of "
+                        + unit + "-byte " + (unit == 4096 ? "pages (a pmem cache)" : "sectors"));
+            }
         }
         if (originBytes % bs != 0) {
             throw new ReplayException("--origin-size " + originBytes + " is not a multiple of the block size " + bs);

@@ -229,6 +229,20 @@ class CliTest {
         assertTrue(beyond.err().contains("beyond the origin (8388608 bytes, the size of " + origin + ")"), beyond.err());
         assertArrayEquals(cacheBefore, Files.readAllBytes(cache), "refused before the replay began, not half-way");
         assertArrayEquals(originBefore, Files.readAllBytes(origin));
+        // a corrupt image and a cache file of a size no device has: clear errors, nothing written
+        byte[] corrupt = cacheBefore.clone();
+        corrupt[0] ^= 0x5a; // the superblock's magic
+        Path corruptCache = Files.write(dir.resolve("corrupt-cache.img"), corrupt);
+        Run badMagic = run("replay", "-q", "--origin", origin.toString(), "--cache", corruptCache.toString(), read.toString());
+        assertEquals(2, badMagic.code());
+        assertTrue(badMagic.err().contains("Invalid magic in the superblock"), badMagic.err());
+        assertArrayEquals(corrupt, Files.readAllBytes(corruptCache));
+        Path odd = Files.write(dir.resolve("odd-cache.img"), new byte[1000]);
+        Run oddSize = run("replay", "-q", "--origin", origin.toString(), "--cache", odd.toString(), read.toString());
+        assertEquals(2, oddSize.code(), oddSize.err());
+        assertTrue(oddSize.err().contains("is 1000 bytes, not a whole number of 4096-byte pages"), oddSize.err());
+        assertEquals(1000, Files.size(odd));
+        assertArrayEquals(originBefore, Files.readAllBytes(origin));
         Run verifyOld = run("replay", "-q", "--verify", "--origin", origin.toString(), "--cache", cache.toString(), read.toString());
         assertEquals(2, verifyOld.code());
         assertTrue(verifyOld.err().contains("--verify knows what a device holds only when the replay made it"), verifyOld.err());
