@@ -114,9 +114,15 @@ final class BenchCommand implements Callable<Integer> {
                         + "from 512 to 4096)");
             }
         }
-        if (threadCounts.stream().anyMatch(t -> t < 1) || rounds < 1 || scale <= 0 || flushEvery < 1 || readPercent < 0 || readPercent > 100 || zipf <= 0) {
-            throw new Main.UsageError("--threads, --rounds, --scale, --flush-every and --zipf must be positive, --read-percent 0..100");
+        for (int t : threadCounts) {
+            Checks.atLeast(spec, "--threads", t, 1);
         }
+        Checks.atLeast(spec, "--rounds", rounds, 1);
+        Checks.atLeast(spec, "--flush-every", flushEvery, 1);
+        Checks.within(spec, "--read-percent", readPercent, 0, 100);
+        Checks.positive(spec, "--scale", scale);
+        Checks.positive(spec, "--max-phase-seconds", maxPhaseSeconds);
+        Checks.positive(spec, "--zipf", zipf);
         Bench.Config cfg = new Bench.Config();
         cfg.scale = scale;
         cfg.absorbRounds = rounds;
@@ -315,6 +321,12 @@ final class BenchCommand implements Callable<Integer> {
             }
             sb.append(String.format(Locale.ROOT, "  %-12s %9d %9.0f %8.1f %9.1f %9.1f %9.1f %9.1f %6.1f %8d  %s%n", r.phase, r.ops, r.iops,
                     r.mbPerSecond, r.p50us, r.p99us, r.p999us, r.writebackMbPerSecond, r.writebackRunBlocks, r.blockedOnFreelist, vs));
+        }
+        for (Bench.PhaseResult r : rs) {
+            if (r.stoppedEarly()) {
+                sb.append(String.format(Locale.ROOT, "  %s stopped at --max-phase-seconds %s: %,d of its %,d requests sent; its figures cover those%n",
+                        r.phase, Checks.plain(maxPhaseSeconds), r.ops, r.plannedOps));
+            }
         }
         return sb.toString();
     }

@@ -2,7 +2,6 @@ package dev.dmwc.writecache.cli;
 
 import dev.dmwc.writecache.format.CacheImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,12 +12,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "check", header = "Validate a cache image as resume would.", mixinStandardHelpOptions = true,
         description = {"Validate a cache image as resume would (magic, version, sizes, duplicate entries, sectors beyond the "
-                + "origin). Exit 0 clean, 1 problems (listed), 2 unreadable."})
+                + "origin). A gzip-compressed image (as the kernel's are kept) is read inflated. Exit 0 clean, 1 problems (listed), 2 unreadable."})
 final class CheckCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CACHE_IMG")
     Path image;
 
-    @Option(names = "--origin", paramLabel = "IMG", description = "The origin image: also check entry sectors against its size.")
+    @Option(names = "--origin", paramLabel = "IMG", description = "The origin image (gzip too): also check entry sectors against its size.")
     Path origin;
 
     @Option(names = "--start-sector", defaultValue = "0")
@@ -32,15 +31,15 @@ final class CheckCommand implements Callable<Integer> {
         long originSectors = -1;
         try {
             if (origin != null) {
-                originSectors = Files.size(origin) / 512;
+                originSectors = ImageFiles.size(origin) / 512;
             }
         } catch (IOException e) {
-            throw new Main.UsageError("cannot read origin image: " + origin + ": " + e.getMessage());
+            throw new Main.UsageError("cannot read origin image " + e.getMessage());
         }
         List<String> problems = new ArrayList<>();
         long entriesCount = 0;
-        try {
-            CacheImage img = CacheImage.open(image, startSector);
+        try (ImageFiles.Readable file = ImageFiles.open(image)) {
+            CacheImage img = CacheImage.open(file.path(), startSector);
             try {
                 problems.addAll(img.loadProblems());
                 if (problems.isEmpty()) {
@@ -52,7 +51,8 @@ final class CheckCommand implements Callable<Integer> {
                 img.close();
             }
         } catch (IOException e) {
-            System.err.println("dmwc: check: unreadable: " + e.getMessage());
+            System.err.println("dmwc: check: unreadable: " + (e.getMessage().startsWith(image.toString()) ? "" : image + ": ")
+                    + e.getMessage());
             return 2;
         }
         if (json) {

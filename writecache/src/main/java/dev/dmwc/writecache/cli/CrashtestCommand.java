@@ -39,6 +39,9 @@ final class CrashtestCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON ('-' = stdout only).")
     Path json;
 
@@ -48,14 +51,14 @@ final class CrashtestCommand implements Callable<Integer> {
         if (!mode.matches("s|p|both")) {
             throw new Main.UsageError("--mode must be s, p or both, not '" + mode + "'");
         }
-        if (workloads < 1 || ops < 1 || states < 1) {
-            throw new Main.UsageError("--workloads, --ops and --states must be at least 1");
-        }
+        Checks.atLeast(spec, "--workloads", workloads, 1);
+        Checks.atLeast(spec, "--ops", ops, 1);
+        Checks.atLeast(spec, "--states", states, 1);
         if (workDir != null && !Files.isDirectory(workDir)) {
             throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
         }
-        if (seconds != null && !(seconds > 0)) {
-            throw new Main.UsageError("--seconds must be positive, not " + seconds);
+        if (seconds != null) {
+            Checks.positive(spec, "--seconds", seconds);
         }
         Map<String, Object> all = new LinkedHashMap<>();
         long violations = 0;

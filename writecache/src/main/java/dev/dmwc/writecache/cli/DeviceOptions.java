@@ -269,6 +269,8 @@ final class DeviceOptions {
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError("--origin-model: " + e.getMessage());
         }
+        ImageFiles.refuseCompressed(origin, "--origin");
+        ImageFiles.refuseCompressed(cache, "--cache");
         List<Path> temporary = new ArrayList<>();
         Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
         String tag = "dmwc-" + ProcessHandle.current().pid();

@@ -11,7 +11,7 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "dump", mixinStandardHelpOptions = true,
         description = "Print a cache image's superblock and entries (committed / uncommitted / free), like thin_dump. "
-                + "Exit 0; 1 when the image would not load (its problems are printed, entries are not); 2 when it cannot be read.")
+                + "A gzip-compressed image (as the kernel's are kept) is read inflated. Exit 0; 1 when the image would not load (its problems are printed, entries are not); 2 when it cannot be read.")
 final class DumpCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CACHE_IMG")
     Path image;
@@ -27,11 +27,18 @@ final class DumpCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        ImageFiles.Readable file;
         CacheImage img;
         try {
-            img = CacheImage.open(image, startSector);
+            file = ImageFiles.open(image);
         } catch (IOException e) {
-            throw new Main.UsageError("cannot read cache image: " + e.getMessage());
+            throw new Main.UsageError("cannot read cache image " + e.getMessage());
+        }
+        try {
+            img = CacheImage.open(file.path(), startSector);
+        } catch (IOException e) {
+            closeQuietly(file);
+            throw new Main.UsageError("cannot read cache image " + image + ": " + e.getMessage());
         }
         try {
             List<String> problems = img.loadProblems();
@@ -78,13 +85,18 @@ final class DumpCommand implements Callable<Integer> {
             }
             return problems.isEmpty() ? 0 : 1;
         } catch (IOException e) {
-            throw new Main.UsageError("cannot read cache image: " + e.getMessage());
+            throw new Main.UsageError("cannot read cache image " + image + ": " + e.getMessage());
         } finally {
-            try {
-                img.close();
-            } catch (IOException e) {
-                // read-only
-            }
+            closeQuietly(img);
+            closeQuietly(file);
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            // read-only; an inflated copy left behind goes at exit
         }
     }
 }

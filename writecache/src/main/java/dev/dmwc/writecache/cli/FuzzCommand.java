@@ -35,11 +35,12 @@ final class FuzzCommand implements Callable<Integer> {
     @Option(names = {"-q", "--quiet"}, description = "No progress output.")
     boolean quiet;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
-        if (cases < 1) {
-            throw new Main.UsageError("--cases must be at least 1");
-        }
+        Checks.atLeast(spec, "--cases", cases, 1);
         if (workDir != null && !Files.isDirectory(workDir)) {
             throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
         }

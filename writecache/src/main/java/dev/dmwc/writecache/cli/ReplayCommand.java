@@ -230,13 +230,13 @@ final class ReplayCommand implements Callable<Integer> {
         }
         s.beyond = beyond;
         s.volume = volume;
+        Checks.atLeast(spec, "--skip-bad", skipBad, 0);
         s.skipBad = skipBad;
         if (limit != null) {
+            Checks.atLeast(spec, "--limit", limit, 1);
             s.limit = limit;
         }
-        if (loops < 1) {
-            throw new Main.UsageError("--loops must be at least 1, not " + loops);
-        }
+        Checks.atLeast(spec, "--loops", loops, 1);
         s.loops = loops;
         s.checkOnly = check;
         if (warmup != null) {
@@ -263,6 +263,7 @@ final class ReplayCommand implements Callable<Integer> {
             if (f != null && (Files.isDirectory(f) || f.toAbsolutePath().getParent() == null || !Files.isDirectory(f.toAbsolutePath().getParent()))) {
                 throw new Main.UsageError((f == originFile ? "--origin " : "--cache ") + f + ": not a file, nor one that can be made there");
             }
+            ImageFiles.refuseCompressed(f, f == originFile ? "--origin" : "--cache");
         }
         if (originFile != null && cacheFile != null && originFile.toAbsolutePath().normalize().equals(cacheFile.toAbsolutePath().normalize())) {
             throw new Main.UsageError("--origin and --cache name the same file");
@@ -278,14 +279,10 @@ final class ReplayCommand implements Callable<Integer> {
         s.cacheFile = cacheFile;
         s.prefault = prefault;
         s.noSpaceCheck = noSpaceCheck;
-        if (queueDepth < 1 || queueDepth > 1024) {
-            throw new Main.UsageError("--queue-depth must be 1..1024, not " + queueDepth);
-        }
+        Checks.within(spec, "--queue-depth", queueDepth, 1, 1024);
         s.queueDepth = queueDepth;
         if (latencyEvery != null) {
-            if (latencyEvery < 1 || latencyEvery > 1_000_000) {
-                throw new Main.UsageError("--latency-every must be 1..1000000, not " + latencyEvery);
-            }
+            Checks.within(spec, "--latency-every", latencyEvery, 1, 1_000_000);
             s.latencyEvery = latencyEvery;
         }
         if (originSize != null) {

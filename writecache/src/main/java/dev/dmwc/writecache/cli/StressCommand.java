@@ -62,9 +62,8 @@ final class StressCommand implements Callable<Integer> {
         if (!mode.matches("s|p|both")) {
             throw new Main.UsageError("--mode must be s, p or both, not '" + mode + "'");
         }
-        if (threads < 1 || seconds <= 0) {
-            throw new Main.UsageError("--threads and --seconds must be positive");
-        }
+        Checks.atLeast(spec, "--threads", threads, 1);
+        Checks.positive(spec, "--seconds", seconds);
         if (workDir != null && !Files.isDirectory(workDir)) {
             throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
         }

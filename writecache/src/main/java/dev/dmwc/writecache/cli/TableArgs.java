@@ -78,15 +78,7 @@ record TableArgs(String mode, int blockSize, List<String> features) {
             if (spec == null) {
                 continue;
             }
-            String typed = o;
-            for (String arg : r.originalArgs()) {
-                for (String name : spec.names()) {
-                    if (arg.equals(name) || arg.startsWith(name + "=")) {
-                        typed = name;
-                    }
-                }
-            }
-            out.add(typed);
+            out.add(Checks.typed(r, o));
         }
         return out;
     }

@@ -51,7 +51,7 @@ public final class CacheImage implements AutoCloseable {
             long base = startSector * 512;
             if (ch.size() < base + SuperblockLayout.LENGTH) {
                 throw new IOException("cache image too small for a superblock: need=" + (base + SuperblockLayout.LENGTH)
-                        + ", have=" + ch.size() + ", path=" + path);
+                        + ", have=" + ch.size());
             }
             ByteBuffer sb = ByteBuffer.allocate(SuperblockLayout.LENGTH).order(ByteOrder.LITTLE_ENDIAN);
             ch.read(sb, base);

@@ -169,14 +169,14 @@ public final class NbdServer implements AutoCloseable {
         if (listen.startsWith("tcp:")) {
             String hp = listen.substring(4);
             int c = hp.lastIndexOf(':');
-            int port;
-            try {
-                port = c <= 0 ? -1 : Integer.parseInt(hp.substring(c + 1));
-            } catch (NumberFormatException e) {
-                port = -1;
+            if (c <= 0) {
+                throw new IllegalArgumentException("--listen tcp:HOST:PORT needs a host and a port, not '" + listen + "'");
             }
+            String digits = hp.substring(c + 1);
+            int port = digits.matches("[0-9]{1,5}") ? Integer.parseInt(digits) : -1;
             if (port < 0 || port > 65535) {
-                throw new IllegalArgumentException("--listen tcp:HOST:PORT, not '" + listen + "'");
+                throw new IllegalArgumentException("--listen " + listen + ": the port must be a number 0..65535 (0: any free port), not '"
+                        + digits + "'");
             }
             return port;
         }

@@ -181,6 +181,55 @@ class CliTest {
         }
     }
 
+    /** A count or a duration out of range is a usage error naming the option as typed (an alias too), before any work. */
+    @Test
+    void numericOptionsOutOfRangeAreRefusedByTheNameTyped() throws Exception {
+        Path t = Files.writeString(dir.resolve("n.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n10 f write 0 4096\n");
+        String[][] cases = {
+            {"--threads must be at least 1, not 0", "bench", "--threads", "0"},
+            {"--rounds must be at least 1, not 0", "bench", "--rounds", "0"},
+            {"--read-percent must be 0..100, not 101", "bench", "--read-percent", "101"},
+            {"--seconds must be a number above 0, not 0", "bench", "--seconds", "0"},
+            {"--max-phase-seconds must be a number above 0, not -1", "bench", "--max-phase-seconds=-1"},
+            {"--zipf must be a number above 0, not 0", "bench", "--zipf", "0"},
+            {"--iterations must be at least 1, not 0", "crashtest", "--iterations", "0"},
+            {"--workloads must be at least 1, not 0", "crashtest", "--workloads", "0"},
+            {"--seconds must be a number above 0, not 0", "stress", "--seconds", "0"},
+            {"--cases must be at least 1, not 0", "fuzz", "--cases", "0"},
+            {"--limit must be at least 1, not -5", "replay", "--limit", "-5", t.toString()},
+            {"--limit must be at least 1, not 0", "replay", "--limit", "0", t.toString()},
+            {"--skip-bad must be at least 0, not -1", "replay", "--skip-bad", "-1", t.toString()},
+            {"--threads must be 1..1024, not 0", "replay", "--threads", "0", t.toString()},
+            {"--queue-depth must be 1..1024, not 2000", "replay", "--queue-depth", "2000", t.toString()},
+            {"the port must be a number 0..65535 (0: any free port), not '99999'", "serve", "--listen", "tcp:127.0.0.1:99999"},
+        };
+        for (String[] c : cases) {
+            String[] args = java.util.Arrays.copyOfRange(c, 1, c.length);
+            Run r = run(args);
+            assertEquals(2, r.code(), String.join(" ", args) + ": " + r.err());
+            assertTrue(r.err().equals("dmwc: " + c[0] + System.lineSeparator()) || r.err().contains(c[0]), String.join(" ", args) + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), "one line: " + r.err());
+        }
+    }
+
+    /** A phase that runs out of --max-phase-seconds says so, in the table and in JSON; one that finishes says that too. */
+    @Test
+    void aBenchPhaseStoppedByItsTimeLimitSaysSo() throws Exception {
+        String[] common = {"bench", "--modes", "s", "--phases", "absorb,overflow", "--rounds", "1", "--origin-size", "64M", "--cache-size", "8M",
+            "--origin-model", "latency=5ms,bandwidth=20M", "--seconds", "0.3"};
+        Run r = run(java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.stream.Stream.of("-q")).toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(java.util.regex.Pattern.compile("overflow stopped at --max-phase-seconds 0\\.3: [0-9,]+ of its [0-9,]+ requests sent")
+                .matcher(r.out()).find(), r.out());
+        assertFalse(r.out().contains("absorb stopped"), "absorb (about 1,000 writes into a clean cache) finishes: " + r.out());
+        Run j = run(java.util.stream.Stream.concat(java.util.Arrays.stream(common), java.util.stream.Stream.of("--json")).toArray(String[]::new));
+        assertEquals(0, j.code(), j.err());
+        String flat = j.out().replaceAll("\\s+", "");
+        assertTrue(flat.contains("\"phase\":\"overflow\",\"ops\":") && java.util.regex.Pattern.compile("\"planned_ops\":\\d+,\"stopped_at_max_phase_seconds\":true").matcher(flat).find(),
+                j.out());
+        assertTrue(flat.contains("\"stopped_at_max_phase_seconds\":false"), "absorb finished: " + j.out());
+    }
+
     /** {@code replay TRACE...} (architecture.md §4): several files replayed as one trace, on the same devices, verified. */
     @Test
     void replayTakesSeveralTracesOneAfterAnother() throws Exception {
@@ -395,6 +444,69 @@ class CliTest {
         return p;
     }
 
+    /** The kernel's images are kept gzipped: dump and check read them as they are, and leave nothing behind. */
+    @Test
+    void dumpAndCheckReadGzippedImagesAndNameWhatIsMissing() throws Exception {
+        Path gz = Path.of("..", "test-data", "kernel", "ssd-recovery", "cache.img.gz");
+        Path originGz = Path.of("..", "test-data", "kernel", "ssd-recovery", "origin.img.gz");
+        byte[] before = Files.readAllBytes(gz);
+        java.util.Set<String> shmBefore = shmInflated();
+        Run plain = run("dump", kernelImage("ssd-recovery", "cache.img").toString());
+        Run r = run("dump", gz.toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals(plain.out(), r.out(), "the gzipped image dumps as the plain one");
+        Run c = run("check", gz.toString(), "--origin", originGz.toString());
+        assertEquals(0, c.code(), c.err() + c.out());
+        assertTrue(c.out().contains("clean (254 entries)"), c.out());
+        // an origin too small for the entries: its inflated size counts, not the gzip file's
+        Path smallOrigin = dir.resolve("small-origin.img.gz");
+        try (java.io.OutputStream o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(smallOrigin))) {
+            o.write(new byte[4096]);
+        }
+        Run beyond = run("check", gz.toString(), "--origin", smallOrigin.toString());
+        assertEquals(1, beyond.code(), beyond.out());
+        assertArrayEquals(before, Files.readAllBytes(gz), "read only");
+        assertEquals(shmBefore, shmInflated(), "no inflated copy left behind");
+        // truncated gzip data: unreadable, exit 2, named
+        Path cut = dir.resolve("cut.img.gz");
+        Files.write(cut, java.util.Arrays.copyOf(before, before.length / 2));
+        Run t = run("dump", cut.toString());
+        assertEquals(2, t.code());
+        assertTrue(t.err().contains("cut.img.gz: truncated or corrupt gzip data"), t.err());
+        Run tc = run("check", cut.toString());
+        assertEquals(2, tc.code());
+        assertTrue(tc.err().contains("cut.img.gz: truncated or corrupt gzip data"), tc.err());
+        assertEquals(shmBefore, shmInflated(), "no inflated copy left behind after a failure either");
+        // missing files and directories are named as such, once
+        Path nope = dir.resolve("nope.img");
+        Run m = run("dump", nope.toString());
+        assertEquals(2, m.code());
+        assertEquals("dmwc: cannot read cache image " + nope + ": no such file", m.err().strip());
+        Run mo = run("check", gz.toString(), "--origin", nope.toString());
+        assertEquals(2, mo.code());
+        assertEquals("dmwc: cannot read origin image " + nope + ": no such file", mo.err().strip());
+        Run md = run("check", dir.toString());
+        assertEquals(2, md.code());
+        assertTrue(md.err().contains(dir + ": is a directory"), md.err());
+        // commands that write a device file refuse a gzip file rather than use its compressed bytes as the device
+        Path copy = Files.copy(gz, dir.resolve("copy-cache.img.gz"));
+        Path trace = Files.writeString(dir.resolve("gz.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n10 f write 0 4096\n");
+        Run rep = run("replay", "-q", "--mode", "s", "--cache", copy.toString(), "--origin", dir.resolve("o.img").toString(), trace.toString());
+        assertEquals(2, rep.code(), rep.err());
+        assertTrue(rep.err().contains("--cache " + copy + ": gzip-compressed; a device image is used in place: gunzip it first"), rep.err());
+        Run srv = run("serve", "--mode", "s", "--origin", copy.toString(), "--listen", "unix:" + dir.resolve("gz.sock"));
+        assertEquals(2, srv.code(), srv.err());
+        assertTrue(srv.err().contains("--origin " + copy + ": gzip-compressed"), srv.err());
+        assertArrayEquals(before, Files.readAllBytes(copy), "the gzip file is unchanged");
+        assertFalse(Files.exists(dir.resolve("o.img")), "nothing made");
+    }
+
+    private static java.util.Set<String> shmInflated() throws java.io.IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(Path.of("/dev/shm"))) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("dmwc-inflated-")).collect(java.util.stream.Collectors.toSet());
+        }
+    }
+
     @Test
     void dumpShowsTheKernelsCommittedEntries() throws Exception {
         Run r = run("dump", kernelImage("ssd-recovery", "cache.img").toString());
@@ -436,7 +548,7 @@ class CliTest {
         }
         Run zero = run("crashtest", "--seconds", "0");
         assertEquals(2, zero.code());
-        assertTrue(zero.err().contains("--seconds must be positive"), zero.err());
+        assertTrue(zero.err().contains("--seconds must be a number above 0, not 0"), zero.err());
         // an ssd cache too large to map: refused before the origin's scratch file is made too
         Path shm = Path.of("/dev/shm");
         if (Files.isDirectory(shm)) {

@@ -282,6 +282,9 @@ class NbdServerTest {
         e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
                 () -> new NbdServer(new CacheExport(target), "udp:1", new NbdServer.Options()));
         assertTrue(e.getMessage().contains("unix:PATH or tcp:HOST:PORT"), e.getMessage());
+        e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new NbdServer(new CacheExport(target), "tcp:127.0.0.1:99999", new NbdServer.Options()));
+        assertTrue(e.getMessage().contains("the port must be a number 0..65535") && e.getMessage().contains("'99999'"), e.getMessage());
     }
 
 }

@@ -1,0 +1,141 @@
+package dev.dmwc.writecache.cli;
+
+import dev.dmwc.writecache.block.ScratchFiles;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.ZipException;
+
+/**
+ * Device images opened for reading ({@code dump}, {@code check}): a gzip-compressed image, as the
+ * kernel's images are kept in {@code ../shared/kernel} and {@code test-data/kernel}, is inflated
+ * first into a sparse scratch copy, removed when done. The given file is never written.
+ */
+final class ImageFiles {
+    private ImageFiles() {
+    }
+
+    /** The file to read for {@code given}: itself, or its inflated copy. Close to remove the copy. */
+    record Readable(Path given, Path path, boolean inflated) implements AutoCloseable {
+        @Override
+        public void close() throws IOException {
+            if (inflated) {
+                ScratchFiles.delete(path);
+            }
+        }
+    }
+
+    /**
+     * Opens {@code given} for reading; an IOException names why it cannot be read (no such file, a
+     * directory, permission denied, corrupt gzip data), with the path.
+     */
+    static Readable open(Path given) throws IOException {
+        if (Files.isDirectory(given)) {
+            throw new IOException(given + ": is a directory");
+        }
+        byte[] head = new byte[2];
+        int n;
+        try (InputStream in = Files.newInputStream(given)) {
+            n = in.readNBytes(head, 0, 2);
+        } catch (NoSuchFileException e) {
+            throw new IOException(given + ": no such file", e);
+        } catch (AccessDeniedException e) {
+            throw new IOException(given + ": permission denied", e);
+        }
+        if (n < 2 || (head[0] & 0xff) != 0x1f || (head[1] & 0xff) != 0x8b) {
+            return new Readable(given, given, false);
+        }
+        Path dir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+        Path copy = ScratchFiles.createFile(dir, "dmwc-inflated-", ".img");
+        boolean ok = false;
+        try {
+            inflateSparse(given, copy);
+            ok = true;
+            return new Readable(given, copy, true);
+        } finally {
+            if (!ok) {
+                ScratchFiles.delete(copy);
+            }
+        }
+    }
+
+    /** Inflates {@code gz} into {@code out}, leaving holes where whole 64 KiB chunks are zero. */
+    private static void inflateSparse(Path gz, Path out) throws IOException {
+        byte[] chunk = new byte[1 << 16];
+        long length = 0;
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(gz), 1 << 16);
+                RandomAccessFile raf = new RandomAccessFile(out.toFile(), "rw");
+                FileChannel ch = raf.getChannel()) {
+            while (true) {
+                int got = in.readNBytes(chunk, 0, chunk.length);
+                if (got == 0) {
+                    break;
+                }
+                if (!allZero(chunk, got)) {
+                    ch.write(ByteBuffer.wrap(chunk, 0, got), length);
+                }
+                length += got;
+            }
+            raf.setLength(length);
+        } catch (ZipException | EOFException e) {
+            throw new IOException(gz + ": truncated or corrupt gzip data (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static boolean allZero(byte[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Refuses a device file given to a command that writes it ({@code option}: {@code --origin} or
+     * {@code --cache}) when it is a gzip file ({@code .gz}, gzip's magic): it would be used, and
+     * overwritten, as the compressed bytes. {@code null} and missing files pass.
+     */
+    static void refuseCompressed(Path file, String option) throws IOException {
+        if (file == null || !file.getFileName().toString().endsWith(".gz") || !Files.isRegularFile(file)) {
+            return;
+        }
+        byte[] head = new byte[2];
+        try (InputStream in = Files.newInputStream(file)) {
+            if (in.readNBytes(head, 0, 2) == 2 && (head[0] & 0xff) == 0x1f && (head[1] & 0xff) == 0x8b) {
+                throw new Main.UsageError(option + " " + file + ": gzip-compressed; a device image is used in place: gunzip it first "
+                        + "(dump and check read it as it is)");
+            }
+        }
+    }
+
+    /** The size of the image {@code given} holds (inflated, for a gzip file). */
+    static long size(Path given) throws IOException {
+        if (Files.isDirectory(given)) {
+            throw new IOException(given + ": is a directory");
+        }
+        byte[] head = new byte[2];
+        try (InputStream in = Files.newInputStream(given)) {
+            if (in.readNBytes(head, 0, 2) < 2 || (head[0] & 0xff) != 0x1f || (head[1] & 0xff) != 0x8b) {
+                return Files.size(given);
+            }
+        } catch (NoSuchFileException e) {
+            throw new IOException(given + ": no such file", e);
+        } catch (AccessDeniedException e) {
+            throw new IOException(given + ": permission denied", e);
+        }
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(given), 1 << 16)) {
+            return in.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (ZipException | EOFException e) {
+            throw new IOException(given + ": truncated or corrupt gzip data (" + e.getMessage() + ")", e);
+        }
+    }
+}
