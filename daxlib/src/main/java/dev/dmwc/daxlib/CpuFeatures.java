@@ -49,7 +49,7 @@ public final class CpuFeatures {
             int f = NativeLib.dmwc_cpu_features();
             return new CpuFeatures((f & NativeLib.F_CLFLUSH) != 0, (f & NativeLib.F_CLFLUSHOPT) != 0,
                     (f & NativeLib.F_CLWB) != 0, (f & NativeLib.F_PKU) != 0, (f & NativeLib.F_OSPKE) != 0,
-                    "cpuid (libdmwcnative)");
+                    "cpuid via libdmwcnative");
         }
         return new CpuFeatures(flags.contains("clflush"), flags.contains("clflushopt"), flags.contains("clwb"),
                 flags.contains("pku"), flags.contains("ospke"), "/proc/cpuinfo");

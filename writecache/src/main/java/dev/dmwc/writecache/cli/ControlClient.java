@@ -66,7 +66,8 @@ final class ControlClient {
             for (var e : flat.entrySet()) {
                 if (!e.getKey().equals("table") && !e.getKey().equals("status")) {
                     String k = e.getKey().startsWith("fields.") ? e.getKey().substring(7) : e.getKey();
-                    System.out.printf("  %-28s %s%n", k, e.getValue());
+                    String v = e.getValue() == null || e.getValue().equals("null") ? "-" : e.getValue(); // no error text: none yet
+                    System.out.printf("  %-28s %s%n", k, v);
                 }
             }
             return 0;

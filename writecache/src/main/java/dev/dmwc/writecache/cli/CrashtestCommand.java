@@ -18,19 +18,19 @@ final class CrashtestCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "s|p|both", defaultValue = "both", description = "Default: ${DEFAULT-VALUE}")
     String mode;
 
-    @Option(names = "--seed", defaultValue = "1", description = "First workload seed. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "First workload seed. Default: ${DEFAULT-VALUE}")
     long seed;
 
     @Option(names = {"--workloads", "--iterations"}, paramLabel = "N", defaultValue = "20", description = "Workloads per mode. Default: ${DEFAULT-VALUE}")
     int workloads;
 
-    @Option(names = "--seconds", description = "Run workloads for this long per mode instead of --workloads.")
+    @Option(names = "--seconds", paramLabel = "S", description = "Run workloads for this long per mode instead of --workloads.")
     Double seconds;
 
-    @Option(names = "--ops", defaultValue = "60", description = "Operations per workload (a power cut after each). Default: ${DEFAULT-VALUE}")
+    @Option(names = "--ops", paramLabel = "N", defaultValue = "60", description = "Operations per workload (a power cut after each). Default: ${DEFAULT-VALUE}")
     int ops;
 
-    @Option(names = "--states", defaultValue = "8", description = "Crash states per power cut. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--states", paramLabel = "N", defaultValue = "8", description = "Crash states per power cut. Default: ${DEFAULT-VALUE}")
     int states;
 
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default the temporary directory, java.io.tmpdir); removed at exit, also on SIGINT or SIGTERM.")
@@ -42,7 +42,8 @@ final class CrashtestCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--json", paramLabel = "FILE", description = "Also write the results as JSON ('-' = stdout only).")
+    @Option(names = "--json", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
+            description = "Write the results as JSON to FILE, beside the text; alone (or '-'): print JSON instead of the text.")
     Path json;
 
     @Override

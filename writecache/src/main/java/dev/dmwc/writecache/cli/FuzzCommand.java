@@ -17,10 +17,10 @@ import picocli.CommandLine.Option;
                 + "cases). Exit 0 when every case ended in a clear refusal or a correct load; 1 on a failure; 130 when Ctrl-C or kill "
                 + "stopped it (after the case in progress, reporting what ran; a second one quits at once)."})
 final class FuzzCommand implements Callable<Integer> {
-    @Option(names = "--cases", defaultValue = "1000", description = "Cases per target. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--cases", paramLabel = "N", defaultValue = "1000", description = "Cases per target. Default: ${DEFAULT-VALUE}")
     int cases;
 
-    @Option(names = "--seed", defaultValue = "1", description = "First seed. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "First seed. Default: ${DEFAULT-VALUE}")
     long seed;
 
     @Option(names = "--trace", paramLabel = "FILE", description = "Also mangle this trace file.")
@@ -29,8 +29,14 @@ final class FuzzCommand implements Callable<Integer> {
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default /dev/shm); removed at exit, also on SIGINT or SIGTERM.")
     Path workDir;
 
-    @Option(names = "--json", description = "Print the results as JSON (every target's counts and failing cases).")
-    boolean json;
+    @Option(names = "--json", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
+            description = "Write the results as JSON (every target's counts and failing cases) to FILE, beside the text; alone (or '-'): print JSON instead of the text.")
+    java.nio.file.Path json;
+
+    /** {@code --json} alone or {@code --json -}: JSON on stdout in place of the text. */
+    private boolean jsonOnly() {
+        return json != null && json.toString().equals("-");
+    }
 
     @Option(names = {"-q", "--quiet"}, description = "No progress output.")
     boolean quiet;
@@ -40,6 +46,7 @@ final class FuzzCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Main.checkOutput(json, "--json");
         Checks.atLeast(spec, "--cases", cases, 1);
         if (workDir != null && !Files.isDirectory(workDir)) {
             throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
@@ -69,7 +76,7 @@ final class FuzzCommand implements Callable<Integer> {
                 bar.done();
             }
             targets.put("nbd_sessions", map(nbd, "ended_as_prescribed"));
-            if (!json) {
+            if (!jsonOnly()) {
                 System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d sessions ended by the server as the protocol prescribes, %d failures%n",
                         "nbd sessions", nbd.cases, nbd.refused, nbd.failures);
                 nbd.examples.forEach(e -> System.out.println("  FAILURE " + e));
@@ -80,7 +87,7 @@ final class FuzzCommand implements Callable<Integer> {
             Path t = trace;
             failures += report(targets, "trace " + trace.getFileName(), "trace", () -> f.traces(t, seed, cases), f, cases);
         }
-        if (json) {
+        if (json != null) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("seed", seed);
             m.put("cases", cases);
@@ -90,8 +97,13 @@ final class FuzzCommand implements Callable<Integer> {
             if (stoppedBy.get() != null) {
                 m.put("stopped_by", stoppedBy.get());
             }
-            System.out.print(Json.of(m));
-        } else if (stoppedBy.get() != null) {
+            if (jsonOnly()) {
+                System.out.print(Json.of(m));
+            } else {
+                java.nio.file.Files.writeString(json, Json.of(m));
+            }
+        }
+        if (!jsonOnly() && stoppedBy.get() != null) {
             System.out.println("stopped by " + stoppedBy.get() + ": the last target above ran in part, those after it not at all");
         }
         return failures != 0 ? 1 : stoppedBy.get() != null ? 130 : 0;
@@ -127,7 +139,7 @@ final class FuzzCommand implements Callable<Integer> {
             bar.done();
         }
         targets.put(key, map(r, "refused"));
-        if (!json) {
+        if (!jsonOnly()) {
             System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d refused with a clear error, %6d loaded, %d failures%n", what,
                     r.cases, r.refused, r.loaded, r.failures);
             r.examples.forEach(e -> System.out.println("  FAILURE " + e));

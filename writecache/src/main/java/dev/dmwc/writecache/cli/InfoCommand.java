@@ -18,31 +18,52 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CpuFeatures f = CpuFeatures.current();
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("dmwc", "0.1.0 (dm-writecache target 1.6.0, Linux 6.1)");
-        m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
-        m.put("cpu features (" + f.source() + ")", f.asMap().toString());
-        m.put("persistence", Pmem.best().describe());
         ProtectionKeys.Backend best = ProtectionKeys.Backend.best();
-        m.put("protection backend", best.id() + " (default)");
+        Map<String, Object> backends = new LinkedHashMap<>();
         for (ProtectionKeys.Backend b : ProtectionKeys.Backend.values()) {
+            Map<String, Object> one = new LinkedHashMap<>();
             String why = b.unavailableReason();
-            String note = switch (b) {
+            one.put("available", why == null);
+            one.put("unavailable_because", why);
+            one.put("semantics", switch (b) {
                 case PKU -> "hardware user pkeys, per thread";
                 case SOFTWARE -> "per thread, enforced by the accessor";
                 case MPROTECT -> "process-wide, cannot tell threads apart";
                 case NONE -> "no protection (PGMAP_PROTECTION not set)";
-            };
-            m.put("  " + b.id(), (why == null ? "available" : "unavailable: " + why) + " - " + note);
+            });
+            backends.put(b.id(), one);
         }
+        Map<String, Object> cpu = new LinkedHashMap<>(f.asMap());
+        cpu.put("source", f.source());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("dmwc", "0.1.0");
+        m.put("target", "dm-writecache target 1.6.0, Linux 6.1");
+        m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+        m.put("cpu_features", cpu);
+        m.put("persistence", Pmem.best().describe());
+        m.put("protection_default", best.id());
+        m.put("protection_backends", backends);
         if (json) {
-            StringBuilder sb = new StringBuilder("{");
-            m.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append(Json.str(k.trim())).append(':').append(Json.str(v)));
-            System.out.println(sb.append('}'));
-        } else {
-            m.forEach((k, v) -> System.out.printf("%-34s %s%n", k + ":", v));
+            System.out.print(Json.of(m));
+            return 0;
         }
+        line("dmwc", m.get("dmwc") + " (" + m.get("target") + ")");
+        line("java", m.get("java"));
+        line("os", m.get("os"));
+        line("cpu features", f.asMap() + " (from " + f.source() + ")");
+        line("persistence", m.get("persistence"));
+        line("protection backend", best.id() + " (default)");
+        backends.forEach((id, v) -> {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> one = (Map<String, Object>) v;
+            line("  " + id, ((Boolean) one.get("available") ? "available" : "unavailable: " + one.get("unavailable_because"))
+                    + " - " + one.get("semantics"));
+        });
         return 0;
+    }
+
+    private static void line(String key, Object value) {
+        System.out.printf("%-34s %s%n", key + ":", value);
     }
 }

@@ -28,7 +28,7 @@ final class StressCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", defaultValue = "4", description = "I/O threads. Default: ${DEFAULT-VALUE}")
     int threads;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
     long seed;
 
     @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "2M", description = "Small, so writeback never stops. Default: ${DEFAULT-VALUE}")
@@ -48,8 +48,14 @@ final class StressCommand implements Callable<Integer> {
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default the temporary directory, java.io.tmpdir; only pmem mode makes one); removed at exit, also on SIGINT or SIGTERM.")
     Path workDir;
 
-    @Option(names = "--json", description = "Print the results as JSON.")
-    boolean json;
+    @Option(names = "--json", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
+            description = "Write the results as JSON (each mode's counts, mismatches and examples) to FILE, beside the text; alone (or '-'): print JSON instead of the text.")
+    java.nio.file.Path json;
+
+    /** {@code --json} alone or {@code --json -}: JSON on stdout in place of the text. */
+    private boolean jsonOnly() {
+        return json != null && json.toString().equals("-");
+    }
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
@@ -59,6 +65,7 @@ final class StressCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Main.checkOutput(json, "--json");
         if (!mode.matches("s|p|both")) {
             throw new Main.UsageError("--mode must be s, p or both, not '" + mode + "'");
         }
@@ -96,7 +103,7 @@ final class StressCommand implements Callable<Integer> {
             }
             Stress.Result r;
             Stress stress = new Stress(s);
-            ProgressBar bar = ProgressBar.forStderr("stress " + (m.equals("p") ? "pmem" : "ssd") + " seconds", quiet || json);
+            ProgressBar bar = ProgressBar.forStderr("stress " + (m.equals("p") ? "pmem" : "ssd") + " seconds", quiet || jsonOnly());
             if (bar != null) {
                 stress.elapsed = e -> bar.update((long) e, (long) Math.ceil(seconds), e);
             }
@@ -135,7 +142,7 @@ final class StressCommand implements Callable<Integer> {
                 j.put("stopped_by", stoppedBy.get());
             }
             all.put(m.equals("p") ? "pmem" : "ssd", j);
-            if (!json) {
+            if (!jsonOnly()) {
                 System.out.printf(Locale.ROOT, "%s: %.1f s, %d threads: %d writes (%d FUA), %d reads verified, %d discards, %d flushes; "
                         + "%d flush messages, %d suspend/resume, %d reloads, %d invariant checks; %d blocks written back; "
                         + "%d blocks verified at the end; %d reads after a discard saw an older version (allowed)%s: %d mismatches%s%n",
@@ -155,8 +162,10 @@ final class StressCommand implements Callable<Integer> {
                 }
             }
         }
-        if (json) {
+        if (jsonOnly()) {
             System.out.print(Json.of(all));
+        } else if (json != null) {
+            java.nio.file.Files.writeString(json, Json.of(all));
         }
         return !ok ? 1 : stoppedBy.get() != null ? 130 : 0;
     }

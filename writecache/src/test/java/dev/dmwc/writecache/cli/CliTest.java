@@ -587,6 +587,30 @@ class CliTest {
         for (String key : new String[] {"ssd_images", "pmem_images", "table_lines", "nbd_sessions"}) {
             assertTrue(j.contains("\"" + key + "\": { \"cases\": 20,"), key + " in " + j);
         }
+        // --json FILE: the text as usual, the JSON in the file (stress and crashtest take it the same way)
+        Path file = dir.resolve("fuzz.json");
+        Run both = run("fuzz", "-q", "--cases", "5", "--json", file.toString());
+        assertEquals(0, both.code(), both.err());
+        assertTrue(both.out().startsWith("ssd images "), both.out());
+        String fj;
+        try {
+            fj = Files.readString(file).replaceAll("\\s+", " ");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertTrue(fj.contains("\"cases\": 5, \"trace\": null, \"failures\": 0"), fj);
+        Path stressFile = dir.resolve("stress.json");
+        Run stress = run("stress", "-q", "--mode", "s", "--seconds", "0.5", "--work-dir", dir.toString(), "--json", stressFile.toString());
+        assertEquals(0, stress.code(), stress.err());
+        assertTrue(stress.out().startsWith("ssd: "), stress.out());
+        try {
+            assertTrue(Files.readString(stressFile).contains("\"mismatches\": 0"), Files.readString(stressFile));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Run noDir = run("stress", "--json", dir.resolve("none/s.json").toString());
+        assertEquals(2, noDir.code());
+        assertTrue(noDir.err().contains("cannot write it, no directory"), noDir.err());
         Run missing = run("fuzz", "--trace", "no-such.trace");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("no such trace file: no-such.trace") && missing.out().isEmpty(),
@@ -674,6 +698,13 @@ class CliTest {
         Run r = run("info", "--json");
         assertEquals(0, r.code());
         assertTrue(r.out().contains("\"persistence\":") && r.out().contains("\"pku\":"), r.out());
+        // fixed keys (the CPU flags' source is a value, not part of a key) and one object per backend
+        String flat = r.out().replaceAll("\\s+", "");
+        assertTrue(flat.contains("\"cpu_features\":{\"clwb\":") && flat.contains("\"source\":\"")
+                && flat.contains("\"protection_backends\":{\"pku\":{\"available\":")
+                && java.util.regex.Pattern.compile("\"none\":\\{\"available\":true,\"unavailable_because\":null,").matcher(flat).find(), r.out());
+        Run text = run("info");
+        assertTrue(text.out().contains("\ncpu features:") && text.out().contains("protection backend:"), text.out());
     }
 
     @org.junit.jupiter.api.Test
@@ -1028,6 +1059,7 @@ class CliTest {
         // the default table of architecture.md §4: p 4096 0
         assertTrue(human.out().startsWith("table:  0 131072 writecache p ") && human.out().lines().findFirst().orElseThrow().endsWith(" 4096 0"),
                 "[" + human.out() + "]" + human.err());
+        assertTrue(java.util.regex.Pattern.compile("\\n  error_text +-\\n").matcher(human.out()).find(), "no error text yet: " + human.out());
         assertEquals(0, run("message", "--listen", "unix:" + sock, "flush").code());
         Run refused = run("message", "--listen", "unix:" + sock, "warp", "9");
         assertEquals(1, refused.code());
