@@ -1,5 +1,6 @@
 package dev.dmwc.writecache.cli;
 
+import dev.dmwc.writecache.trace.SelectedReader;
 import dev.dmwc.writecache.trace.TraceFormatException;
 import dev.dmwc.writecache.trace.TraceReader;
 import dev.dmwc.writecache.trace.TraceRecord;
@@ -52,6 +53,32 @@ final class TraceCommand implements Runnable {
         }
     }
 
+    /** Which records of a trace to take: one volume, malformed lines tolerated (as replay's options of these names). */
+    static final class Selection {
+        @Option(names = "--volume", paramLabel = "ID", description = "Only this volume of a multi-volume trace (device, file or volume id).")
+        String volume;
+
+        @Option(names = "--skip-bad", paramLabel = "N", defaultValue = "0", description = "Tolerate up to N malformed lines (counted). Default: ${DEFAULT-VALUE}")
+        long skipBad;
+
+        SelectedReader open(List<Path> traces, TraceInput input, picocli.CommandLine.Model.CommandSpec spec) throws IOException, TraceFormatException {
+            Checks.atLeast(spec, "--skip-bad", skipBad, 0);
+            return new SelectedReader(TraceCommand.open(traces, input.format, input.events), volume, skipBad);
+        }
+
+        /** Refuses a --volume the trace does not have, naming those it has. */
+        void checkVolume(SelectedReader in) {
+            if (volume != null && !in.volumesSeen().containsKey(volume)) {
+                throw new Main.UsageError("no volume '" + volume + "' in the trace (it has: " + String.join(", ",
+                        in.volumesSeen().keySet().stream().limit(10).toList()) + (in.volumesSeen().size() > 10 ? ", …" : "") + ")");
+            }
+        }
+
+        static String skipped(SelectedReader in) {
+            return in.badLines() == 0 ? null : "bad lines skipped: " + in.badLines() + " (first: " + in.firstBad() + ")";
+        }
+    }
+
     @Command(name = "stats", mixinStandardHelpOptions = true,
             description = "Summarise a trace: requests and bytes by op, flags, volumes, extent, time span, sizes, alignment, "
                     + "and its footprint (distinct 4 KiB pages written, read, either: what a cache would need to hold it).")
@@ -64,8 +91,14 @@ final class TraceCommand implements Runnable {
         @Mixin
         TraceInput input;
 
+        @Mixin
+        Selection selection;
+
         @Option(names = "--json", description = "Print JSON instead of the table.")
         boolean json;
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() throws Exception {
@@ -82,7 +115,9 @@ final class TraceCommand implements Runnable {
             dev.dmwc.writecache.replay.TouchedPages written = new dev.dmwc.writecache.replay.TouchedPages();
             dev.dmwc.writecache.replay.TouchedPages read = new dev.dmwc.writecache.replay.TouchedPages();
             String fmt;
-            try (TraceReader in = open(traces, input.format, input.events)) {
+            long badLines;
+            String firstBad;
+            try (SelectedReader in = selection.open(traces, input, spec)) {
                 fmt = in.format();
                 TraceRecord r = new TraceRecord();
                 while (in.next(r)) {
@@ -90,7 +125,6 @@ final class TraceCommand implements Runnable {
                     long[] c = ops.computeIfAbsent(r.op, k -> new long[2]);
                     c[0]++;
                     c[1] += r.length;
-                    volumes.merge(r.volume == null ? "" : r.volume, 1L, Long::sum);
                     if (r.op != TraceRecord.Op.FLUSH) {
                         extent = Math.max(extent, r.offset + r.length);
                         sizes.merge(Long.highestOneBit(Math.max(1, r.length)), 1L, Long::sum);
@@ -106,6 +140,10 @@ final class TraceCommand implements Runnable {
                     fua += r.has(TraceRecord.FUA) ? 1 : 0;
                     last = Math.max(last, r.timeNs);
                 }
+                selection.checkVolume(in);
+                volumes.putAll(in.volumesSeen());
+                badLines = in.badLines();
+                firstBad = in.firstBad();
             } catch (TraceFormatException e) {
                 throw new Main.UsageError("malformed trace: " + e.getMessage());
             }
@@ -134,6 +172,9 @@ final class TraceCommand implements Runnable {
             m.put("footprint_bytes", footprint);
             m.put("seconds", last < 0 ? null : last / 1e9);
             m.put("volumes", volumes);
+            m.put("volume", selection.volume);
+            m.put("bad_lines_skipped", badLines);
+            m.put("first_bad_line", firstBad);
             Map<String, Long> sz = new LinkedHashMap<>();
             sizes.forEach((k, v) -> sz.put(k + "+", v));
             m.put("size_histogram_bytes", sz);
@@ -141,7 +182,8 @@ final class TraceCommand implements Runnable {
                 System.out.print(Json.of(m));
                 return 0;
             }
-            System.out.printf(Locale.ROOT, "%s (%s): %d requests over %s, extent %d bytes%n", trace, fmt, n,
+            System.out.printf(Locale.ROOT, "%s (%s)%s: %d requests over %s, extent %d bytes%n", trace, fmt,
+                    selection.volume == null ? "" : ", volume " + selection.volume, n,
                     last < 0 ? "no time" : String.format(Locale.ROOT, "%.3f s", last / 1e9), extent);
             for (var e : ops.entrySet()) {
                 System.out.printf(Locale.ROOT, "  %-8s %10d requests %16d bytes%n", e.getKey().name().toLowerCase(Locale.ROOT),
@@ -152,7 +194,10 @@ final class TraceCommand implements Runnable {
                     dev.dmwc.writecache.replay.ReplayReport.size(written.bytes()),
                     dev.dmwc.writecache.replay.ReplayReport.size(read.bytes()),
                     dev.dmwc.writecache.replay.ReplayReport.size(written.bytesWith(read)));
-            System.out.printf(Locale.ROOT, "  volumes: %s%n", volumes);
+            System.out.printf(Locale.ROOT, "  volumes (requests, all of them): %s%n", volumes);
+            if (badLines > 0) {
+                System.out.printf(Locale.ROOT, "  bad lines skipped: %d (first: %s)%n", badLines, firstBad);
+            }
             System.out.printf(Locale.ROOT, "  sizes (power-of-two buckets, bytes): %s%n", sz);
             return 0;
         }
@@ -175,6 +220,12 @@ final class TraceCommand implements Runnable {
         @Mixin
         TraceInput input;
 
+        @Mixin
+        Selection selection;
+
+        @picocli.CommandLine.Spec
+        picocli.CommandLine.Model.CommandSpec spec;
+
         @Option(names = "--file-name", paramLabel = "NAME", defaultValue = "dmwc",
                 description = "The file name in the log (fio opens it unless --replay_redirect). Default: ${DEFAULT-VALUE}")
         String fileName;
@@ -193,7 +244,8 @@ final class TraceCommand implements Runnable {
             }
             long n = 0;
             Path tmp = out.resolveSibling(out.getFileName() + ".part");
-            try (TraceReader in = open(trace, input.format, input.events);
+            String skipped;
+            try (SelectedReader in = selection.open(List.of(trace), input, spec);
                     OutputStream raw = Files.newOutputStream(tmp);
                     OutputStream o = out.toString().endsWith(".gz") ? new GZIPOutputStream(raw, 1 << 16) : raw;
                     BufferedWriter w = new BufferedWriter(new OutputStreamWriter(o, StandardCharsets.UTF_8), 1 << 16)) {
@@ -202,6 +254,10 @@ final class TraceCommand implements Runnable {
                 TraceRecord r = new TraceRecord();
                 long us = 0;
                 while (in.next(r)) {
+                    if (selection.volume == null && in.severalVolumes()) {
+                        throw new Main.UsageError("the trace has more than one volume (" + String.join(", ", in.volumesSeen().keySet())
+                                + ", …); a fio log is one file: convert one with --volume ID (trace stats lists them)");
+                    }
                     us = r.timeNs < 0 ? us : r.timeNs / 1000;
                     String p = us + " " + fileName + " ";
                     if (r.op == TraceRecord.Op.FLUSH) {
@@ -219,12 +275,21 @@ final class TraceCommand implements Runnable {
                     n++;
                 }
                 w.write(us + " " + fileName + " close\n");
+                selection.checkVolume(in);
+                skipped = Selection.skipped(in);
             } catch (TraceFormatException e) {
                 Files.deleteIfExists(tmp);
                 throw new Main.UsageError("malformed trace: " + e.getMessage());
+            } catch (RuntimeException e) {
+                Files.deleteIfExists(tmp);
+                throw e;
             }
             Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            System.out.printf("%s: %d requests written as fio iolog v3%n", out, n);
+            System.out.printf("%s: %d requests written as fio iolog v3%s%n", out, n,
+                    selection.volume == null ? "" : " (volume " + selection.volume + ")");
+            if (skipped != null) {
+                System.out.println(skipped);
+            }
             return 0;
         }
     }

@@ -259,7 +259,14 @@ public final class Traces {
     }
 
     /** A reader whose records' ranges are checked: see {@link #open(Path, Options, Memo)}. */
-    private record RangeChecked(TraceReader in, String name) implements TraceReader {
+    private static final class RangeChecked extends ForwardingTraceReader {
+        private final String name;
+
+        RangeChecked(TraceReader in, String name) {
+            super(in);
+            this.name = name;
+        }
+
         @Override
         public boolean next(TraceRecord r) throws IOException, TraceFormatException {
             if (!in.next(r)) {
@@ -273,16 +280,6 @@ public final class Traces {
                         + " reaches past the largest device (2^63 bytes)");
             }
             return true;
-        }
-
-        @Override
-        public String format() {
-            return in.format();
-        }
-
-        @Override
-        public void close() throws IOException {
-            in.close();
         }
     }
 

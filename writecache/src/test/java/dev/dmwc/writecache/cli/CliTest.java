@@ -848,6 +848,42 @@ class CliTest {
         }
     }
 
+    /** trace stats and convert take one volume and tolerate bad lines as replay does; a fio log of several volumes is refused. */
+    @Test
+    void traceStatsAndConvertSelectAVolumeAndSkipBadLines() throws Exception {
+        String ali = "../test-data/traces/edge/alibaba.csv";
+        Run all = run("trace", "stats", "--json", ali);
+        assertEquals(0, all.code(), all.err());
+        String a = all.out().replaceAll("\\s+", "");
+        assertTrue(a.contains("\"requests\":3,") && a.contains("\"volumes\":{\"0\":2,\"3\":1}"), all.out());
+        Run one = run("trace", "stats", "--json", "--volume", "0", ali);
+        String o = one.out().replaceAll("\\s+", "");
+        assertTrue(o.contains("\"requests\":2,") && o.contains("\"volumes\":{\"0\":2,\"3\":1}") && o.contains("\"volume\":\"0\""), one.out());
+        Run none = run("trace", "stats", "--volume", "9", ali);
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("no volume '9' in the trace (it has: 0, 3)"), none.err());
+        Path out = dir.resolve("vol.iolog");
+        Run mixed = run("trace", "convert", ali, out.toString());
+        assertEquals(2, mixed.code());
+        assertTrue(mixed.err().contains("the trace has more than one volume (0, 3, …); a fio log is one file: convert one with --volume ID"),
+                mixed.err());
+        assertFalse(Files.exists(out) || Files.exists(dir.resolve("vol.iolog.part")), "nothing written");
+        Run conv = run("trace", "convert", "--volume", "3", ali, out.toString());
+        assertEquals(0, conv.code(), conv.err());
+        assertTrue(conv.out().contains("1 requests written as fio iolog v3 (volume 3)"), conv.out());
+        assertTrue(Files.readString(out).contains(" write 0 4096\n"), Files.readString(out));
+        String spc = "../test-data/traces/edge/spc-with-bad-line.csv";
+        Run bad = run("trace", "stats", spc);
+        assertEquals(2, bad.code());
+        Run skipped = run("trace", "stats", "--skip-bad", "1", spc);
+        assertEquals(0, skipped.code(), skipped.err());
+        assertTrue(skipped.out().contains("bad lines skipped: 1 (first: " + spc + ":4: "), skipped.out());
+        Run conv2 = run("trace", "convert", "--skip-bad", "1", "--volume", "0", spc, dir.resolve("spc.iolog").toString());
+        assertEquals(0, conv2.code(), conv2.err());
+        assertTrue(conv2.out().contains("bad lines skipped: 1"), conv2.out());
+        assertEquals(2, run("trace", "stats", "--skip-bad", "-1", spc).code());
+    }
+
     /** fio (installed by .ci/run) replays a converted log: every read and write of the trace is issued. */
     @org.junit.jupiter.api.Test
     void fioAcceptsAConvertedIolog() throws Exception {
