@@ -55,6 +55,14 @@ final class ScriptCommand implements Callable<Integer> {
         if (!Files.isRegularFile(script)) {
             throw new Main.UsageError("no such script: " + script);
         }
+        for (Path p = outDir.toAbsolutePath(); p != null; p = p.getParent()) { // the nearest that exists must be a directory
+            if (Files.exists(p)) {
+                if (!Files.isDirectory(p)) {
+                    throw new Main.UsageError("OUTDIR " + outDir + ": " + p + " is a file, not a directory");
+                }
+                break;
+            }
+        }
         ProtectionKeys.Backend backend;
         FaultMode fm;
         try {
@@ -68,6 +76,11 @@ final class ScriptCommand implements Callable<Integer> {
             s = WcScript.parse(script, mode);
         } catch (WcScript.ScriptException e) {
             throw new Main.UsageError(e.getMessage());
+        }
+        try {
+            Files.createDirectories(outDir); // after the script parsed: a bad script makes nothing
+        } catch (java.io.IOException e) {
+            throw new Main.UsageError("cannot make OUTDIR " + outDir + " (" + e.getMessage() + ")");
         }
         ScriptRunner r = new ScriptRunner(s, outDir, backend, fm);
         if (images != null) {

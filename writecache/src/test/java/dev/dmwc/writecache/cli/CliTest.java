@@ -676,6 +676,15 @@ class CliTest {
         assertEquals(2, wrap.code());
         assertTrue(wrap.err().contains("bad.wcs:5: usage: discard SECTOR NSECT (NSECT 1..4194296)"), wrap.err());
         assertEquals(2, run("frobnicate").code());
+        // OUTDIR a file, or under one: a usage error, and the file is left as it was
+        Path file = Files.writeString(dir.resolve("a-file"), "keep");
+        Path good = Path.of("..", "test-data", "kernel", "ssd-crash", "script.wcs");
+        for (Path out : new Path[] {file, file.resolve("sub")}) {
+            Run o = run("script", good.toString(), out.toString());
+            assertEquals(2, o.code(), o.err());
+            assertTrue(o.err().contains(file + " is a file, not a directory"), o.err());
+        }
+        assertEquals("keep", Files.readString(file));
     }
 
     @Test
