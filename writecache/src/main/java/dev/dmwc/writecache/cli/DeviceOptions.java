@@ -271,6 +271,9 @@ final class DeviceOptions {
         }
         ImageFiles.refuseCompressed(origin, "--origin");
         ImageFiles.refuseCompressed(cache, "--cache");
+        if (origin != null && cache != null && origin.toAbsolutePath().normalize().equals(cache.toAbsolutePath().normalize())) {
+            throw new Main.UsageError("--origin and --cache name the same file");
+        }
         List<Path> temporary = new ArrayList<>();
         Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
         String tag = "dmwc-" + ProcessHandle.current().pid();

@@ -1093,6 +1093,11 @@ class CliTest {
         assertEquals(2, odd.code(), odd.err());
         assertTrue(odd.err().contains("multiple of 512"), odd.err());
         assertEquals(1000, Files.size(origin), "the origin is untouched");
+        Run same = run("serve", "--listen", "unix:" + dir.resolve("s.sock"), "--origin", origin.toString(), "--cache",
+                dir.resolve(".").resolve(origin.getFileName()).toString());
+        assertEquals(2, same.code(), same.err());
+        assertEquals("dmwc: --origin and --cache name the same file", same.err().strip());
+        assertEquals(1000, Files.size(origin), "the origin is untouched");
     }
 
     private void statusAndMessage(Path sock, Path ctl) {
