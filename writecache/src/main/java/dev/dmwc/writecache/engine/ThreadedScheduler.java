@@ -58,7 +58,14 @@ public final class ThreadedScheduler implements Scheduler {
 
     @Override
     public void submitIo(Runnable body) {
-        io.execute(() -> run(body));
+        try {
+            io.execute(() -> run(body));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            if (!shut) {
+                throw e;
+            }
+            // the target is gone (dtr): an I/O the last work item asked for as it was stopped is dropped
+        }
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -108,12 +115,19 @@ public final class ThreadedScheduler implements Scheduler {
             @Override
             public void queue() {
                 if (!shut && pending.compareAndSet(false, true)) {
-                    exec.execute(() -> {
-                        pending.set(false); // like the kernel: queuing again while it runs is allowed
+                    try {
+                        exec.execute(() -> {
+                            pending.set(false); // like the kernel: queuing again while it runs is allowed
+                            if (!shut) {
+                                ThreadedScheduler.this.run(body);
+                            }
+                        });
+                    } catch (java.util.concurrent.RejectedExecutionException e) {
                         if (!shut) {
-                            ThreadedScheduler.this.run(body);
+                            throw e;
                         }
-                    });
+                        pending.set(false); // shut down between the check and the queuing: nothing runs any more
+                    }
                 }
             }
 
@@ -247,17 +261,16 @@ public final class ThreadedScheduler implements Scheduler {
         }
     }
 
-    /** Cancel timers and pending work, and wait (up to 30 s) for running items to finish. */
+    /**
+     * Cancel timers and pending work, and wait (up to 30 s each) for running items to finish: the
+     * work queues first, whose items may still submit I/O (a writeback stopped part way), then
+     * the I/O; as {@code writecache_dtr} destroys the workqueues before the I/O client.
+     */
     @Override
     public void shutdown() {
         shut = true;
         timerThread.shutdownNow();
-        io.shutdown();
-        try {
-            io.awaitTermination(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        progressed(); // waiters re-check and see the shutdown
         Thread self = Thread.currentThread();
         for (Map.Entry<String, ExecutorService> q : queues.entrySet()) {
             q.getValue().shutdown();
@@ -269,6 +282,18 @@ public final class ThreadedScheduler implements Scheduler {
                 }
             }
         }
+        io.shutdown();
+        if (!isIoThread(self)) {
+            try {
+                io.awaitTermination(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         progressed();
+    }
+
+    private static boolean isIoThread(Thread t) {
+        return t.getName().startsWith("dmwc-io-");
     }
 }

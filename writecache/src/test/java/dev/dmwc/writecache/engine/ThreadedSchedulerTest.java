@@ -27,6 +27,37 @@ import org.junit.jupiter.api.Test;
 /** What wakes a context waiting on the freelist when the engine runs on real threads. */
 class ThreadedSchedulerTest {
     /**
+     * A work item still running when the target goes (dtr) may submit I/O on its way out: shutdown
+     * waits for the work queues before closing the I/O pool, so nothing is refused and reported as
+     * a failure. (It closed the I/O first: stress saw "engine work failed: RejectedExecutionException"
+     * when stopped.) Work queued or I/O submitted after the shutdown is dropped quietly.
+     */
+    @Test
+    void shutdownLetsRunningWorkSubmitItsLastIo() throws Exception {
+        List<Throwable> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        ThreadedScheduler sched = new ThreadedScheduler(failures::add);
+        CountDownLatch running = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean ioRan = new java.util.concurrent.atomic.AtomicBoolean();
+        Scheduler.Work w = sched.newWork("writeback", "last", () -> {
+            running.countDown();
+            try {
+                Thread.sleep(200); // the shutdown begins meanwhile
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            sched.submitIo(() -> ioRan.set(true));
+        });
+        w.queue();
+        assertTrue(running.await(10, TimeUnit.SECONDS));
+        sched.shutdown();
+        assertEquals(List.of(), failures);
+        assertTrue(ioRan.get(), "the last I/O ran before the pool closed");
+        w.queue();
+        sched.submitIo(() -> { });
+        assertEquals(List.of(), failures, "after the shutdown: dropped, not failed");
+    }
+
+    /**
      * The kernel wakes {@code freelist_wait} when entries are freed, not when any work item ends.
      * A waiter woken by every write-back completion takes {@code wc_lock} for nothing, and counts
      * another {@code writes_blocked_on_freelist} each time.
