@@ -316,6 +316,11 @@ final class ReplayCommand implements Callable<Integer> {
             throw new Main.UsageError(e.getMessage());
         }
         boolean jsonToStdout = json != null && json.toString().equals("-");
+        if (!check) {
+            // Ctrl-C or kill: the replay ends before its next request and reports what it replayed; a second one quits at once
+            s.stop = new dev.dmwc.writecache.replay.StopRequest();
+            Signals.stopGracefully("replay", "stopping before the next request, then reporting", s.stop::request);
+        }
         List<Replayer.Settings> sweep;
         if (tableArgs.stream().noneMatch(TableArgs::full)) {
             sweep = ReplaySweep.combinations(s, modes, cacheBytes, blockSizes, features);
@@ -341,6 +346,10 @@ final class ReplayCommand implements Callable<Integer> {
         } catch (TraceFormatException e) {
             throw new Main.UsageError("malformed trace: " + e.getMessage());
         } catch (Replayer.ReplayException e) {
+            if (s.stop != null && s.stop.requested()) {
+                System.err.println("dmwc: " + e.getMessage());
+                return 130;
+            }
             throw new Main.UsageError(e.getMessage());
         } catch (IllegalArgumentException e) {
             throw new Main.UsageError(e.getMessage());
@@ -355,7 +364,7 @@ final class ReplayCommand implements Callable<Integer> {
         }
         ReplaySweep one = ReplaySweep.single(traces, s, rep);
         writeReports(jsonToStdout, rep::toJson, rep::toHtml, one::toCsv, rep::toText);
-        return rep.mismatches > 0 || rep.errors > 0 ? 1 : 0;
+        return rep.mismatches > 0 || rep.errors > 0 ? 1 : rep.stoppedBy != null ? 130 : 0;
     }
 
     private int sweep(List<Replayer.Settings> runs, Traces.Options topts, boolean jsonToStdout) throws Exception {
@@ -365,12 +374,16 @@ final class ReplayCommand implements Callable<Integer> {
         } catch (TraceFormatException e) {
             throw new Main.UsageError("malformed trace: " + e.getMessage());
         }
+        if (result.runs().isEmpty() && result.stoppedBy != null) {
+            System.err.println("dmwc: stopped by " + result.stoppedBy + " while reading the trace, before any run began");
+            return 130;
+        }
         String everywhere = result.sameRefusalEverywhere();
         if (everywhere != null) {
             throw new Main.UsageError(everywhere);
         }
         writeReports(jsonToStdout, result::toJson, result::toHtml, result::toCsv, result::toText);
-        return result.failedRuns() > 0 ? 1 : result.refusedRuns() > 0 ? 2 : 0;
+        return result.failedRuns() > 0 ? 1 : result.refusedRuns() > 0 ? 2 : result.stoppedBy != null ? 130 : 0;
     }
 
     /** "25%" as 0.25; NaN when what comes before the '%' is not a number. */

@@ -18,13 +18,19 @@ final class Signals {
      * signal's name once one came.
      */
     static java.util.concurrent.atomic.AtomicReference<String> stopGracefully(String command, String what, Runnable first) {
+        return stopGracefully(command, what, sig -> first.run());
+    }
+
+    /** {@link #stopGracefully(String, String, Runnable)} whose {@code first} is told the signal ("SIGINT", "SIGTERM"). */
+    static java.util.concurrent.atomic.AtomicReference<String> stopGracefully(String command, String what,
+            java.util.function.Consumer<String> first) {
         java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
         onStop(sig -> {
             if (!stoppedBy.compareAndSet(null, sig)) {
                 System.exit(130);
             }
             System.err.println("dmwc " + command + ": " + sig + ": " + what + " (again to quit now)");
-            first.run();
+            first.accept(sig);
         });
         return stoppedBy;
     }

@@ -67,6 +67,8 @@ public final class ReplayReport {
     public dev.dmwc.daxlib.DaxDevice.Protection protection;
     /** Requests replayed before the figures started ({@code --warmup}), their wall time, and the write-back done meanwhile. */
     public long warmupRequests;
+    /** What ended the replay early (a {@link StopRequest}), or null when it ran to the end. */
+    public String stoppedBy;
     public double warmupSeconds;
     /** Where the warm-up ended on the timeline's x axis (trace seconds, or requests when the trace has no times); NaN: none. */
     public double warmupEndX = Double.NaN;
@@ -173,6 +175,7 @@ public final class ReplayReport {
         m.put("verified_reads", verifiedReads);
         m.put("mismatches", mismatches);
         m.put("requests_per_second", requestsPerSecond());
+        m.put("stopped_by", stoppedBy);
         m.put("parse_requests_per_second", scanSeconds > 0 ? scan.records / scanSeconds : 0.0);
         m.put("errors", errors);
         m.put("mode", settings.mode);
@@ -282,6 +285,11 @@ public final class ReplayReport {
                 + "parsing alone: %.0f requests/s%n", requests, replaySeconds, requestsPerSecond(), settings.timing,
                 settings.noData ? "no data" : "data", settings.verify && !settings.noData ? ", verified" : "",
                 scanSeconds > 0 ? scan.records / scanSeconds : 0.0));
+        if (stoppedBy != null) {
+            sb.append(String.format(Locale.ROOT, "stopped   by %s after %d of the %d requests: every figure below covers those%s%n",
+                    stoppedBy, warmupRequests + requests, scan.records, settings.verify && !settings.noData
+                            ? "; the final check still ran" : ""));
+        }
         if (warmupRequests > 0) {
             sb.append(String.format(Locale.ROOT, "warm-up   the first %d requests (%.2f s), then clear_stats: every figure below "
                     + "is after them (verification covers all)%n", warmupRequests, warmupSeconds));

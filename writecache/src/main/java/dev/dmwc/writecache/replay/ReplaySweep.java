@@ -63,6 +63,10 @@ public final class ReplaySweep {
 
     private final List<Path> trace;
     private final List<Run> runs = new ArrayList<>();
+    /** The combinations asked for; {@link #runs} has fewer when a stop came. */
+    private int planned;
+    /** What stopped the sweep early ({@link StopRequest}), or null. */
+    public String stoppedBy;
 
     private ReplaySweep(List<Path> trace) {
         this.trace = List.copyOf(trace);
@@ -108,12 +112,26 @@ public final class ReplaySweep {
     public static ReplaySweep run(List<Path> trace, Traces.Options options, List<Replayer.Settings> settings,
             BiFunction<Integer, Integer, Replayer.Progress> progress) throws IOException, TraceFormatException {
         ReplaySweep sweep = new ReplaySweep(trace);
+        sweep.planned = settings.size();
         for (Replayer.Settings s : settings) {
+            if (s.stop != null && s.stop.requested()) {
+                sweep.stoppedBy = s.stop.by(); // the runs not begun are left out
+                break;
+            }
             Run run = new Run(s);
             sweep.runs.add(run);
             try {
                 run.report = new Replayer(trace, options, s, progress.apply(sweep.runs.size(), settings.size())).run();
+                if (run.report.stoppedBy != null) {
+                    sweep.stoppedBy = run.report.stoppedBy;
+                    break;
+                }
             } catch (Replayer.ReplayException | IllegalArgumentException e) {
+                if (s.stop != null && s.stop.requested()) { // stopped while it read the trace: it never began
+                    sweep.runs.remove(run);
+                    sweep.stoppedBy = s.stop.by();
+                    break;
+                }
                 run.refused = e.getMessage();
             } catch (DmError e) {
                 run.refused = "the table was refused: " + e.getMessage();
@@ -182,6 +200,12 @@ public final class ReplaySweep {
                             : String.format(Locale.ROOT, "%.1f", w.getValueAtPercentile(99) / 1000.0),
                     verify ? String.format(Locale.ROOT, " %10d", rep.mismatches) : "", r.features()));
         }
+        if (stoppedBy != null) {
+            Run last = runs.get(runs.size() - 1);
+            sb.append(String.format(Locale.ROOT, "stopped by %s: %d of the %d runs began%s%n", stoppedBy, runs.size(), planned,
+                    last.report != null && last.report.stoppedBy != null ? ", the last stopped part way (" + (last.report.warmupRequests
+                            + last.report.requests) + " of " + last.report.scan.records + " requests)" : ""));
+        }
         sb.append(String.format(Locale.ROOT, "%nhits are of blocks (dmsetup status); around: blocks written around a full cache "
                 + "to the origin; blocked: writes that waited for a free block; written back: to the origin during the replay%n"));
         n = 0;
@@ -213,6 +237,8 @@ public final class ReplaySweep {
     /** One replay as a sweep of one run (for its CSV row). */
     public static ReplaySweep single(List<Path> trace, Replayer.Settings settings, ReplayReport report) {
         ReplaySweep sweep = new ReplaySweep(trace);
+        sweep.planned = 1;
+        sweep.stoppedBy = report.stoppedBy;
         Run run = new Run(settings);
         run.report = report;
         sweep.runs.add(run);
@@ -286,6 +312,8 @@ public final class ReplaySweep {
             list.add(o);
         }
         m.put("runs", list);
+        m.put("planned_runs", planned);
+        m.put("stopped_by", stoppedBy);
         return Json.of(m);
     }
 }

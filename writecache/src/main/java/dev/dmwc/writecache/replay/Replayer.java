@@ -119,6 +119,8 @@ public final class Replayer {
          * reads them from here); null: one is made per replay when it loops.
          */
         public Traces.Memo memo;
+        /** Set to end the replay early and report what ran; null: runs to the end. */
+        public StopRequest stop;
         /** Usable bytes of the file system holding a directory; a knob for tests. */
         public ToLongFunction<Path> usableSpace = Replayer::usableSpace;
 
@@ -219,6 +221,9 @@ public final class Replayer {
                 }
                 if (!more) {
                     break;
+                }
+                if ((sc.records & 4095) == 0 && s.stop != null && s.stop.requested()) {
+                    throw new ReplayException("stopped by " + s.stop.by() + " while reading the trace, before replaying any of it");
                 }
                 String v = r.volume == null ? "" : r.volume;
                 if (v != runVolume) {
@@ -574,6 +579,10 @@ public final class Replayer {
         TraceReader in = Traces.open(trace, traceOptions, memo);
         try {
             while (done < sc.records) {
+                if (s.stop != null && s.stop.requested()) {
+                    rep.stoppedBy = s.stop.by();
+                    break;
+                }
                 boolean more;
                 try {
                     more = in.next(r);
@@ -602,9 +611,16 @@ public final class Replayer {
                     }
                     if (speed > 0) {
                         long due = start + (long) (r.timeNs / speed);
-                        long wait = due - System.nanoTime();
-                        if (wait > 0) {
-                            LockSupport.parkNanos(wait);
+                        // in slices, so that a stop asked for during a long pause in the trace is seen
+                        for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
+                            if (s.stop != null && s.stop.requested()) {
+                                break;
+                            }
+                            LockSupport.parkNanos(Math.min(wait, 50_000_000L));
+                        }
+                        if (s.stop != null && s.stop.requested()) {
+                            rep.stoppedBy = s.stop.by();
+                            break;
                         }
                     }
                 }

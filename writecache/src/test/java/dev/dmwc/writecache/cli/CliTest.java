@@ -338,6 +338,47 @@ class CliTest {
         }
     }
 
+    /**
+     * A replay stopped by SIGTERM (here during a minute's pause of a real-time trace) ends before its
+     * next request, still verifies and reports what it replayed, says so, and exits 130; a sweep runs
+     * no further combination.
+     */
+    @Test
+    void aReplayStoppedBySigtermReportsWhatItReplayed() throws Exception {
+        Path trace = Files.writeString(dir.resolve("pause.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n10 f write 0 4096\n"
+                + "60000000 f write 4096 4096\n");
+        Path work = Files.createDirectory(dir.resolve("replay-work"));
+        String[][] runs = {{"replay", "--timing", "real", "--verify", "--work-dir", work.toString(), "--json", dir.resolve("one.json").toString(),
+            trace.toString()},
+            {"replay", "--timing", "real", "--mode", "s,p", "--work-dir", work.toString(), "--json", dir.resolve("sweep.json").toString(),
+                trace.toString()}};
+        for (String[] args : runs) {
+            Path out = dir.resolve("replay-out.txt");
+            Process p = child(out, args);
+            try {
+                long deadline = System.currentTimeMillis() + 60_000;
+                while (filesIn(work).isEmpty() && System.currentTimeMillis() < deadline && p.isAlive()) {
+                    Thread.sleep(20);
+                }
+                Thread.sleep(1500); // the first write is replayed, the second is a minute away
+                assertEquals(130, sigterm(p, "replay"), Files.readString(out));
+                String text = Files.readString(out);
+                String j = Files.readString(Path.of(args[args.length - 2])).replaceAll("\\s+", "");
+                if (args[3].equals("--verify")) {
+                    assertTrue(text.contains("stopped   by SIGTERM after 1 of the 2 requests: every figure below covers those; "
+                            + "the final check still ran") && text.contains(": 0 mismatches"), text);
+                    assertTrue(j.contains("\"requests\":1,") && j.contains("\"stopped_by\":\"SIGTERM\""), j);
+                } else {
+                    assertTrue(text.contains("stopped by SIGTERM: 1 of the 2 runs began, the last stopped part way (1 of 2 requests)"), text);
+                    assertTrue(j.contains("\"planned_runs\":2,\"stopped_by\":\"SIGTERM\""), j);
+                }
+                assertEquals(List.of(), filesIn(work), "the scratch devices went at exit");
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
     /** A stress run stopped by SIGTERM checks what ran (the final check included), reports it and exits 130. */
     @Test
     void aStressRunStoppedBySigtermIsCheckedAndReported() throws Exception {
