@@ -102,17 +102,21 @@ public final class Bench {
         /** absorb: each round's ratio to its own baseline round, in the order run. */
         public double[] roundRatios;
 
-        /** True when the phase ran out of time before sending all its requests: its figures cover what was sent. */
-        public boolean stoppedEarly() {
-            return ops < plannedOps;
-        }
+        /**
+         * Why the phase ended before sending all its requests ({@link #MAX_PHASE_SECONDS}, or what
+         * stopped the bench, e.g. "SIGINT"); null when it sent them all. Its figures cover what it sent.
+         */
+        public String stopped;
+
+        /** {@link #stopped}'s value for a phase that ran out of {@code --max-phase-seconds}. */
+        public static final String MAX_PHASE_SECONDS = "max_phase_seconds";
 
         public Map<String, Object> toMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("phase", phase);
             m.put("ops", ops);
             m.put("planned_ops", plannedOps);
-            m.put("stopped_at_max_phase_seconds", stoppedEarly());
+            m.put("stopped", stopped);
             m.put("reads", reads);
             m.put("writes", writes);
             m.put("flushes", flushes);
@@ -150,6 +154,24 @@ public final class Bench {
     private final long originBlocks;
     private final long cacheBlocks;
     private final Replayer.Progress progress;
+    /** What stopped the bench early ({@link #stop}), or null. */
+    private volatile String stopBy;
+
+    /**
+     * Ends the run early (Ctrl-C): the phase in progress stops sending requests and is reported
+     * with what it sent; the phases after it do not run. {@code by} names why ("SIGINT").
+     */
+    public void stop(String by) {
+        if (stopBy == null) {
+            stopBy = by;
+        }
+    }
+
+    /** What stopped the run, or null when it ran every phase. */
+    public String stoppedBy() {
+        return stopBy;
+    }
+
     /** What the absorb baseline was (set by the caller that measured it). */
     public String copyBaselineName = "raw copy into a mapped file";
 
@@ -190,6 +212,9 @@ public final class Bench {
         long span = Math.min(originBlocks, Math.max(1, cacheBlocks * 4));
         for (String phase : cfg.phases) {
             warmUp(absorbBlocks);
+            if (stopBy != null) {
+                break; // the phases not begun are left out
+            }
             PhaseResult r;
             switch (phase) {
                 case "absorb" -> r = absorb(absorbBlocks, copyBaseline);
@@ -239,7 +264,7 @@ public final class Bench {
             return;
         }
         warmedUp = true;
-        for (int w = 0; w < cfg.warmupRounds; w++) {
+        for (int w = 0; w < cfg.warmupRounds && stopBy == null; w++) {
             phase("absorb (warm-up)", blocks, 0, (rnd, t, i) -> rnd.nextLong(originBlocks));
             commitAndClean();
         }
@@ -258,17 +283,27 @@ public final class Bench {
             baseline.measure(blocks * bs);
         }
         for (int k = 0; k < rounds; k++) {
+            if (k > 0 && stopBy != null) {
+                break;
+            }
             base[k] = baseline.measure(blocks * bs);
             PhaseResult r = phase("absorb", blocks, 0, (rnd, t, i) -> rnd.nextLong(originBlocks), lat);
             ratios[k] = r.mbPerSecond / base[k];
             rs.add(r);
             commitAndClean();
         }
+        if (rs.size() < rounds) { // stopped: the rounds that ran
+            base = java.util.Arrays.copyOf(base, rs.size());
+            ratios = java.util.Arrays.copyOf(ratios, rs.size());
+            rounds = rs.size();
+        }
         PhaseResult out = new PhaseResult();
         out.phase = "absorb";
+        out.plannedOps = blocks * Math.max(1, cfg.absorbRounds);
+        out.stopped = rs.size() < Math.max(1, cfg.absorbRounds) ? stopBy
+                : rs.stream().map(r -> r.stopped).filter(java.util.Objects::nonNull).findFirst().orElse(null);
         for (PhaseResult r : rs) {
             out.ops += r.ops;
-            out.plannedOps += r.plannedOps;
             out.writes += r.writes;
             out.seconds += r.seconds;
             out.blockedOnFreelist += r.blockedOnFreelist;
@@ -320,6 +355,7 @@ public final class Bench {
         r.phase = "drain";
         r.ops = fill.ops;
         r.plannedOps = fill.plannedOps;
+        r.stopped = fill.stopped;
         r.writes = fill.writes;
         r.seconds = s;
         r.iops = wbBlocks / s;
@@ -427,7 +463,7 @@ public final class Bench {
             for (Thread th : threads) {
                 try {
                     long left = deadline - System.nanoTime();
-                    if (left <= 0) {
+                    if (left <= 0 || stopBy != null) {
                         timeUp.setOpaque(true);
                     }
                     th.join(Math.max(1, Math.min(200, left / 1_000_000)));
@@ -464,6 +500,9 @@ public final class Bench {
         }
         r.ops = r.reads + r.writes;
         r.plannedOps = ops;
+        if (r.ops < ops) {
+            r.stopped = stopBy != null ? stopBy : PhaseResult.MAX_PHASE_SECONDS;
+        }
         r.seconds = s;
         r.iops = r.ops / s;
         r.mbPerSecond = (double) r.ops * bs / s / 1e6;

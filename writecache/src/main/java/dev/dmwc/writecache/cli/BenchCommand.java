@@ -149,20 +149,31 @@ final class BenchCommand implements Callable<Integer> {
         List<Object> runs = new ArrayList<>();
         StringBuilder table = new StringBuilder();
         List<Object> scaling = new ArrayList<>();
+        // Ctrl-C or kill: the phase in progress ends and is reported with what it sent; nothing after it runs
+        stoppedBy = Signals.stopGracefully("bench", "ending the phase in progress, then reporting what ran",
+                sig -> java.util.Optional.ofNullable(running.get()).ifPresent(b -> b.stop(sig)));
+        runs:
         for (String mode : modes) {
             for (int bs : devices.blockSizes) {
                 devices.blockSize = bs;
                 List<List<Bench.PhaseResult>> byCount = new ArrayList<>();
                 for (int threads : threadCounts) {
+                    if (stoppedBy.get() != null) {
+                        break runs;
+                    }
                     cfg.threads = threads;
                     byCount.add(runOne(mode, threads, cfg, runs, table));
                 }
-                if (threadCounts.size() > 1) {
+                if (threadCounts.size() > 1 && stoppedBy.get() == null) {
                     table.append(scaling(mode, bs, byCount, scaling));
                 }
             }
         }
+        if (stoppedBy.get() != null) {
+            table.append(String.format("%nstopped by %s: what ran is above; the phases and runs after it did not run%n", stoppedBy.get()));
+        }
         report.put("runs", runs);
+        report.put("stopped_by", stoppedBy.get());
         if (!scaling.isEmpty()) {
             report.put("scaling", scaling);
         }
@@ -174,8 +185,13 @@ final class BenchCommand implements Callable<Integer> {
                 Files.writeString(json, Json.of(report));
             }
         }
-        return 0;
+        return stoppedBy.get() != null ? 130 : 0;
     }
+
+    /** The bench running now, told of a Ctrl-C. */
+    private final java.util.concurrent.atomic.AtomicReference<Bench> running = new java.util.concurrent.atomic.AtomicReference<>();
+    /** The signal that stopped the run, once one came. */
+    private java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
 
     private boolean jsonToStdout() {
         return json != null && json.toString().equals("-");
@@ -231,7 +247,16 @@ final class BenchCommand implements Callable<Integer> {
             Bench b = new Bench(d.target(), cfg, quiet || jsonToStdout() ? null : ProgressBar.forStderr("bench " + mode + (devices.blockSizes.size() > 1 ? " " + devices.blockSize + "B" : "")
                     + (threadCounts.size() > 1 ? " x" + threads : ""), false));
             b.copyBaselineName = copyName;
-            List<Bench.PhaseResult> rs = b.run(copyRound, seq);
+            running.set(b);
+            if (stoppedBy.get() != null) { // came while the devices and baselines were being made
+                b.stop(stoppedBy.get());
+            }
+            List<Bench.PhaseResult> rs;
+            try {
+                rs = b.run(copyRound, seq);
+            } finally {
+                running.set(null);
+            }
             Map<String, Object> run = new LinkedHashMap<>();
             run.put("mode", mode);
             run.put("table", "0 " + d.target().lengthSectors() + " writecache " + d.tableLine());
@@ -323,9 +348,10 @@ final class BenchCommand implements Callable<Integer> {
                     r.mbPerSecond, r.p50us, r.p99us, r.p999us, r.writebackMbPerSecond, r.writebackRunBlocks, r.blockedOnFreelist, vs));
         }
         for (Bench.PhaseResult r : rs) {
-            if (r.stoppedEarly()) {
-                sb.append(String.format(Locale.ROOT, "  %s stopped at --max-phase-seconds %s: %,d of its %,d requests sent; its figures cover those%n",
-                        r.phase, Checks.plain(maxPhaseSeconds), r.ops, r.plannedOps));
+            if (r.stopped != null) {
+                sb.append(String.format(Locale.ROOT, "  %s stopped %s: %,d of its %,d requests sent; its figures cover those%n", r.phase,
+                        r.stopped.equals(Bench.PhaseResult.MAX_PHASE_SECONDS) ? "at --max-phase-seconds " + Checks.plain(maxPhaseSeconds)
+                                : "by " + r.stopped, r.ops, r.plannedOps));
             }
         }
         return sb.toString();

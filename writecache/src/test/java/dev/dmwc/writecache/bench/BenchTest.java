@@ -103,6 +103,45 @@ class BenchTest {
         assertEquals(8, touched.size());
     }
 
+    /**
+     * Bench.stop (a Ctrl-C) ends the phase in progress, which is reported with what it sent and
+     * why; the phases after it do not run.
+     */
+    @Test
+    void aStopEndsThePhaseInProgressAndRunsNoMore() throws Exception {
+        WritecacheTarget t = smallTarget(new ThrottledBlockDevice(new MemoryBlockDevice("origin", 64L << 20),
+                ThrottledBlockDevice.Model.parse("latency=2ms,bandwidth=100M")));
+        Bench.Config cfg = new Bench.Config();
+        cfg.threads = 2;
+        cfg.absorbRounds = 1;
+        cfg.warmupRounds = 1;
+        cfg.phases = List.of("absorb", "overflow", "mixed");
+        long overflowOps = t.engine().nBlocks() * 2;
+        Bench[] bench = new Bench[1];
+        bench[0] = new Bench(t, cfg, new dev.dmwc.writecache.replay.Replayer.Progress() {
+            @Override
+            public void update(long done, long total, double seconds) {
+                if (total == overflowOps) {
+                    bench[0].stop("TEST"); // overflow has begun
+                }
+            }
+
+            @Override
+            public void done() {
+            }
+        });
+        List<Bench.PhaseResult> rs = bench[0].run(bytes -> 1000, 400);
+        assertEquals(List.of("absorb", "overflow"), rs.stream().map(r -> r.phase).toList(), "mixed never began");
+        assertEquals(null, rs.get(0).stopped);
+        Bench.PhaseResult o = rs.get(1);
+        assertEquals("TEST", o.stopped);
+        assertEquals(overflowOps, o.plannedOps);
+        assertTrue(o.ops > 0 && o.ops < o.plannedOps, o.ops + " of " + o.plannedOps);
+        assertEquals("TEST", bench[0].stoppedBy());
+        assertEquals("TEST", o.toMap().get("stopped"));
+        t.remove();
+    }
+
     /** A phase run alone warms up first, as absorb does (cold code would be measured; overflow tipped into write-around). */
     @org.junit.jupiter.params.ParameterizedTest
     @org.junit.jupiter.params.provider.ValueSource(strings = {"drain", "overflow", "zipf"})
