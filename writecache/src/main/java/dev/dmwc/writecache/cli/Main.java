@@ -25,6 +25,13 @@ public final class Main implements Runnable {
             c.getErr().println("try: " + c.getCommandSpec().qualifiedName() + " --help");
             return 2;
         });
+        cl.setExecutionStrategy(parsed -> {
+            try {
+                return new CommandLine.RunLast().execute(parsed);
+            } finally {
+                Signals.reset(); // a command's Ctrl-C handling ends with it
+            }
+        });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             if (ex instanceof UsageError) {
                 c.getErr().println("dmwc: " + ex.getMessage());

@@ -1,0 +1,52 @@
+package dev.dmwc.writecache.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A command's Ctrl-C handling ends with the command: in-process callers (the tests) are not left with it. */
+class SignalsTest {
+    @TempDir
+    Path dir;
+
+    /** Runs one replay in-process, says so on stdout, then waits to be stopped. */
+    public static void main(String[] args) throws Exception {
+        int code = Main.commandLine().execute("replay", "-q", "--work-dir", args[1], args[0]);
+        System.out.println("replayed " + code);
+        System.out.flush();
+        Thread.sleep(120_000);
+    }
+
+    @Test
+    void aSigtermAfterACommandStopsTheProcessAsByDefault() throws Exception {
+        Path trace = Files.writeString(dir.resolve("t.iolog"), "fio version 3 iolog\n0 f add\n0 f open\n10 f write 0 4096\n");
+        Path out = dir.resolve("out.txt");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String f : System.getProperty("dmwc.test.jvmFlags", "").split(" ")) {
+            if (!f.isBlank()) {
+                cmd.add(f);
+            }
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), SignalsTest.class.getName(), trace.toString(), dir.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        try {
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!Files.readString(out).contains("replayed ") && System.currentTimeMillis() < deadline && p.isAlive()) {
+                Thread.sleep(20);
+            }
+            assertTrue(Files.readString(out).contains("replayed 0"), Files.readString(out));
+            p.toHandle().destroy(); // SIGTERM
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the replay's handler outlived it and swallowed the SIGTERM: " + Files.readString(out));
+            assertEquals(143, p.exitValue(), Files.readString(out));
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+}
