@@ -66,14 +66,23 @@ final class ServeCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             throw new Main.UsageError("cannot listen on " + listen + ": " + e.getMessage());
         }
+        // the control socket too, before the devices: one in use leaves the devices as they were
+        java.nio.file.Path controlPath = control != null ? control : ControlSocket.defaultPath(listen);
+        java.util.concurrent.atomic.AtomicReference<java.util.function.Function<String, String>> onControl =
+                new java.util.concurrent.atomic.AtomicReference<>(line -> Json.of(Map.of("ok", false, "error", "dmwc serve is starting")));
+        ControlSocket ctl;
+        try {
+            ctl = new ControlSocket(controlPath, line -> onControl.get().apply(line));
+        } catch (java.io.IOException e) {
+            closeListener(listener);
+            throw new Main.UsageError("cannot make the control socket: " + e.getMessage());
+        }
         DeviceOptions.Opened d;
         try {
             d = devices.open();
         } catch (RuntimeException | java.io.IOException e) {
-            listener.channel().close();
-            if (listener.unixPath() != null) {
-                java.nio.file.Files.deleteIfExists(listener.unixPath());
-            }
+            closeListener(listener);
+            ctl.close();
             throw e;
         }
         WritecacheTarget t = d.target();
@@ -85,8 +94,7 @@ final class ServeCommand implements Callable<Integer> {
         o.inline(dispatch.equals("inline"));
         NbdServer server = new NbdServer(new CacheExport(t), listener, o);
         long started = System.nanoTime();
-        ControlSocket ctl = new ControlSocket(control != null ? control : ControlSocket.defaultPath(listen),
-                line -> control(line, t, server, d, started));
+        onControl.set(line -> control(line, t, server, d, started));
         // SIGINT/SIGTERM: stop serving; the main thread then suspends the target and exits 0
         Signals.onStop(sig -> {
             System.err.println("dmwc serve: " + sig + ": finishing requests in flight, then suspending the target");
@@ -98,7 +106,7 @@ final class ServeCommand implements Callable<Integer> {
         System.err.printf("dmwc serve: listening on %s%n", server.uri());
         System.err.flush();
         server.serve();
-        server.shutdown(30_000);
+        server.close(); // requests in flight finish; the socket file goes
         ctl.close();
         dev.dmwc.daxlib.DaxDevice.Protection protection = d.protection();
         d.close(true); // suspend (commit) and remove, then flush and close the files
@@ -108,6 +116,13 @@ final class ServeCommand implements Callable<Integer> {
             System.err.println("dmwc serve: protection " + protection.describe());
         }
         return 0;
+    }
+
+    private static void closeListener(NbdServer.Listener listener) throws java.io.IOException {
+        listener.channel().close();
+        if (listener.unixPath() != null) {
+            java.nio.file.Files.deleteIfExists(listener.unixPath());
+        }
     }
 
     private static String control(String line, WritecacheTarget t, NbdServer server, DeviceOptions.Opened d, long started) {

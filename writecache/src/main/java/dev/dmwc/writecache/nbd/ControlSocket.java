@@ -1,7 +1,6 @@
 package dev.dmwc.writecache.nbd;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
@@ -28,9 +27,7 @@ public final class ControlSocket implements AutoCloseable {
     public ControlSocket(Path path, Function<String, String> handler) throws IOException {
         this.path = path;
         this.handler = handler;
-        Files.deleteIfExists(path);
-        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
+        server = UnixSocketPaths.bind(path);
         Thread t = new Thread(this::serve, "dmwc-control");
         t.setDaemon(true);
         t.start();

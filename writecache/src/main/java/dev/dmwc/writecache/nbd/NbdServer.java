@@ -4,8 +4,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -119,10 +117,7 @@ public final class NbdServer implements AutoCloseable {
         int port = checkListen(listen);
         if (port < 0) {
             Path unixPath = Path.of(listen.substring(5));
-            Files.deleteIfExists(unixPath);
-            ServerSocketChannel ch = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-            ch.bind(UnixDomainSocketAddress.of(unixPath));
-            return new Listener(ch, unixPath);
+            return new Listener(UnixSocketPaths.bind(unixPath), unixPath);
         }
         String hp = listen.substring(4);
         String host = hp.substring(0, hp.lastIndexOf(':'));

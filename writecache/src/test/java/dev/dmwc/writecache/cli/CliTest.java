@@ -1107,6 +1107,7 @@ class CliTest {
             assertTrue(serve.output().contains("target suspended"), serve.output());
         }
         assertTrue(!Files.exists(ctl), "the control socket is removed at exit");
+        assertTrue(!Files.exists(sock), "the NBD socket is removed at exit");
     }
 
     @Test
@@ -1141,6 +1142,21 @@ class CliTest {
                 dir.resolve(".").resolve(origin.getFileName()).toString());
         assertEquals(2, same.code(), same.err());
         assertEquals("dmwc: --origin and --cache name the same file", same.err().strip());
+        // a --listen path that is a file: refused, the file kept, no device made
+        Path notes = Files.writeString(dir.resolve("notes.txt"), "keep");
+        Run onFile = run("serve", "--listen", "unix:" + notes, "--origin", dir.resolve("o2.img").toString(), "--cache",
+                dir.resolve("c2.img").toString());
+        assertEquals(2, onFile.code(), onFile.err());
+        assertTrue(onFile.err().contains("exists and is not a socket (a file); not replaced"), onFile.err());
+        assertEquals("keep", Files.readString(notes));
+        assertFalse(Files.exists(dir.resolve("o2.img")) || Files.exists(dir.resolve("c2.img")), "no device made");
+        // a --control path that is a file: refused before the devices too, and the NBD socket goes again
+        Run ctlOnFile = run("serve", "--listen", "unix:" + dir.resolve("s3.sock"), "--control", notes.toString(), "--origin",
+                dir.resolve("o2.img").toString(), "--cache", dir.resolve("c2.img").toString());
+        assertEquals(2, ctlOnFile.code(), ctlOnFile.err());
+        assertTrue(ctlOnFile.err().contains("cannot make the control socket: " + notes + " exists and is not a socket"), ctlOnFile.err());
+        assertEquals("keep", Files.readString(notes));
+        assertFalse(Files.exists(dir.resolve("o2.img")) || Files.exists(dir.resolve("s3.sock")), "nothing left");
         assertEquals(1000, Files.size(origin), "the origin is untouched");
     }
 

@@ -274,6 +274,31 @@ class NbdServerTest {
         return b;
     }
 
+    /** A socket path in use, or not a socket, is refused and left alone; a socket left by a server that is gone is replaced. */
+    @Test
+    void aUnixPathInUseOrNotASocketIsRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("notes.txt"), "keep me");
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> NbdServer.bind("unix:" + file));
+        assertTrue(e.getMessage().contains("exists and is not a socket (a file); not replaced"), e.getMessage());
+        org.junit.jupiter.api.Assertions.assertEquals("keep me", java.nio.file.Files.readString(file));
+        java.nio.file.Path sock = dir.resolve("s.sock");
+        NbdServer.Listener first = NbdServer.bind("unix:" + sock);
+        try {
+            e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, () -> NbdServer.bind("unix:" + sock));
+            assertTrue(e.getMessage().contains("is in use: a server listens on it"), e.getMessage());
+            // the first still owns the path: a client reaches it
+            try (java.nio.channels.SocketChannel c = java.nio.channels.SocketChannel.open(java.net.UnixDomainSocketAddress.of(sock))) {
+                assertTrue(c.isConnected());
+            }
+        } finally {
+            first.channel().close(); // gone without removing its socket
+        }
+        assertTrue(java.nio.file.Files.exists(sock), "a stale socket is left");
+        NbdServer.Listener again = NbdServer.bind("unix:" + sock);
+        again.channel().close();
+    }
+
     @Test
     void badListenAddressesAreClearErrors() {
         IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
