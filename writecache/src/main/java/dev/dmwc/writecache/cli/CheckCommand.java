@@ -20,14 +20,18 @@ final class CheckCommand implements Callable<Integer> {
     @Option(names = "--origin", paramLabel = "IMG", description = "The origin image (gzip too): also check entry sectors against its size.")
     Path origin;
 
-    @Option(names = "--start-sector", defaultValue = "0")
+    @Option(names = "--start-sector", paramLabel = "N", defaultValue = "0", description = "Metadata starts at this sector (table option start_sector).")
     long startSector;
 
     @Option(names = "--json", description = "JSON output.")
     boolean json;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() {
+        Checks.within(spec, "--start-sector", startSector, 0, Long.MAX_VALUE / 512);
         long originSectors = -1;
         try {
             if (origin != null) {

@@ -16,17 +16,21 @@ final class DumpCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "CACHE_IMG")
     Path image;
 
-    @Option(names = "--start-sector", defaultValue = "0", description = "Metadata starts at this sector (table option start_sector).")
+    @Option(names = "--start-sector", paramLabel = "N", defaultValue = "0", description = "Metadata starts at this sector (table option start_sector).")
     long startSector;
 
     @Option(names = "--json", description = "JSON output.")
     boolean json;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--all", description = "Also list free entries.")
     boolean all;
 
     @Override
     public Integer call() {
+        Checks.within(spec, "--start-sector", startSector, 0, Long.MAX_VALUE / 512);
         ImageFiles.Readable file;
         CacheImage img;
         try {

@@ -205,6 +205,8 @@ class CliTest {
             {"--threads must be 1..1024, not 0", "replay", "--threads", "0", t.toString()},
             {"--queue-depth must be 1..1024, not 2000", "replay", "--queue-depth", "2000", t.toString()},
             {"the port must be a number 0..65535 (0: any free port), not '99999'", "serve", "--listen", "tcp:127.0.0.1:99999"},
+            {"--start-sector must be 0..18014398509481983, not -5", "dump", "--start-sector", "-5", t.toString()},
+            {"--start-sector must be 0..18014398509481983, not 9223372036854775807", "check", "--start-sector", "9223372036854775807", t.toString()},
         };
         for (String[] c : cases) {
             String[] args = java.util.Arrays.copyOfRange(c, 1, c.length);
