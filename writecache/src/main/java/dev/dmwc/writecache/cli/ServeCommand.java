@@ -33,12 +33,15 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     DeviceOptions devices;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--export", paramLabel = "NAME", defaultValue = "", description = "Export name (default: the empty name).")
     String export;
 
-    @Option(names = "--workers", paramLabel = "N", defaultValue = "-1",
+    @Option(names = "--workers", paramLabel = "N",
             description = "Threads of the shared request pool (default: the number of CPUs, at least 2).")
-    int workers;
+    Integer workers;
 
     @Option(names = "--dispatch", paramLabel = "inline|pool", defaultValue = "inline",
             description = "inline: reads and writes run on each connection's reader thread, replies are batched, flushes and FUA go to the pool; pool: every request goes to the pool. Default: ${DEFAULT-VALUE}")
@@ -57,6 +60,10 @@ final class ServeCommand implements Callable<Integer> {
         if (!dispatch.equals("inline") && !dispatch.equals("pool")) {
             throw new Main.UsageError("--dispatch must be inline or pool, not '" + dispatch + "'");
         }
+        if (workers != null) {
+            Checks.within(spec, "--workers", workers, 1, 1024);
+        }
+        Checks.within(spec, "--max-connections", maxConnections, 1, 65536);
         devices.applyTable();
         NbdServer.Listener listener;
         try {
@@ -88,7 +95,7 @@ final class ServeCommand implements Callable<Integer> {
         WritecacheTarget t = d.target();
         NbdServer.Options o = new NbdServer.Options().exportName(export).maxConnections(maxConnections)
                 .log(m -> System.err.println("nbd: " + m));
-        if (workers > 0) {
+        if (workers != null) {
             o.workers(workers);
         }
         o.inline(dispatch.equals("inline"));

@@ -71,6 +71,7 @@ final class StressCommand implements Callable<Integer> {
         }
         Checks.atLeast(spec, "--threads", threads, 1);
         Checks.positive(spec, "--seconds", seconds);
+        Checks.positive(spec, "--stall-seconds", stallSeconds);
         if (workDir != null && !Files.isDirectory(workDir)) {
             throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
         }

@@ -205,6 +205,9 @@ class CliTest {
             {"--threads must be 1..1024, not 0", "replay", "--threads", "0", t.toString()},
             {"--queue-depth must be 1..1024, not 2000", "replay", "--queue-depth", "2000", t.toString()},
             {"the port must be a number 0..65535 (0: any free port), not '99999'", "serve", "--listen", "tcp:127.0.0.1:99999"},
+            {"--workers must be 1..1024, not 0", "serve", "--workers", "0"},
+            {"--max-connections must be 1..65536, not 0", "serve", "--max-connections", "0"},
+            {"--stall-seconds must be a number above 0, not 0", "stress", "--stall-seconds", "0"},
             {"--start-sector must be 0..18014398509481983, not -5", "dump", "--start-sector", "-5", t.toString()},
             {"--start-sector must be 0..18014398509481983, not 9223372036854775807", "check", "--start-sector", "9223372036854775807", t.toString()},
         };
