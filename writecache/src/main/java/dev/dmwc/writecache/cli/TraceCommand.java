@@ -79,6 +79,12 @@ final class TraceCommand implements Runnable {
         }
     }
 
+    private static void deletePart(Path part) throws IOException {
+        if (part != null) {
+            dev.dmwc.writecache.block.ScratchFiles.delete(part);
+        }
+    }
+
     @Command(name = "stats", mixinStandardHelpOptions = true,
             description = "Summarise a trace: requests and bytes by op, flags, volumes, extent, time span, sizes, alignment, "
                     + "and its footprint (distinct 4 KiB pages written, read, either: what a cache would need to hold it).")
@@ -211,7 +217,7 @@ final class TraceCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory).")
         Path trace;
 
-        @Parameters(index = "1", paramLabel = "OUT")
+        @Parameters(index = "1", paramLabel = "OUT", description = "The fio log to write ('-': standard output; ending in .gz: compressed).")
         Path out;
 
         @Option(names = "--to", paramLabel = "fio3", defaultValue = "fio3", description = "Output format (fio3). Default: ${DEFAULT-VALUE}")
@@ -235,18 +241,30 @@ final class TraceCommand implements Runnable {
             if (!to.equals("fio3")) {
                 throw new Main.UsageError("--to: only fio3 is supported, not '" + to + "'");
             }
+            boolean toStdout = out.toString().equals("-");
             Path parent = out.toAbsolutePath().getParent();
-            if (parent == null || !Files.isDirectory(parent)) {
+            if (!toStdout && (parent == null || !Files.isDirectory(parent))) {
                 throw new Main.UsageError("cannot write " + out + ": no directory " + parent);
             }
             if (Files.isDirectory(out)) {
                 throw new Main.UsageError("cannot write " + out + ": it is a directory");
             }
             long n = 0;
-            Path tmp = out.resolveSibling(out.getFileName() + ".part");
+            // written aside and renamed at the end: a malformed line or a Ctrl-C leaves OUT as it was
+            Path tmp = toStdout ? null : dev.dmwc.writecache.block.ScratchFiles.register(out.resolveSibling(out.getFileName() + ".part"));
             String skipped;
             try (SelectedReader in = selection.open(List.of(trace), input, spec);
-                    OutputStream raw = Files.newOutputStream(tmp);
+                    OutputStream raw = toStdout ? new java.io.FilterOutputStream(System.out) {
+                        @Override
+                        public void write(byte[] b, int off, int len) {
+                            System.out.write(b, off, len);
+                        }
+
+                        @Override
+                        public void close() {
+                            System.out.flush(); // stdout stays open
+                        }
+                    } : Files.newOutputStream(tmp);
                     OutputStream o = out.toString().endsWith(".gz") ? new GZIPOutputStream(raw, 1 << 16) : raw;
                     BufferedWriter w = new BufferedWriter(new OutputStreamWriter(o, StandardCharsets.UTF_8), 1 << 16)) {
                 w.write("fio version 3 iolog\n");
@@ -278,17 +296,21 @@ final class TraceCommand implements Runnable {
                 selection.checkVolume(in);
                 skipped = Selection.skipped(in);
             } catch (TraceFormatException e) {
-                Files.deleteIfExists(tmp);
+                deletePart(tmp);
                 throw new Main.UsageError("malformed trace: " + e.getMessage());
-            } catch (RuntimeException e) {
-                Files.deleteIfExists(tmp);
+            } catch (RuntimeException | java.io.IOException e) {
+                deletePart(tmp);
                 throw e;
             }
-            Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            System.out.printf("%s: %d requests written as fio iolog v3%s%n", out, n,
+            java.io.PrintStream say = toStdout ? System.err : System.out; // with the log on stdout, the summary goes aside
+            if (!toStdout) {
+                Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                dev.dmwc.writecache.block.ScratchFiles.keep(tmp); // renamed: nothing left to remove
+            }
+            say.printf("%s: %d requests written as fio iolog v3%s%n", toStdout ? "stdout" : out, n,
                     selection.volume == null ? "" : " (volume " + selection.volume + ")");
             if (skipped != null) {
-                System.out.println(skipped);
+                say.println(skipped);
             }
             return 0;
         }

@@ -930,6 +930,11 @@ class CliTest {
         assertEquals(0, conv.code(), conv.err());
         assertTrue(conv.out().contains("1 requests written as fio iolog v3 (volume 3)"), conv.out());
         assertTrue(Files.readString(out).contains(" write 0 4096\n"), Files.readString(out));
+        // OUT '-': the log on standard output, the same as the file; the summary on standard error
+        Run piped = run("trace", "convert", "--volume", "3", ali, "-");
+        assertEquals(0, piped.code(), piped.err());
+        assertEquals(Files.readString(out), piped.out());
+        assertTrue(piped.err().contains("stdout: 1 requests written as fio iolog v3 (volume 3)"), piped.err());
         String spc = "../test-data/traces/edge/spc-with-bad-line.csv";
         Run bad = run("trace", "stats", spc);
         assertEquals(2, bad.code());
