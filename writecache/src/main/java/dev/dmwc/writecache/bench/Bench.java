@@ -74,7 +74,7 @@ public final class Bench {
     public static final class PhaseResult {
         public String phase;
         public long ops;
-        /** The requests the phase was to send; fewer were sent ({@link #ops}) when it hit {@code --max-phase-seconds}. */
+        /** The requests the phase was to send; fewer were sent ({@link #ops}) when it was stopped ({@link #stopped}). */
         public long plannedOps;
         public long reads;
         public long writes;
