@@ -22,6 +22,15 @@ final class ControlClient {
         }
     }
 
+    /** The serve's status reply; one it cannot give yet (still opening its devices) is an error that says so. */
+    static String status(Target target) {
+        String reply = request(target.control, target.listen, "status");
+        if (reply.contains("\"ok\": false")) {
+            throw new Main.UsageError("status: " + flatten(reply).getOrDefault("error", reply.trim()));
+        }
+        return reply;
+    }
+
     @Command(name = "status", mixinStandardHelpOptions = true, header = "Status of a running dmwc serve (dmsetup status, named fields, counters).",
             description = {"The status of a running dmwc serve: dmsetup's status and table lines, the 14 fields by name, "
                 + "writeback totals and the server's counters."})
@@ -55,7 +64,7 @@ final class ControlClient {
                 }
                 return watch();
             }
-            String reply = request(target.control, target.listen, "status");
+            String reply = status(target);
             if (json) {
                 System.out.print(reply);
                 return 0;
@@ -91,7 +100,7 @@ final class ControlClient {
 
         private int watch() throws InterruptedException {
             Path control = target.control != null ? target.control : ControlSocket.defaultPath(target.listen);
-            String first = request(target.control, target.listen, "status");
+            String first = status(target);
             String[] table = flatten(first).getOrDefault("table", "").split("\\s+");
             long blockSize = table.length > 6 && table[6].matches("\\d+") ? Long.parseLong(table[6]) : 4096;
             java.util.Map<String, Long> prev = numbers(first);

@@ -1170,6 +1170,22 @@ class CliTest {
         assertEquals(1000, Files.size(origin), "the origin is untouched");
     }
 
+    /** A serve still opening its devices answers on its control socket already; status says it is starting. */
+    @Test
+    void statusOfAServeThatIsStartingSaysSo() throws Exception {
+        Path ctl = dir.resolve("starting.ctl");
+        dev.dmwc.writecache.nbd.ControlSocket c = new dev.dmwc.writecache.nbd.ControlSocket(ctl,
+                line -> Json.of(java.util.Map.of("ok", false, "error", "dmwc serve is starting")));
+        try {
+            Run r = run("status", "--control", ctl.toString());
+            assertEquals(2, r.code(), r.out() + r.err());
+            assertEquals("dmwc: status: dmwc serve is starting", r.err().strip());
+            assertTrue(r.out().isEmpty(), r.out());
+        } finally {
+            c.close();
+        }
+    }
+
     private void statusAndMessage(Path sock, Path ctl) {
         Run st = run("status", "--listen", "unix:" + sock, "--json");
         assertEquals(0, st.code(), st.err());
