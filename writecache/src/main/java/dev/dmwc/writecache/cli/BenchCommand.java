@@ -76,9 +76,8 @@ final class BenchCommand implements Callable<Integer> {
                     + "is given (faulting in a sparse file on disk would allocate all of it)")
     Boolean prefault;
 
-    @Option(names = "--json", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
-            description = "Write the report as JSON to FILE, beside the table; alone (or '-'): print it as JSON instead of the table.")
-    Path json;
+    @picocli.CommandLine.Mixin
+    JsonOutput json;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
@@ -89,7 +88,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         picocli.CommandLine.ParseResult given = spec.commandLine().getParseResult();
-        Main.checkOutput(json, "--json");
+        json.check();
         devices.applyTable("--modes");
         if (TableArgs.parse(devices.table, "--table").full()) {
             modes = List.of(devices.mode); // the table's
@@ -177,14 +176,10 @@ final class BenchCommand implements Callable<Integer> {
         if (!scaling.isEmpty()) {
             report.put("scaling", scaling);
         }
-        if (jsonToStdout()) {
-            System.out.print(Json.of(report));
-        } else {
+        if (!json.only()) {
             System.out.print(table);
-            if (json != null) {
-                Files.writeString(json, Json.of(report));
-            }
         }
+        json.write(report);
         return stoppedBy.get() != null ? 130 : 0;
     }
 
@@ -192,10 +187,6 @@ final class BenchCommand implements Callable<Integer> {
     private final java.util.concurrent.atomic.AtomicReference<Bench> running = new java.util.concurrent.atomic.AtomicReference<>();
     /** The signal that stopped the run, once one came. */
     private java.util.concurrent.atomic.AtomicReference<String> stoppedBy = new java.util.concurrent.atomic.AtomicReference<>();
-
-    private boolean jsonToStdout() {
-        return json != null && json.toString().equals("-");
-    }
 
     private boolean willPrefault() {
         return prefault != null ? prefault : devices.origin == null && devices.cache == null;
@@ -244,7 +235,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             // the origin's sequential rate, measured on the (throttled) origin before the phases write it
             double seq = Bench.sequentialBaseline(d.origin(), Math.min(cacheBytes, 256L << 20));
-            Bench b = new Bench(d.target(), cfg, quiet || jsonToStdout() ? null : ProgressBar.forStderr("bench " + mode + (devices.blockSizes.size() > 1 ? " " + devices.blockSize + "B" : "")
+            Bench b = new Bench(d.target(), cfg, quiet || json.only() ? null : ProgressBar.forStderr("bench " + mode + (devices.blockSizes.size() > 1 ? " " + devices.blockSize + "B" : "")
                     + (threadCounts.size() > 1 ? " x" + threads : ""), false));
             b.copyBaselineName = copyName;
             running.set(b);

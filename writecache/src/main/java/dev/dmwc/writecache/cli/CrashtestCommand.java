@@ -42,13 +42,12 @@ final class CrashtestCommand implements Callable<Integer> {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--json", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
-            description = "Write the results as JSON to FILE, beside the text; alone (or '-'): print JSON instead of the text.")
-    Path json;
+    @picocli.CommandLine.Mixin
+    JsonOutput json;
 
     @Override
     public Integer call() throws Exception {
-        Main.checkOutput(json, "--json");
+        json.check();
         if (!mode.matches("s|p|both")) {
             throw new Main.UsageError("--mode must be s, p or both, not '" + mode + "'");
         }
@@ -84,8 +83,7 @@ final class CrashtestCommand implements Callable<Integer> {
                 s.seconds = seconds;
             }
             CrashExplorer explorer = new CrashExplorer(s);
-            ProgressBar bar = ProgressBar.forStderr("crashtest " + (m.equals("p") ? "pmem" : "ssd") + " power cuts", quiet
-                    || json != null && json.toString().equals("-"));
+            ProgressBar bar = ProgressBar.forStderr("crashtest " + (m.equals("p") ? "pmem" : "ssd") + " power cuts", quiet || json.only());
             if (bar != null) {
                 long t0 = System.nanoTime();
                 long total = (long) workloads * ops;
@@ -128,7 +126,7 @@ final class CrashtestCommand implements Callable<Integer> {
                 j.put("stopped_by", stoppedBy.get());
             }
             all.put(m.equals("p") ? "pmem" : "ssd", j);
-            if (json == null || !json.toString().equals("-")) {
+            if (!json.only()) {
                 System.out.printf(Locale.ROOT, "%s: %d workloads, %d power cuts, %d crash states in %.1f s (%.0f states/s), "
                         + "%d commits, %d cuts inside operations, %d recoveries with \"two identical entries\", "
                         + "%d crash images through dmwc check; cuts after %s; %s %d: %d violations%n", m.equals("p") ? "pmem" : "ssd",
@@ -143,15 +141,9 @@ final class CrashtestCommand implements Callable<Integer> {
                 r.examples.forEach(e -> System.out.println("  VIOLATION " + e));
             }
         }
-        if (json != null) {
-            if (json.toString().equals("-")) {
-                System.out.print(Json.of(all));
-            } else {
-                Files.writeString(json, Json.of(all));
-            }
-        }
-        if (stoppedBy.get() != null && json != null && !json.toString().equals("-")) {
-            System.err.println("dmwc crashtest: the results so far are in " + json);
+        json.write(all);
+        if (stoppedBy.get() != null && json.file != null && !json.only()) {
+            System.err.println("dmwc crashtest: the results so far are in " + json.file);
         }
         return violations != 0 ? 1 : stoppedBy.get() != null ? 130 : 0;
     }

@@ -29,14 +29,8 @@ final class FuzzCommand implements Callable<Integer> {
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default /dev/shm); removed at exit, also on SIGINT or SIGTERM.")
     Path workDir;
 
-    @Option(names = "--json", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
-            description = "Write the results as JSON (every target's counts and failing cases) to FILE, beside the text; alone (or '-'): print JSON instead of the text.")
-    java.nio.file.Path json;
-
-    /** {@code --json} alone or {@code --json -}: JSON on stdout in place of the text. */
-    private boolean jsonOnly() {
-        return json != null && json.toString().equals("-");
-    }
+    @picocli.CommandLine.Mixin
+    JsonOutput json;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress output.")
     boolean quiet;
@@ -46,7 +40,7 @@ final class FuzzCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Main.checkOutput(json, "--json");
+        json.check();
         Checks.atLeast(spec, "--cases", cases, 1);
         if (workDir != null && !Files.isDirectory(workDir)) {
             throw new Main.UsageError("--work-dir " + workDir + " is not a directory");
@@ -76,7 +70,7 @@ final class FuzzCommand implements Callable<Integer> {
                 bar.done();
             }
             targets.put("nbd_sessions", map(nbd, "ended_as_prescribed"));
-            if (!jsonOnly()) {
+            if (!json.only()) {
                 System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d sessions ended by the server as the protocol prescribes, %d failures%n",
                         "nbd sessions", nbd.cases, nbd.refused, nbd.failures);
                 nbd.examples.forEach(e -> System.out.println("  FAILURE " + e));
@@ -87,7 +81,7 @@ final class FuzzCommand implements Callable<Integer> {
             Path t = trace;
             failures += report(targets, "trace " + trace.getFileName(), "trace", () -> f.traces(t, seed, cases), f, cases);
         }
-        if (json != null) {
+        if (json.file != null) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("seed", seed);
             m.put("cases", cases);
@@ -97,13 +91,9 @@ final class FuzzCommand implements Callable<Integer> {
             if (stoppedBy.get() != null) {
                 m.put("stopped_by", stoppedBy.get());
             }
-            if (jsonOnly()) {
-                System.out.print(Json.of(m));
-            } else {
-                java.nio.file.Files.writeString(json, Json.of(m));
-            }
+            json.write(m);
         }
-        if (!jsonOnly() && stoppedBy.get() != null) {
+        if (!json.only() && stoppedBy.get() != null) {
             System.out.println("stopped by " + stoppedBy.get() + ": the last target above ran in part, those after it not at all");
         }
         return failures != 0 ? 1 : stoppedBy.get() != null ? 130 : 0;
@@ -139,7 +129,7 @@ final class FuzzCommand implements Callable<Integer> {
             bar.done();
         }
         targets.put(key, map(r, "refused"));
-        if (!jsonOnly()) {
+        if (!json.only()) {
             System.out.printf(Locale.ROOT, "%-14s %6d cases: %6d refused with a clear error, %6d loaded, %d failures%n", what,
                     r.cases, r.refused, r.loaded, r.failures);
             r.examples.forEach(e -> System.out.println("  FAILURE " + e));

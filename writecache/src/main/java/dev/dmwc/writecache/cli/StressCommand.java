@@ -48,14 +48,8 @@ final class StressCommand implements Callable<Integer> {
     @Option(names = "--work-dir", paramLabel = "DIR", description = "Where the scratch files go (default the temporary directory, java.io.tmpdir; only pmem mode makes one); removed at exit, also on SIGINT or SIGTERM.")
     Path workDir;
 
-    @Option(names = "--json", paramLabel = "FILE", arity = "0..1", fallbackValue = "-",
-            description = "Write the results as JSON (each mode's counts, mismatches and examples) to FILE, beside the text; alone (or '-'): print JSON instead of the text.")
-    java.nio.file.Path json;
-
-    /** {@code --json} alone or {@code --json -}: JSON on stdout in place of the text. */
-    private boolean jsonOnly() {
-        return json != null && json.toString().equals("-");
-    }
+    @picocli.CommandLine.Mixin
+    JsonOutput json;
 
     @Option(names = {"-q", "--quiet"}, description = "No progress bar.")
     boolean quiet;
@@ -65,7 +59,7 @@ final class StressCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Main.checkOutput(json, "--json");
+        json.check();
         if (!mode.matches("s|p|both")) {
             throw new Main.UsageError("--mode must be s, p or both, not '" + mode + "'");
         }
@@ -104,7 +98,7 @@ final class StressCommand implements Callable<Integer> {
             }
             Stress.Result r;
             Stress stress = new Stress(s);
-            ProgressBar bar = ProgressBar.forStderr("stress " + (m.equals("p") ? "pmem" : "ssd") + " seconds", quiet || jsonOnly());
+            ProgressBar bar = ProgressBar.forStderr("stress " + (m.equals("p") ? "pmem" : "ssd") + " seconds", quiet || json.only());
             if (bar != null) {
                 stress.elapsed = e -> bar.update((long) e, (long) Math.ceil(seconds), e);
             }
@@ -143,7 +137,7 @@ final class StressCommand implements Callable<Integer> {
                 j.put("stopped_by", stoppedBy.get());
             }
             all.put(m.equals("p") ? "pmem" : "ssd", j);
-            if (!jsonOnly()) {
+            if (!json.only()) {
                 System.out.printf(Locale.ROOT, "%s: %.1f s, %d threads: %d writes (%d FUA), %d reads verified, %d discards, %d flushes; "
                         + "%d flush messages, %d suspend/resume, %d reloads, %d invariant checks; %d blocks written back; "
                         + "%d blocks verified at the end; %d reads after a discard saw an older version (allowed)%s: %d mismatches%s%n",
@@ -163,11 +157,7 @@ final class StressCommand implements Callable<Integer> {
                 }
             }
         }
-        if (jsonOnly()) {
-            System.out.print(Json.of(all));
-        } else if (json != null) {
-            java.nio.file.Files.writeString(json, Json.of(all));
-        }
+        json.write(all);
         return !ok ? 1 : stoppedBy.get() != null ? 130 : 0;
     }
 }
