@@ -191,6 +191,18 @@ public final class Traces {
         if (paths.isEmpty()) {
             throw new IllegalArgumentException("no trace file");
         }
+        if (opt.events().equals("D")) { // not the default: asked for, it must apply to some file
+            List<String> found = new ArrayList<>();
+            for (Path p : paths) {
+                if (Files.isRegularFile(p)) { // a missing file is named by the open below
+                    found.add(opt.format() != null ? opt.format() : memo != null ? memo.detect(p) : detect(p));
+                }
+            }
+            if (!found.isEmpty() && !found.contains("blkparse") && !found.contains("blktrace")) {
+                throw new IllegalArgumentException("--events D: only blkparse and blktrace traces record dispatches (D); this trace is "
+                        + String.join("+", new java.util.LinkedHashSet<>(found)));
+            }
+        }
         if (paths.size() == 1) {
             return open(paths.get(0), opt, memo);
         }

@@ -206,6 +206,8 @@ class CliTest {
             {"--queue-depth must be 1..1024, not 2000", "replay", "--queue-depth", "2000", t.toString()},
             {"the port must be a number 0..65535 (0: any free port), not '99999'", "serve", "--listen", "tcp:127.0.0.1:99999"},
             {"--workers must be 1..1024, not 0", "serve", "--workers", "0"},
+            {"--events D: only blkparse and blktrace traces record dispatches (D); this trace is fio3", "replay", "--events", "D", t.toString()},
+            {"--events D: only blkparse and blktrace traces record dispatches (D); this trace is fio3", "trace", "stats", "--events", "D", t.toString()},
             {"--max-connections must be 1..65536, not 0", "serve", "--max-connections", "0"},
             {"--stall-seconds must be a number above 0, not 0", "stress", "--stall-seconds", "0"},
             {"--start-sector must be 0..18014398509481983, not -5", "dump", "--start-sector", "-5", t.toString()},
@@ -945,6 +947,13 @@ class CliTest {
         assertEquals(0, conv2.code(), conv2.err());
         assertTrue(conv2.out().contains("bad lines skipped: 1"), conv2.out());
         assertEquals(2, run("trace", "stats", "--skip-bad", "-1", spc).code());
+        // --events D where it applies: a blkparse trace's dispatches, alone or beside a fio log
+        Run d = run("trace", "stats", "--events", "D", "../test-data/traces/ext4-tree.blkparse.txt.gz");
+        assertEquals(0, d.code(), d.err());
+        Run withFio = run("trace", "stats", "--events", "D", "../test-data/traces/ext4-tree.blkparse.txt.gz", "../test-data/traces/edge/fio3.iolog");
+        assertEquals(0, withFio.code(), withFio.err());
+        Run q = run("trace", "stats", "../test-data/traces/ext4-tree.blkparse.txt.gz");
+        assertFalse(d.out().equals(q.out()), "D events are not the Q events");
     }
 
     /** fio (installed by .ci/run) replays a converted log: every read and write of the trace is issued. */
