@@ -217,7 +217,8 @@ final class TraceCommand implements Runnable {
         @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory).")
         Path trace;
 
-        @Parameters(index = "1", paramLabel = "OUT", description = "The fio log to write ('-': standard output; ending in .gz: compressed).")
+        @Parameters(index = "1", paramLabel = "OUT", description = "The fio log to write ('-': standard output, after a first reading of the whole trace, so that a bad line "
+                + "writes nothing there; ending in .gz: compressed).")
         Path out;
 
         @Option(names = "--to", paramLabel = "fio3", defaultValue = "fio3", description = "Output format (fio3). Default: ${DEFAULT-VALUE}")
@@ -249,24 +250,58 @@ final class TraceCommand implements Runnable {
             if (Files.isDirectory(out)) {
                 throw new Main.UsageError("cannot write " + out + ": it is a directory");
             }
-            long n = 0;
-            // written aside and renamed at the end: a malformed line or a Ctrl-C leaves OUT as it was
+            // OUT is written aside and renamed at the end, so a malformed line or a Ctrl-C leaves it as it was; standard
+            // output cannot be taken back, so the trace is read through once before anything is written there
             Path tmp = toStdout ? null : dev.dmwc.writecache.block.ScratchFiles.register(out.resolveSibling(out.getFileName() + ".part"));
-            String skipped;
-            try (SelectedReader in = selection.open(List.of(trace), input, spec);
-                    OutputStream raw = toStdout ? new java.io.FilterOutputStream(System.out) {
-                        @Override
-                        public void write(byte[] b, int off, int len) {
-                            System.out.write(b, off, len);
-                        }
+            Converted done;
+            try {
+                if (toStdout) {
+                    writeLog(java.io.Writer.nullWriter());
+                }
+                try (OutputStream raw = toStdout ? new java.io.FilterOutputStream(System.out) {
+                            @Override
+                            public void write(byte[] b, int off, int len) {
+                                System.out.write(b, off, len);
+                            }
 
-                        @Override
-                        public void close() {
-                            System.out.flush(); // stdout stays open
-                        }
-                    } : Files.newOutputStream(tmp);
-                    OutputStream o = out.toString().endsWith(".gz") ? new GZIPOutputStream(raw, 1 << 16) : raw;
-                    BufferedWriter w = new BufferedWriter(new OutputStreamWriter(o, StandardCharsets.UTF_8), 1 << 16)) {
+                            @Override
+                            public void close() {
+                                System.out.flush(); // stdout stays open
+                            }
+                        } : Files.newOutputStream(tmp);
+                        OutputStream o = out.toString().endsWith(".gz") ? new GZIPOutputStream(raw, 1 << 16) : raw;
+                        BufferedWriter w = new BufferedWriter(new OutputStreamWriter(o, StandardCharsets.UTF_8), 1 << 16)) {
+                    done = writeLog(w);
+                }
+            } catch (TraceFormatException e) {
+                deletePart(tmp);
+                throw new Main.UsageError("malformed trace: " + e.getMessage());
+            } catch (RuntimeException | java.io.IOException e) {
+                deletePart(tmp);
+                throw e;
+            }
+            long n = done.requests();
+            String skipped = done.skipped();
+            java.io.PrintStream say = toStdout ? System.err : System.out; // with the log on stdout, the summary goes aside
+            if (!toStdout) {
+                Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                dev.dmwc.writecache.block.ScratchFiles.keep(tmp); // renamed: nothing left to remove
+            }
+            say.printf("%s: %d requests written as fio iolog v3%s%n", toStdout ? "stdout" : out, n,
+                    selection.volume == null ? "" : " (volume " + selection.volume + ")");
+            if (skipped != null) {
+                say.println(skipped);
+            }
+            return 0;
+        }
+
+        private record Converted(long requests, String skipped) {
+        }
+
+        /** Reads the trace once, writing its fio log to {@code w}; refuses what a log cannot hold before the end. */
+        private Converted writeLog(java.io.Writer w) throws IOException, TraceFormatException {
+            long n = 0;
+            try (SelectedReader in = selection.open(List.of(trace), input, spec)) {
                 w.write("fio version 3 iolog\n");
                 w.write("0 " + fileName + " add\n0 " + fileName + " open\n");
                 TraceRecord r = new TraceRecord();
@@ -294,25 +329,8 @@ final class TraceCommand implements Runnable {
                 }
                 w.write(us + " " + fileName + " close\n");
                 selection.checkVolume(in);
-                skipped = Selection.skipped(in);
-            } catch (TraceFormatException e) {
-                deletePart(tmp);
-                throw new Main.UsageError("malformed trace: " + e.getMessage());
-            } catch (RuntimeException | java.io.IOException e) {
-                deletePart(tmp);
-                throw e;
+                return new Converted(n, Selection.skipped(in));
             }
-            java.io.PrintStream say = toStdout ? System.err : System.out; // with the log on stdout, the summary goes aside
-            if (!toStdout) {
-                Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                dev.dmwc.writecache.block.ScratchFiles.keep(tmp); // renamed: nothing left to remove
-            }
-            say.printf("%s: %d requests written as fio iolog v3%s%n", toStdout ? "stdout" : out, n,
-                    selection.volume == null ? "" : " (volume " + selection.volume + ")");
-            if (skipped != null) {
-                say.println(skipped);
-            }
-            return 0;
         }
     }
 }

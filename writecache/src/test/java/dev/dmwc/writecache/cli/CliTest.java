@@ -938,6 +938,16 @@ class CliTest {
         assertEquals(Files.readString(out), piped.out());
         assertTrue(piped.err().contains("stdout: 1 requests written as fio iolog v3 (volume 3)"), piped.err());
         String spc = "../test-data/traces/edge/spc-with-bad-line.csv";
+        // refused on standard output too, with nothing written there: a bad line after good ones, a volume it lacks
+        for (String[] refused : new String[][] {{"--volume", "0", spc, "-"}, {"--volume", "9", ali, "-"}}) {
+            String[] args = new String[refused.length + 2];
+            args[0] = "trace";
+            args[1] = "convert";
+            System.arraycopy(refused, 0, args, 2, refused.length);
+            Run r = run(args);
+            assertEquals(2, r.code(), r.err());
+            assertEquals("", r.out(), "no partial log on stdout");
+        }
         Run bad = run("trace", "stats", spc);
         assertEquals(2, bad.code());
         Run skipped = run("trace", "stats", "--skip-bad", "1", spc);
