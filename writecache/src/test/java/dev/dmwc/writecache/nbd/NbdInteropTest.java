@@ -2,6 +2,7 @@ package dev.dmwc.writecache.nbd;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -102,6 +103,39 @@ class NbdInteropTest {
             assertEquals(0, rc, "after the restart: " + out);
             assertTrue(out.toString().contains("err= 0"), out.toString());
             assertTrue(statusField(control, "reads") > 0);
+        }
+    }
+
+    /**
+     * A serve killed with SIGKILL (no suspend, no commit at exit) and started again on its files: what fio wrote and then
+     * flushed reads back, beside later writes that were never flushed. The table leaves the flush as the only commit (no
+     * autocommit, and too little data for write-back, which commits what it writes back), so without it this data is lost.
+     * The killed server's sockets are replaced.
+     */
+    @ParameterizedTest(name = "mode {0}")
+    @ValueSource(strings = {"s", "p"})
+    void whatWasFlushedSurvivesAKilledServe(String mode) throws Exception {
+        need("fio", "fio");
+        List<String> args = serveArgs(mode, "16M");
+        args.addAll(List.of("--table", "autocommit_blocks 1000000 autocommit_time 3600000"));
+        StringBuilder out = new StringBuilder();
+        try (ServeProcess s = new ServeProcess(args)) {
+            int rc = ServeProcess.run(out, 600, fio(s.uri, "--do_verify=0 --size=4m --end_fsync=1 --randseed=91").toArray(String[]::new));
+            assertEquals(0, rc, out.toString());
+            out.setLength(0); // then writes elsewhere that nobody flushes
+            rc = ServeProcess.run(out, 600, fio(s.uri, "--do_verify=0 --offset=128m --size=2m --randseed=92").toArray(String[]::new));
+            assertEquals(0, rc, out.toString());
+            assertEquals(0, statusField(Path.of(dir.resolve("wc.sock") + ".ctl"), "writeback_blocks"), "no write-back committed it");
+            assertEquals(137, s.kill(), s.output());
+            assertFalse(s.output().contains("target suspended"), "SIGKILL runs no handler:\n" + s.output());
+        }
+        assertTrue(Files.exists(dir.resolve("wc.sock")), "the killed server left its socket");
+        try (ServeProcess s = new ServeProcess(args)) {
+            out.setLength(0);
+            int rc = ServeProcess.run(out, 600, fio(s.uri, "--verify_only --size=4m --randseed=91").toArray(String[]::new));
+            assertEquals(0, rc, "after SIGKILL and a restart: " + out);
+            assertTrue(out.toString().contains("err= 0"), out.toString());
+            assertEquals(0, statusField(Path.of(dir.resolve("wc.sock") + ".ctl"), "error"));
         }
     }
 

@@ -73,6 +73,16 @@ public final class ServeProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGKILL, as a crash of the process: no handler runs, nothing is suspended or committed. Returns the exit code. */
+    public int kill() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("dmwc serve survived SIGKILL");
+        }
+        drain.join(10_000);
+        return process.exitValue();
+    }
+
     public String output() {
         return output.toString();
     }
