@@ -65,7 +65,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--zipf", paramLabel = "S", defaultValue = "1.2", description = "zipf: the exponent. Default: ${DEFAULT-VALUE}")
     double zipf;
 
-    @Option(names = "--seed", defaultValue = "1", description = "Default: ${DEFAULT-VALUE}")
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the phases' random offsets and choices. Default: ${DEFAULT-VALUE}")
     long seed;
 
     @Option(names = "--prefault", negatable = true,

@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
         description = {"Validate a cache image as resume would (magic, version, sizes, duplicate entries, sectors beyond the "
                 + "origin). A gzip-compressed image (as the kernel's are kept) is read inflated. Exit 0 clean, 1 problems (listed), 2 unreadable."})
 final class CheckCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "CACHE_IMG")
+    @Parameters(index = "0", paramLabel = "CACHE_IMG", description = "The cache device image (ssd: the cache device; pmem: the DAX range, byte 0 = superblock); .gz read as is.")
     Path image;
 
     @Option(names = "--origin", paramLabel = "IMG", description = "The origin image (gzip too): also check entry sectors against its size.")

@@ -9,11 +9,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-@Command(name = "dump", mixinStandardHelpOptions = true,
+@Command(name = "dump", header = "Print a cache image's superblock and entries, like thin_dump.", mixinStandardHelpOptions = true,
         description = "Print a cache image's superblock and entries (committed / uncommitted / free), like thin_dump. "
                 + "A gzip-compressed image (as the kernel's are kept) is read inflated. Exit 0; 1 when the image would not load (its problems are printed, entries are not); 2 when it cannot be read.")
 final class DumpCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "CACHE_IMG")
+    @Parameters(index = "0", paramLabel = "CACHE_IMG", description = "The cache device image (ssd: the cache device; pmem: the DAX range, byte 0 = superblock); .gz read as is.")
     Path image;
 
     @Option(names = "--start-sector", paramLabel = "N", defaultValue = "0", description = "Metadata starts at this sector (table option start_sector).")

@@ -9,7 +9,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "info", mixinStandardHelpOptions = true,
+@Command(name = "info", header = "Java, OS, CPU features, persistence and protection backends.", mixinStandardHelpOptions = true,
         description = "Java and OS versions, CPU features, the persistence implementation, the protection backend and why.")
 final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "JSON output.")

@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "script", header = "Run a WCSCRIPT scenario as the kernel oracle does.", mixinStandardHelpOptions = true,
-        description = {"Run a WCSCRIPT (shared/kernel/WCSCRIPT.md) and write OUTDIR/transcript.txt, origin.img and cache.img "
+        description = {"Run a WCSCRIPT (the language: test-data/oracle/WCSCRIPT.md) and write OUTDIR/transcript.txt, origin.img and cache.img "
                 + "exactly as the kernel runner does. Runs in virtual time: sleeps and settles take no time."})
 final class ScriptCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "s|p", description = "Run the script in this mode (devices and tables converted).")
@@ -41,10 +41,10 @@ final class ScriptCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "SCRIPT.wcs")
+    @Parameters(index = "0", paramLabel = "SCRIPT.wcs", description = "The script, e.g. test-data/kernel/ssd-crash/script.wcs.")
     Path script;
 
-    @Parameters(index = "1", paramLabel = "OUTDIR")
+    @Parameters(index = "1", paramLabel = "OUTDIR", description = "Where the results go (made if missing); compare with test-data/oracle/compare.sh.")
     Path outDir;
 
     @Override

@@ -47,7 +47,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "inline: reads and writes run on each connection's reader thread, replies are batched, flushes and FUA go to the pool; pool: every request goes to the pool. Default: ${DEFAULT-VALUE}")
     String dispatch;
 
-    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}")
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "64", description = "Clients served at once; one more is closed at once (the serve log says so). Default: ${DEFAULT-VALUE}")
     int maxConnections;
 
     @Option(names = "--control", paramLabel = "PATH",

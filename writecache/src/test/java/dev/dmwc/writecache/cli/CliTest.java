@@ -679,6 +679,31 @@ class CliTest {
         }
     }
 
+    /** Every command (sub-commands too) has a one-line header for the command list, and every option and parameter says what it is. */
+    @Test
+    void everyCommandOptionAndParameterIsDescribed() {
+        List<String> bare = new java.util.ArrayList<>();
+        java.util.ArrayDeque<picocli.CommandLine> todo = new java.util.ArrayDeque<>(Main.commandLine().getSubcommands().values());
+        while (!todo.isEmpty()) {
+            picocli.CommandLine c = todo.pop();
+            picocli.CommandLine.Model.CommandSpec cs = c.getCommandSpec();
+            todo.addAll(c.getSubcommands().values());
+            String name = cs.qualifiedName();
+            if (name.endsWith(" help") || name.endsWith("generate-completion")) {
+                continue; // picocli's own
+            }
+            if (cs.usageMessage().header().length == 0 && cs.usageMessage().description().length == 0) {
+                bare.add(name + ": no header or description");
+            }
+            for (picocli.CommandLine.Model.ArgSpec a : cs.args()) {
+                if (a.description().length == 0 || String.join("", a.description()).isBlank()) {
+                    bare.add(name + " " + (a.isOption() ? ((picocli.CommandLine.Model.OptionSpec) a).longestName() : a.paramLabel()));
+                }
+            }
+        }
+        assertEquals(List.of(), bare, "undescribed in --help");
+    }
+
     @Test
     void bashCompletionKnowsEveryCommandAndItsOptions() {
         Run r = run("generate-completion");
