@@ -34,10 +34,10 @@ public final class Main implements Runnable {
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             if (ex instanceof UsageError) {
-                c.getErr().println("dmwc: " + ex.getMessage());
+                c.getErr().println("dmwc: " + dev.dmwc.writecache.trace.Traces.shown(ex.getMessage()));
                 return 2;
             }
-            c.getErr().println("dmwc: " + ex);
+            c.getErr().println("dmwc: " + dev.dmwc.writecache.trace.Traces.shown(ex.toString()));
             return 1;
         });
         return cl;

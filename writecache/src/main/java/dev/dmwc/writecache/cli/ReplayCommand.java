@@ -29,7 +29,8 @@ import picocli.CommandLine.Parameters;
                         + "target or the replay refused any run (its row says why)."})
 final class ReplayCommand implements Callable<Integer> {
     @Parameters(index = "0..*", arity = "1..*", paramLabel = "TRACE",
-            description = "The trace file (blktrace per-CPU files: any one of them, or the directory blktrace -D wrote them to). "
+            description = "The trace file (blktrace per-CPU files: any one of them, or the directory blktrace -D wrote them to; "
+                    + "'-': standard input, copied to a temporary file first). "
                     + "Several are replayed as one trace, one after another, each one's times continuing from the end of the one before.")
     List<Path> traces;
 
@@ -162,11 +163,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<Path> resolved = new ArrayList<>();
-        for (Path t : traces) {
-            resolved.add(TraceInput.resolve(t));
-        }
-        traces = resolved;
+        traces = TraceInput.resolveAll(traces);
         Main.checkOutput(json, "--json");
         Main.checkOutput(html, "--html");
         Main.checkOutput(csv, "--csv");

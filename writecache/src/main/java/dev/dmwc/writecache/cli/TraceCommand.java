@@ -42,10 +42,7 @@ final class TraceCommand implements Runnable {
 
     /** Several files read as one trace, as replay reads them ({@link Traces#open(List, Traces.Options, Traces.Memo)}). */
     static TraceReader open(List<Path> traces, String format, String events) throws IOException, TraceFormatException {
-        List<Path> resolved = new java.util.ArrayList<>();
-        for (Path t : traces) {
-            resolved.add(TraceInput.resolve(t));
-        }
+        List<Path> resolved = TraceInput.resolveAll(traces);
         try {
             return Traces.open(resolved, new Traces.Options(format, events), null);
         } catch (IllegalArgumentException e) {
@@ -90,7 +87,8 @@ final class TraceCommand implements Runnable {
                     + "and its footprint (distinct 4 KiB pages written, read, either: what a cache would need to hold it).")
     static final class Stats implements Callable<Integer> {
         @Parameters(index = "0..*", arity = "1..*", paramLabel = "TRACE",
-                description = "The trace file (blktrace per-CPU files: any one of them, or their directory); several are one trace, "
+                description = "The trace file (blktrace per-CPU files: any one of them, or their directory; '-': standard input); "
+                        + "several are one trace, "
                         + "one after another, as replay reads them.")
         List<Path> traces;
 
@@ -214,7 +212,8 @@ final class TraceCommand implements Runnable {
                 + "a 'datasync' after it), so it can be replayed with fio --read_iolog against an NBD export. OUT "
                 + "ending in .gz is compressed."})
     static final class Convert implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory).")
+        @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory; "
+                + "'-': standard input).")
         Path trace;
 
         @Parameters(index = "1", paramLabel = "OUT", description = "The fio log to write ('-': standard output, after a first reading of the whole trace, so that a bad line "
@@ -250,6 +249,7 @@ final class TraceCommand implements Runnable {
             if (Files.isDirectory(out)) {
                 throw new Main.UsageError("cannot write " + out + ": it is a directory");
             }
+            trace = TraceInput.resolve(trace); // once: '-' (standard input) is read once, and the log may take two readings
             // OUT is written aside and renamed at the end, so a malformed line or a Ctrl-C leaves it as it was; standard
             // output cannot be taken back, so the trace is read through once before anything is written there
             Path tmp = toStdout ? null : dev.dmwc.writecache.block.ScratchFiles.register(out.resolveSibling(out.getFileName() + ".part"));

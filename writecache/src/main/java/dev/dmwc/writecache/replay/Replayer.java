@@ -188,7 +188,7 @@ public final class Replayer {
 
     /** How a report names the trace: its file, or its files joined with " + ". */
     public static String name(List<Path> trace) {
-        return String.join(" + ", trace.stream().map(Path::toString).toList());
+        return String.join(" + ", trace.stream().map(Traces::shown).toList());
     }
 
     /** The scan: counts, volumes, extent; bad lines tolerated up to --skip-bad. */
@@ -215,7 +215,7 @@ public final class Replayer {
                         throw e;
                     }
                     if (sc.firstBad == null) {
-                        sc.firstBad = e.getMessage();
+                        sc.firstBad = Traces.shown(e.getMessage());
                     }
                     continue;
                 }

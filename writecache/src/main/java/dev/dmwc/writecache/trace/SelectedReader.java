@@ -38,7 +38,7 @@ public final class SelectedReader extends ForwardingTraceReader {
                     throw e;
                 }
                 if (firstBad == null) {
-                    firstBad = e.getMessage();
+                    firstBad = Traces.shown(e.getMessage());
                 }
                 continue;
             }

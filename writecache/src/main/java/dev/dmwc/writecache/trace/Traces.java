@@ -122,6 +122,25 @@ public final class Traces {
         }
     }
 
+    /** The scratch copy of standard input that stands for a trace named '-', if any; shown as "stdin". */
+    private static volatile Path stdinCopy;
+
+    /** Records the file that holds standard input's trace (the CLI makes it), so that reports and errors say "stdin". */
+    public static void stdinCopy(Path copy) {
+        stdinCopy = copy;
+    }
+
+    /** How a trace file is named to the user: "stdin" for the copy of standard input, else its path. */
+    public static String shown(Path p) {
+        return p.equals(stdinCopy) ? "stdin" : p.toString();
+    }
+
+    /** {@code text} (a message naming trace files) with the copy of standard input named "stdin". */
+    public static String shown(String text) {
+        Path c = stdinCopy;
+        return c == null || text == null ? text : text.replace(c.toString(), "stdin");
+    }
+
     /**
      * The trace file a user named: {@code given} itself when it is a file; for a directory (as
      * {@code blktrace -D DIR} leaves one), its per-CPU blktrace files ({@code NAME.blktrace.N}, merged

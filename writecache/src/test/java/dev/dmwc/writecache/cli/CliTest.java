@@ -486,6 +486,43 @@ class CliTest {
         }
     }
 
+    /** {@link #run} with {@code stdin} as standard input. */
+    private Run runWithStdin(byte[] stdin, String... args) {
+        java.io.InputStream oldIn = System.in;
+        System.setIn(new java.io.ByteArrayInputStream(stdin));
+        try {
+            return run(args);
+        } finally {
+            System.setIn(oldIn);
+        }
+    }
+
+    /** A trace named '-' is read from standard input (a pipe): figures as from the file, named "stdin"; empty or twice, refused. */
+    @Test
+    void aTraceFromStandardInput() throws Exception {
+        String gz = "../test-data/traces/raw-mixed.v3.iolog.gz";
+        byte[] trace = Files.readAllBytes(Path.of(gz));
+        Run file = run("trace", "stats", gz);
+        Run piped = runWithStdin(trace, "trace", "stats", "-");
+        assertEquals(0, piped.code(), piped.err());
+        assertEquals(file.out().substring(file.out().indexOf(" (fio3)")), piped.out().substring(piped.out().indexOf(" (fio3)")));
+        Run replay = runWithStdin(trace, "replay", "-q", "--verify", "--work-dir", dir.toString(), "-");
+        assertEquals(0, replay.code(), replay.err());
+        assertTrue(replay.out().contains("trace     stdin (fio3)") && replay.out().contains("replayed  21319 requests"), replay.out());
+        Run conv = runWithStdin(trace, "trace", "convert", "-", "-");
+        assertEquals(0, conv.code(), conv.err());
+        assertTrue(conv.out().startsWith("fio version 3 iolog\n") && conv.err().contains("stdout: 21319 requests"), conv.err());
+        Run bad = runWithStdin(Files.readAllBytes(Path.of("../test-data/traces/edge/spc-with-bad-line.csv")), "trace", "stats", "-");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("dmwc: malformed trace: stdin:4: "), bad.err());
+        Run empty = runWithStdin(new byte[0], "replay", "-");
+        assertEquals(2, empty.code());
+        assertTrue(empty.err().contains("'-': standard input was empty, no trace in it"), empty.err());
+        Run twice = runWithStdin(trace, "trace", "stats", "-", "-");
+        assertEquals(2, twice.code());
+        assertTrue(twice.err().contains("'-' (standard input) can be one of the traces only once"), twice.err());
+    }
+
     private Path kernelImage(String scenario, String image) throws Exception {
         Path p = dir.resolve(scenario + "-" + image);
         try (InputStream in = new GZIPInputStream(Files.newInputStream(
