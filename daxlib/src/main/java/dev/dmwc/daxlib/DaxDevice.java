@@ -54,7 +54,8 @@ public final class DaxDevice implements AutoCloseable {
 
     /**
      * Open {@code file} as a DAX device. The file must exist, be at least one page and a whole
-     * number of pages. Nothing is written to it.
+     * number of pages. Nothing is written to it; its holes are allocated (they read as zeros still),
+     * since a DAX range is backed whole, and an IOException says so when its file system is full.
      */
     public static DaxDevice open(Path file, Options options) throws IOException {
         if (!Files.exists(file)) {
@@ -73,6 +74,9 @@ public final class DaxDevice implements AutoCloseable {
         }
         long addr;
         try {
+            // backed whole before it is mapped, as a DAX range is: a store into a hole of a full
+            // tmpfs would raise SIGBUS inside the native copy and end the JVM
+            SparseFiles.allocateWhole(fd, file, size);
             addr = Posix.mmap(0, size, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
         } finally {
             Posix.close(fd);

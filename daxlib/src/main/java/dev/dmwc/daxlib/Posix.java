@@ -47,6 +47,8 @@ final class Posix {
 
     static native int fallocate(int fd, int mode, long offset, long len);
 
+    static native long lseek(int fd, long offset, int whence);
+
     static native int pkey_alloc(int flags, int accessRights);
 
     static native int pkey_free(int pkey);
@@ -67,4 +69,11 @@ final class Posix {
     static final int FALLOC_FL_KEEP_SIZE = 1;
     static final int FALLOC_FL_PUNCH_HOLE = 2;
     static final int O_RDONLY = 0;
+    static final int SEEK_DATA = 3;
+    static final int SEEK_HOLE = 4;
+    static final int EINTR = 4;
+    static final int ENXIO = 6;
+    static final int EFBIG = 27;
+    static final int ENOSPC = 28;
+    static final int EOPNOTSUPP = 95;
 }

@@ -13,6 +13,14 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * A block device on a memory-mapped file: reads and writes are copies, no system call per I/O
  * (what replay uses for its sparse device files under /dev/shm). Flush and FUA {@code force()}
  * the mapping when {@code durable}. The file is seen through views of 1 GiB.
+ *
+ * <p>The device knows which of the file's pages hold data (at open, from {@code SEEK_DATA}; then
+ * its own writes and discards). A store into a hole of a shared mapping allocates a page, and
+ * where the file system is full that is SIGBUS, which the JVM delivers as an
+ * {@link InternalError} at some later point of the thread, far from the write: so the first write
+ * to a hole allocates it with {@code fallocate} first, and a full file system fails that write
+ * with an {@link IOException} (the engine's path for a device error), before the mapping is
+ * touched. Reads of holes are zeros, never read faults (which would allocate tmpfs pages).
  */
 public final class MappedBlockDevice implements BlockDevice {
     private static final int SHIFT = 30;
@@ -25,13 +33,14 @@ public final class MappedBlockDevice implements BlockDevice {
     private final boolean durable;
     private final MappedByteBuffer[] views;
     /**
-     * For a file this device made: which of its 4 KiB pages were ever written, one bitmap a view,
-     * made on the view's first write. A small read of pages never written is answered with zeros
-     * without touching the mapping, where a read fault on a hole of a tmpfs file allocates a page
-     * (a read-mostly trace over a large volume filled /dev/shm with zeros). null for a file that
-     * existed before: its content is unknown, every read goes to the mapping.
+     * Which of the file's 4 KiB pages hold data, one bitmap a view (made on the view's first
+     * write): a read of the others is answered with zeros without touching the mapping, where a
+     * read fault on a hole of a tmpfs file allocates a page (a read-mostly trace over a large volume
+     * filled /dev/shm with zeros), and a write to them allocates them first.
      */
     private final AtomicReferenceArray<AtomicLongArray> written;
+    /** Allocates holes ahead of stores; null where libc is not reachable (then a full file system can fault). */
+    private final dev.dmwc.daxlib.SparseFiles.Allocator allocator;
     private static final int PAGE_SHIFT = 12;
     private static final int PAGES_PER_VIEW_SHIFT = SHIFT - PAGE_SHIFT;
 
@@ -41,7 +50,17 @@ public final class MappedBlockDevice implements BlockDevice {
         this.size = size;
         this.durable = durable;
         int n = (int) ((size + MASK) >>> SHIFT);
-        written = fresh ? new AtomicReferenceArray<>(n) : null;
+        written = new AtomicReferenceArray<>(n);
+        allocator = dev.dmwc.daxlib.SparseFiles.Allocator.open(path);
+        if (!fresh) {
+            long[] data = allocator == null ? null : allocator.dataRanges(size);
+            if (data == null) {
+                data = new long[] {0, size}; // nothing to go by: all of it may hold data
+            }
+            for (int i = 0; i < data.length; i += 2) {
+                markWritten(data[i], data[i + 1]);
+            }
+        }
         views = new MappedByteBuffer[n];
         for (int i = 0; i < n; i++) {
             long start = (long) i << SHIFT;
@@ -109,7 +128,11 @@ public final class MappedBlockDevice implements BlockDevice {
      * more than the copy it interrupts). Takes the file's size in memory at once.
      */
     @Override
-    public void touchAllPages() {
+    public void touchAllPages() throws IOException {
+        if (allocator != null) {
+            allocator.allocate(0, size); // a full file system refuses here, not in a fault
+        }
+        markWritten(0, size);
         for (MappedByteBuffer v : views) {
             for (int p = 0; p < v.capacity(); p += 4096) {
                 v.put(p, v.get(p));
@@ -122,48 +145,18 @@ public final class MappedBlockDevice implements BlockDevice {
         return size;
     }
 
-    /**
-     * Reads of this many bytes or more of a file this device did not make are {@code pread}s, not
-     * copies out of the mapping: a read fault on a hole of a tmpfs file allocates a page,
-     * {@code pread} copies the zero page. A final check that reads a 64 GiB sparse origin through
-     * the mapping would take 64 GiB of memory under /dev/shm. A file this device made knows its
-     * pages never written ({@link #readTracked}), and copies only the others out of the mapping:
-     * {@code pread} into a Java buffer copies twice, and halved write-back's rate from a cache
-     * (BENCHMARKS.md, session 13).
-     */
-    public static final int PREAD_BYTES = 64 << 10;
     /** What a page never written reads as (a small read is at most one page at a time from it). */
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(1 << PAGE_SHIFT).asReadOnlyBuffer();
 
     @Override
     public void read(long sector, ByteBuffer dst) throws IOException {
         BlockDevice.checkRange(this, sector, dst.remaining());
-        long pos = sector << SECTOR_SHIFT;
-        if (written != null) {
-            readTracked(pos, dst);
-            return;
-        }
-        if (dst.remaining() >= PREAD_BYTES) {
-            while (dst.hasRemaining()) {
-                int r = ch.read(dst, pos);
-                if (r < 0) {
-                    throw new IOException("short read: device=" + name() + ", position=" + pos);
-                }
-                pos += r;
-            }
-            return;
-        }
-        while (dst.hasRemaining()) {
-            int c = (int) Math.min(dst.remaining(), VIEW - (pos & MASK));
-            dst.put(dst.position(), views[(int) (pos >>> SHIFT)], (int) (pos & MASK), c);
-            dst.position(dst.position() + c);
-            pos += c;
-        }
+        readTracked(sector << SECTOR_SHIFT, dst);
     }
 
     /**
-     * A read of a file this device made: zeros for pages never written (their holes are not
-     * faulted in), and each stretch of written pages copied out of the mapping at once.
+     * A read: zeros for pages holding no data (their holes are not faulted in), and each stretch
+     * of pages with data copied out of the mapping at once.
      */
     private void readTracked(long pos, ByteBuffer dst) {
         final int pageSize = 1 << PAGE_SHIFT;
@@ -232,18 +225,39 @@ public final class MappedBlockDevice implements BlockDevice {
         }
     }
 
+    /** Whether every page under {@code [from, to)} holds data already. */
+    private boolean allWritten(long from, long to) {
+        for (long page = from >>> PAGE_SHIFT, end = (to + (1 << PAGE_SHIFT) - 1) >>> PAGE_SHIFT; page < end;) {
+            AtomicLongArray bits = written.get((int) (page >>> PAGES_PER_VIEW_SHIFT));
+            int i = (int) (page & ((1 << PAGES_PER_VIEW_SHIFT) - 1));
+            int n = (int) Math.min(end - page, 64 - (i & 63));
+            long mask = (n == 64 ? -1L : (1L << n) - 1) << (i & 63);
+            if (bits == null || (bits.get(i >>> 6) & mask) != mask) {
+                return false;
+            }
+            page += n;
+        }
+        return true;
+    }
+
     @Override
     public void write(long sector, ByteBuffer src, boolean fua) throws IOException {
         BlockDevice.checkRange(this, sector, src.remaining());
         long pos = sector << SECTOR_SHIFT;
         long start = pos;
+        long end = start + src.remaining();
+        boolean backed = allWritten(start, end);
+        if (!backed && allocator != null) {
+            long from = start & ~((1L << PAGE_SHIFT) - 1);
+            allocator.allocate(from, Math.min(size, (end + (1 << PAGE_SHIFT) - 1) & ~((1L << PAGE_SHIFT) - 1)) - from);
+        }
         while (src.hasRemaining()) {
             int c = (int) Math.min(src.remaining(), VIEW - (pos & MASK));
             views[(int) (pos >>> SHIFT)].put((int) (pos & MASK), src, src.position(), c);
             src.position(src.position() + c);
             pos += c;
         }
-        if (written != null) {
+        if (!backed) {
             markWritten(start, pos);
         }
         if (fua && durable) {
@@ -274,9 +288,7 @@ public final class MappedBlockDevice implements BlockDevice {
         // the bits go before the data: a write racing the discard (a writeback landing on a
         // block being discarded) then either sets its bit again or is punched away, so a page
         // whose bit is clear always reads as zeros, whatever the size of the read
-        if (written != null) {
-            markHole(sector << SECTOR_SHIFT, (sector + nSectors) << SECTOR_SHIFT);
-        }
+        markHole(sector << SECTOR_SHIFT, (sector + nSectors) << SECTOR_SHIFT);
         BlockDevice.punchHoleOrZeroFill(this, path, sector, nSectors); // zeros written instead set their bits again
     }
 
@@ -287,6 +299,9 @@ public final class MappedBlockDevice implements BlockDevice {
 
     @Override
     public void close() throws IOException {
+        if (allocator != null) {
+            allocator.close();
+        }
         ch.close();
     }
 }

@@ -4,6 +4,7 @@ import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.MappedBlockDevice;
 import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.bench.Bench;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -161,7 +162,14 @@ final class BenchCommand implements Callable<Integer> {
                         break runs;
                     }
                     cfg.threads = threads;
-                    byCount.add(runOne(mode, threads, cfg, runs, table));
+                    try {
+                        byCount.add(runOne(mode, threads, cfg, runs, table));
+                    } catch (IOException e) {
+                        if (e.getMessage() != null && e.getMessage().startsWith("no space left")) { // bench fills its devices
+                            throw new Main.UsageError(e.getMessage() + ": give a smaller --cache-size or --origin-size");
+                        }
+                        throw e;
+                    }
                 }
                 if (threadCounts.size() > 1 && stoppedBy.get() == null) {
                     table.append(scaling(mode, bs, byCount, scaling));

@@ -205,6 +205,31 @@ final class DeviceOptions {
     }
 
     /**
+     * After a failed start: closes what was opened and removes the scratch files and the files made
+     * for this start ({@code madeOrigin}, {@code madeCache}: null for a file that existed before).
+     */
+    private static void abandon(Exception e, AutoCloseable od, AutoCloseable cd, List<Path> temporary, Path madeOrigin, Path madeCache)
+            throws IOException {
+        for (AutoCloseable d : new AutoCloseable[] {od, cd}) {
+            if (d != null) {
+                try {
+                    d.close();
+                } catch (Exception ex) {
+                    e.addSuppressed(ex);
+                }
+            }
+        }
+        for (Path p : temporary) {
+            ScratchFiles.delete(p);
+        }
+        for (Path p : new Path[] {madeOrigin, madeCache}) {
+            if (p != null) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
+    /**
      * The scratch devices made in {@code dir} (sparse files, in memory on /dev/shm) against its free
      * space, before any is made: bench, which fills them whole, is refused if they cannot fit; a
      * serve whose clients could write more than fits is warned.
@@ -301,33 +326,42 @@ final class DeviceOptions {
         checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0, bench ? cSize : 0);
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));
-        BlockDevice od;
-        if (originDirect) {
-            FileBlockDevice.create(o, oSize, true).close();
-            try {
-                od = FileBlockDevice.openDirect(o);
-            } catch (IOException e) {
-                throw new Main.UsageError("--origin-direct: " + e.getMessage());
-            }
-        } else {
-            od = MappedBlockDevice.create(o, oSize, true);
-        }
-        od = ThrottledBlockDevice.wrap(od, model);
-        AutoCloseable cd;
+        BlockDevice od = null;
+        AutoCloseable cd = null;
         Object cacheObject;
-        if (mode.equals("p")) {
-            if (!Files.exists(c)) {
-                try (RandomAccessFile f = new RandomAccessFile(c.toFile(), "rw")) {
-                    f.setLength(cSize);
+        try {
+            if (originDirect) {
+                FileBlockDevice.create(o, oSize, true).close();
+                try {
+                    od = FileBlockDevice.openDirect(o);
+                } catch (IOException e) {
+                    throw new Main.UsageError("--origin-direct: " + e.getMessage());
                 }
+            } else {
+                od = MappedBlockDevice.create(o, oSize, true);
             }
-            DaxDevice dax = DaxDevice.open(c, new DaxDevice.Options().backend(backend).faultMode(fm));
-            cd = dax;
-            cacheObject = dax;
-        } else {
-            BlockDevice b = MappedBlockDevice.create(c, cSize, true);
-            cd = b;
-            cacheObject = b;
+            od = ThrottledBlockDevice.wrap(od, model);
+            if (mode.equals("p")) {
+                if (!Files.exists(c)) {
+                    try (RandomAccessFile f = new RandomAccessFile(c.toFile(), "rw")) {
+                        f.setLength(cSize);
+                    }
+                }
+                DaxDevice dax = DaxDevice.open(c, new DaxDevice.Options().backend(backend).faultMode(fm));
+                cd = dax;
+                cacheObject = dax;
+            } else {
+                BlockDevice b = MappedBlockDevice.create(c, cSize, true);
+                cd = b;
+                cacheObject = b;
+            }
+        } catch (IOException | RuntimeException e) {
+            abandon(e, od, cd, temporary, newOrigin ? o : null, newCache ? c : null);
+            if (e instanceof IOException x && x.getMessage() != null && x.getMessage().startsWith("no space left")) {
+                throw new Main.UsageError(x.getMessage() + ": give a smaller --cache-size or --origin-size, or device files "
+                        + "elsewhere with --origin/--cache");
+            }
+            throw e;
         }
         List<String> argv = new ArrayList<>(List.of(mode, o.toString(), c.toString(), Integer.toString(blockSize)));
         argv.add(Integer.toString(features.size()));
@@ -339,22 +373,7 @@ final class DeviceOptions {
                     m -> System.err.println("device-mapper: writecache: " + m));
         } catch (DmError | RuntimeException e) {
             sched.shutdown();
-            od.close();
-            try {
-                cd.close();
-            } catch (Exception ex) {
-                e.addSuppressed(ex);
-            }
-            for (Path p : temporary) {
-                ScratchFiles.delete(p);
-            }
-            // files made for this start go again: a refused table leaves nothing behind
-            if (newOrigin) {
-                Files.deleteIfExists(o);
-            }
-            if (newCache) {
-                Files.deleteIfExists(c);
-            }
+            abandon(e, od, cd, temporary, newOrigin ? o : null, newCache ? c : null); // a refused table leaves nothing behind
             if (e instanceof RuntimeException r) {
                 throw r; // a bug: reported as one, but the files made for it are gone
             }

@@ -254,6 +254,12 @@ public final class Writecache implements AutoCloseable {
         }
     }
 
+    /** The Java heap left to this JVM; a test sets a smaller figure to reach the refusal with a cache it can back. */
+    static java.util.function.LongSupplier heapAvailable = () -> {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    };
+
     /**
      * The kernel allocates {@code wc->entries} (and, in ssd mode, the metadata area) from kernel
      * memory; dmwc takes them from the Java heap, which is smaller. Refused, with the kernel's
@@ -264,8 +270,7 @@ public final class Writecache implements AutoCloseable {
     private static void checkHeap(long memoryMapSize, int blockSize, long metadataBytes, Consumer<String> log) throws DmError {
         long blocks = Math.max(0, memoryMapSize) / (blockSize + 16L);
         long need = blocks * Entries.BYTES_PER_ENTRY + metadataBytes;
-        Runtime rt = Runtime.getRuntime();
-        long available = rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+        long available = heapAvailable.getAsLong();
         if (need > available) {
             note(log, String.format("the engine's state for up to %,d blocks takes about %,d MiB of Java heap, and this JVM has "
                     + "%,d MiB left (raise it with DMWC_JAVA_OPTS=-Xmx..., or use a smaller cache or larger blocks)", blocks,

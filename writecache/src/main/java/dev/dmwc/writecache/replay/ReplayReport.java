@@ -339,6 +339,10 @@ public final class ReplayReport {
                     verifiedReads, size(finalCheckedBytes), mismatches));
             mismatchExamples.forEach(e -> sb.append("  MISMATCH ").append(e).append('\n'));
         }
+        if (errors > 0) {
+            sb.append(String.format(Locale.ROOT, "errors    %d requests failed%s%n", errors,
+                    errors > errorExamples.size() ? " (the first " + errorExamples.size() + " below)" : ""));
+        }
         errorExamples.forEach(e -> sb.append("  ERROR ").append(e).append('\n'));
         warnings.forEach(w -> sb.append("warning   ").append(w).append('\n'));
         if (keptIn != null) {

@@ -291,4 +291,86 @@ class BlockDeviceContractTest {
         }
     }
 
+
+    /**
+     * A mapped device on a full file system: the write that needs a page that cannot be had fails
+     * with an IOException naming the cause, before the mapping is touched (a store there would be
+     * SIGBUS: an InternalError thrown later, anywhere in the thread); what was written reads back,
+     * written pages can be written again, and a discard makes room for more.
+     */
+    @org.junit.jupiter.api.Test
+    void aWriteBeyondAFullFileSystemFailsCleanly() throws Exception {
+        try (SmallFileSystem fs = SmallFileSystem.mount(dir, 1)) {
+            Path f = fs.dir.resolve("dev.img");
+            try (MappedBlockDevice d = MappedBlockDevice.create(f, 4L << 20, false)) {
+                byte[] page = pattern(4096, 11);
+                long written = 0;
+                IOException full = null;
+                for (long s = 0; s < (4L << 20) >> 9; s += 8) {
+                    try {
+                        d.write(s, ByteBuffer.wrap(page), false);
+                        written++;
+                    } catch (IOException e) {
+                        full = e;
+                        break;
+                    }
+                }
+                assertTrue(full != null, "4 MiB fitted in a 1 MiB file system");
+                assertTrue(full.getMessage().startsWith("no space left on the device under " + f), full.getMessage());
+                assertTrue(written >= 200 && written <= 256, written + " pages written");
+                for (long p = 0; p < written; p += 37) {
+                    assertArrayEquals(page, read(d, p * 8, 4096), "page " + p);
+                }
+                assertArrayEquals(new byte[4096], read(d, written * 8, 4096), "the page refused reads as zeros");
+                d.write(0, ByteBuffer.wrap(pattern(4096, 12)), false); // an allocated page: no new space needed
+                d.discard(0, 64); // 8 pages freed
+                d.write(written * 8, ByteBuffer.wrap(page), false);
+                assertArrayEquals(page, read(d, written * 8, 4096));
+            }
+        }
+    }
+
+    /** A DAX device is backed whole when it is opened: on a full file system, an IOException then, not a crash in a copy later. */
+    @org.junit.jupiter.api.Test
+    void aDaxDeviceThatCannotBeBackedIsRefusedAtOpen() throws Exception {
+        try (SmallFileSystem fs = SmallFileSystem.mount(dir, 1)) {
+            Path f = fs.dir.resolve("pmem.img");
+            try (java.io.RandomAccessFile r = new java.io.RandomAccessFile(f.toFile(), "rw")) {
+                r.setLength(2L << 20);
+            }
+            IOException e = assertThrows(IOException.class, () -> dev.dmwc.daxlib.DaxDevice.open(f,
+                    new dev.dmwc.daxlib.DaxDevice.Options().backend(dev.dmwc.daxlib.ProtectionKeys.Backend.NONE)));
+            assertTrue(e.getMessage().startsWith("no space left on the device under " + f), e.getMessage());
+            Files.delete(f);
+        }
+    }
+
+    /** Which pages of a file that existed hold data is read from the file system: its holes read as zeros, its data as it was. */
+    @org.junit.jupiter.api.Test
+    void aFileThatExistedHasItsHolesFound() throws Exception {
+        Path f = dir.resolve("holes.img");
+        byte[] a = pattern(4096, 13);
+        byte[] b = pattern(4096, 14);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(a), 4096);
+            ch.write(ByteBuffer.wrap(b), 3L << 20);
+            ch.truncate(4L << 20);
+        }
+        try (dev.dmwc.daxlib.SparseFiles.Allocator al = dev.dmwc.daxlib.SparseFiles.Allocator.open(f)) {
+            long[] r = al.dataRanges(4L << 20);
+            // the file system's own granularity: the data pages are inside, most of the file is not
+            assertTrue(r.length >= 2 && r[0] <= 4096 && r[r.length - 1] >= (3L << 20) + 4096, java.util.Arrays.toString(r));
+            long data = 0;
+            for (int i = 0; i < r.length; i += 2) {
+                data += r[i + 1] - r[i];
+            }
+            assertTrue(data < (2L << 20), "most of it is holes: " + java.util.Arrays.toString(r));
+        }
+        try (MappedBlockDevice d = MappedBlockDevice.create(f, 4L << 20, false)) {
+            assertArrayEquals(a, read(d, 8, 4096));
+            assertArrayEquals(b, read(d, (3L << 20) >> 9, 4096));
+            assertArrayEquals(new byte[4096], read(d, (2L << 20) >> 9, 4096));
+        }
+    }
 }

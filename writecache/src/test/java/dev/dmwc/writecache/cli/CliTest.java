@@ -716,6 +716,28 @@ class CliTest {
         }
     }
 
+    /**
+     * Devices that do not fit their file system: serve refuses a DAX cache it cannot back whole, and
+     * removes the files it made; a replay whose origin fills the file system up reports failed
+     * requests (the origin's writes fail, as a full disk's do), where the JVM used to die.
+     */
+    @Test
+    void devicesOnAFullFileSystem() throws Exception {
+        try (dev.dmwc.writecache.block.SmallFileSystem fs = dev.dmwc.writecache.block.SmallFileSystem.mount(dir, 4)) {
+            Path o = fs.dir.resolve("o.img");
+            Path c = fs.dir.resolve("c.img");
+            Run serve = run("serve", "--listen", "unix:" + dir.resolve("full.sock"), "--mode", "p", "--origin", o.toString(),
+                    "--origin-size", "1M", "--cache", c.toString(), "--cache-size", "6M");
+            assertEquals(2, serve.code(), serve.err());
+            assertTrue(serve.err().contains("no space left on the device under " + c) && serve.err().contains("--cache-size"), serve.err());
+            assertFalse(Files.exists(o) || Files.exists(c), "the files made for the start are gone");
+            Run replay = run("replay", "-q", "--mode", "s", "--work-dir", fs.dir.toString(), "--no-space-check", "--cache-size", "1M",
+                    "../test-data/traces/raw-mixed.v3.iolog.gz");
+            assertEquals(1, replay.code(), replay.err());
+            assertTrue(replay.out().contains("requests failed") && replay.out().contains("write failed: EIO"), replay.out());
+        }
+    }
+
     /** Every command (sub-commands too) has a one-line header for the command list, and every option and parameter says what it is. */
     @Test
     void everyCommandOptionAndParameterIsDescribed() {
@@ -1057,23 +1079,24 @@ class CliTest {
     }
 
     /**
-     * The engine's entries live on the Java heap: a pmem cache whose entries cannot fit is refused
-     * (here by serve: bench refuses such a cache sooner, its copy baseline not fitting /dev/shm)
-     * with the kernel's text for a failed allocation before its device is touched (a 1 TiB cache
-     * used to have 4 GiB of metadata initialized, then die of OutOfMemoryError).
+     * Caches too large for this machine are refused before their device is touched: a pmem cache
+     * file larger than its file system can back (a DAX range is backed whole), and an ssd cache
+     * whose metadata area cannot fit the Java heap (the kernel's text for a failed allocation; a
+     * pmem cache's entries that cannot fit: HeapCheckTest). A 1 TiB cache used to have gigabytes of
+     * metadata initialized, then die of OutOfMemoryError.
      */
     @Test
-    void aCacheWhoseEntriesCannotFitTheHeapIsRefusedBeforeItIsTouched() throws Exception {
-        long blocks = Runtime.getRuntime().maxMemory() / 44 * 2; // twice what this JVM's heap could hold
+    void aCacheTooLargeForThisMachineIsRefusedBeforeItIsTouched() throws Exception {
+        long bytes = Files.getFileStore(dir).getUsableSpace() / 4096 * 4096 + (1L << 30); // a GiB more than is free
         Path cache = dir.resolve("huge-pmem.img");
         try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(cache.toFile(), "rw")) {
-            f.setLength(blocks * 4096);
+            f.setLength(bytes);
         }
         Run r = run("serve", "--mode", "p", "--listen", "unix:" + dir.resolve("heap.sock"), "--origin-size", "64M", "--cache",
                 cache.toString(), "--protection", "software");
         assertEquals(2, r.code(), r.err());
-        assertTrue(r.err().contains("ENOMEM: Cannot allocate memory"), r.err());
-        assertEquals(blocks * 4096, Files.size(cache));
+        assertTrue(r.err().contains("no space left on the device under " + cache + " to back it whole"), r.err());
+        assertEquals(bytes, Files.size(cache));
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(cache)) {
             java.nio.ByteBuffer first = java.nio.ByteBuffer.allocate(1 << 20);
             ch.read(first, 0);
@@ -1081,6 +1104,10 @@ class CliTest {
                 assertEquals(0, first.get(i), "the superblock area is untouched, byte " + i);
             }
         }
+        Process stat = new ProcessBuilder("stat", "-c", "%b", cache.toString()).start();
+        String blocks = new String(stat.getInputStream().readAllBytes()).trim();
+        assertEquals(0, stat.waitFor());
+        assertTrue(Long.parseLong(blocks) < 1024, "nothing was allocated: " + blocks + " blocks");
         // ssd mode keeps its metadata area in one Java buffer: 1 TiB at 4 KiB blocks is 4 GiB of it
         Path ssd = dir.resolve("huge-ssd.img");
         try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(ssd.toFile(), "rw")) {

@@ -1,0 +1,65 @@
+package dev.dmwc.writecache.block;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * A tmpfs of a few MiB mounted for one test, to fill up: where a store into a hole of a shared
+ * mapping raises SIGBUS. Mounting needs root (or CAP_SYS_ADMIN); without it the test is skipped
+ * and says so on stderr.
+ */
+public final class SmallFileSystem implements AutoCloseable {
+    public final Path dir;
+
+    private SmallFileSystem(Path dir) {
+        this.dir = dir;
+    }
+
+    /** Mounts a tmpfs of {@code mib} MiB on a new directory under {@code parent}; skips the test where that is refused. */
+    public static SmallFileSystem mount(Path parent, int mib) throws Exception {
+        Path d = Files.createTempDirectory(parent, "small-fs-");
+        String why = run("mount", "-t", "tmpfs", "-o", "size=" + mib + "m", "tmpfs", d.toString());
+        if (why != null) {
+            Files.deleteIfExists(d);
+            System.err.println("SKIPPED: cannot mount a small tmpfs to fill (" + why.trim() + "); a full file system is "
+                    + "tested where the tests run as root");
+            Assumptions.abort("cannot mount a tmpfs: " + why.trim());
+        }
+        return new SmallFileSystem(d);
+    }
+
+    /** null when the command succeeded, else its output. */
+    private static String run(String... cmd) throws java.io.IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            return e.getMessage();
+        }
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(30, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            return "timed out";
+        }
+        return p.exitValue() == 0 ? null : out + " (exit " + p.exitValue() + ")";
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+        String why;
+        try {
+            why = run("umount", "-l", dir.toString()); // lazy: a MappedByteBuffer stays mapped until it is collected
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            why = "interrupted";
+        } catch (Exception e) {
+            why = e.toString();
+        }
+        if (why != null) {
+            throw new IllegalStateException("umount " + dir + ": " + why);
+        }
+        Files.deleteIfExists(dir);
+    }
+}
