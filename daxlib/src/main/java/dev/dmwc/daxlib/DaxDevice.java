@@ -61,6 +61,9 @@ public final class DaxDevice implements AutoCloseable {
         if (!Files.exists(file)) {
             throw new IOException("dax backing file does not exist: path=" + file);
         }
+        if (!Files.isRegularFile(file)) {
+            throw new IOException("dax backing file is not a regular file: path=" + file);
+        }
         long size = Files.size(file);
         if (size < PAGE_SIZE || size % PAGE_SIZE != 0) {
             throw new IOException("dax backing file must be a positive multiple of " + PAGE_SIZE

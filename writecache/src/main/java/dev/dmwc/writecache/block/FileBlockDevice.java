@@ -24,12 +24,12 @@ public final class FileBlockDevice implements BlockDevice {
         this.durable = durable;
     }
 
-    /** Open an existing file; its size must be a multiple of 512. */
+    /** Open an existing file or block device; its size must be a multiple of 512. */
     public static FileBlockDevice open(Path path, boolean durable) throws IOException {
-        if (!Files.isRegularFile(path)) {
+        if (!Files.isRegularFile(path) && !DeviceFiles.isBlockDevice(path)) {
             throw new IOException("no such device file: path=" + path);
         }
-        long size = Files.size(path);
+        long size = DeviceFiles.size(path);
         if (size == 0 || size % SECTOR_SIZE != 0) {
             throw new IOException("device file size must be a positive multiple of 512: have=" + size + ", path=" + path);
         }
@@ -55,10 +55,17 @@ public final class FileBlockDevice implements BlockDevice {
         return new FileBlockDevice(path, ch, plain.size, true);
     }
 
-    /** Create (sparse, zero) or open a file of exactly {@code size} bytes. */
+    /** Create (sparse, zero) or open a file of exactly {@code size} bytes; or open a block device of that size. */
     public static FileBlockDevice create(Path path, long size, boolean durable) throws IOException {
         if (size <= 0 || size % SECTOR_SIZE != 0) {
             throw new IOException("device size must be a positive multiple of 512: size=" + size + ", path=" + path);
+        }
+        if (DeviceFiles.isBlockDevice(path)) {
+            long have = DeviceFiles.size(path);
+            if (have != size) {
+                throw new IOException("block device " + path + " has " + have + " bytes, not the " + size + " asked for");
+            }
+            return open(path, durable);
         }
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             if (ch.size() != size) {

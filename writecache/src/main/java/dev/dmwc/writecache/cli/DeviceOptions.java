@@ -4,6 +4,7 @@ import dev.dmwc.daxlib.DaxDevice;
 import dev.dmwc.daxlib.FaultMode;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.BlockDevice;
+import dev.dmwc.writecache.block.DeviceFiles;
 import dev.dmwc.writecache.block.FileBlockDevice;
 import dev.dmwc.writecache.block.MappedBlockDevice;
 import dev.dmwc.writecache.block.ScratchFiles;
@@ -316,13 +317,17 @@ final class DeviceOptions {
             ScratchFiles.register(p);
         }
         boolean newOrigin = !Files.exists(o);
-        long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : Files.size(o);
+        long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : DeviceFiles.size(o);
         if (model != null && model.diskBytes() > 0 && model.diskBytes() < oSize) {
             throw new Main.UsageError("--origin-model: size=" + model.diskBytes() + " is the disk the origin sits at the start of, "
                     + "and the origin (" + oSize + " bytes) does not fit on it");
         }
         boolean newCache = !Files.exists(c);
-        long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : Files.size(c);
+        long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : DeviceFiles.size(c);
+        if (mode.equals("p") && DeviceFiles.isBlockDevice(c)) {
+            throw new Main.UsageError("--cache " + c + " is a block device: pmem mode emulates its DAX range on a file (ssd mode "
+                    + "takes a block device)");
+        }
         checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0, bench ? cSize : 0);
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));

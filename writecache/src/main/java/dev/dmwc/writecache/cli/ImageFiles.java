@@ -125,7 +125,7 @@ final class ImageFiles {
         byte[] head = new byte[2];
         try (InputStream in = Files.newInputStream(given)) {
             if (in.readNBytes(head, 0, 2) < 2 || (head[0] & 0xff) != 0x1f || (head[1] & 0xff) != 0x8b) {
-                return Files.size(given);
+                return dev.dmwc.writecache.block.DeviceFiles.size(given);
             }
         } catch (NoSuchFileException e) {
             throw new IOException(given + ": no such file", e);

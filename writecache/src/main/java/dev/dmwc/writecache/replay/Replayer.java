@@ -3,6 +3,7 @@ package dev.dmwc.writecache.replay;
 import dev.dmwc.daxlib.DaxDevice;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
+import dev.dmwc.writecache.block.DeviceFiles;
 import dev.dmwc.writecache.block.MappedBlockDevice;
 import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.engine.DmError;
@@ -306,7 +307,7 @@ public final class Replayer {
         int bs = s.blockSize;
         long originBytes = s.originBytes != null ? s.originBytes : Math.max(roundUp(sc.extent, bs), 1L << 20);
         if (s.originFile != null && Files.exists(s.originFile)) {
-            long size = Files.size(s.originFile);
+            long size = DeviceFiles.size(s.originFile);
             if (s.originBytes != null && s.originBytes != size) {
                 throw new ReplayException("--origin-size " + s.originBytes + " is not the size of the origin " + s.originFile + " (" + size + ")");
             }
@@ -316,7 +317,11 @@ public final class Replayer {
             originBytes = size;
         }
         if (s.cacheFile != null && Files.exists(s.cacheFile)) {
-            s.cacheBytes = Files.size(s.cacheFile);
+            if (s.mode.equals("p") && DeviceFiles.isBlockDevice(s.cacheFile)) {
+                throw new ReplayException("the cache " + s.cacheFile + " is a block device: pmem mode emulates its DAX range on a file "
+                        + "(ssd mode takes a block device)");
+            }
+            s.cacheBytes = DeviceFiles.size(s.cacheFile);
             int unit = s.mode.equals("p") ? 4096 : 512; // a dax device is whole pages, a block device whole sectors
             if (s.cacheBytes == 0 || s.cacheBytes % unit != 0) {
                 throw new ReplayException("the cache " + s.cacheFile + " is " + s.cacheBytes + " bytes, not a whole number of "

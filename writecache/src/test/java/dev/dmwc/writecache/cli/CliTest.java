@@ -738,6 +738,53 @@ class CliTest {
         }
     }
 
+    /**
+     * Block devices (here loop devices) serve as origin and ssd cache as files do: a replay onto
+     * them leaves the same bytes as onto files of their size, check reads them, and pmem mode,
+     * which emulates its DAX range on a file, refuses a block device as its cache.
+     */
+    @Test
+    void blockDevicesAsTheDevices() throws Exception {
+        StringBuilder log = new StringBuilder("fio version 3 iolog\n0 f add\n0 f open\n");
+        java.util.Random rnd = new java.util.Random(5);
+        for (int i = 0; i < 600; i++) {
+            log.append(i * 10).append(i % 50 == 49 ? " f sync 0 0\n" : " f write " + rnd.nextInt(2048) * 4096L + " 4096\n");
+        }
+        Path trace = Files.writeString(dir.resolve("t.iolog"), log + "6000 f close\n");
+        Path of = dir.resolve("o-loop.img");
+        Path cf = dir.resolve("c-loop.img");
+        try (java.io.RandomAccessFile o = new java.io.RandomAccessFile(of.toFile(), "rw");
+                java.io.RandomAccessFile c = new java.io.RandomAccessFile(cf.toFile(), "rw")) {
+            o.setLength(8 << 20);
+            c.setLength(4 << 20);
+        }
+        try (dev.dmwc.writecache.block.LoopDevice lo = dev.dmwc.writecache.block.LoopDevice.attach(of);
+                dev.dmwc.writecache.block.LoopDevice lc = dev.dmwc.writecache.block.LoopDevice.attach(cf)) {
+            Run onLoops = run("replay", "-q", "--mode", "s", "--origin", lo.path.toString(), "--cache", lc.path.toString(), trace.toString());
+            assertEquals(0, onLoops.code(), onLoops.err() + onLoops.out());
+            Run onFiles = run("replay", "-q", "--mode", "s", "--origin", dir.resolve("o.img").toString(), "--origin-size", "8M",
+                    "--cache", dir.resolve("c.img").toString(), "--cache-size", "4M", trace.toString());
+            assertEquals(0, onFiles.code(), onFiles.err());
+            assertTrue(onLoops.out().contains("writes    ") && onLoops.out().contains("allocated"), onLoops.out());
+            // read through the devices (their page cache), as the kernel's dm-writecache would read them
+            org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(dir.resolve("c.img")), readDevice(lc.path, 4 << 20),
+                    "the cache device holds what the cache file holds");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(Files.readAllBytes(dir.resolve("o.img")), readDevice(lo.path, 8 << 20),
+                    "the origin device holds what the origin file holds");
+            Run check = run("check", lc.path.toString(), "--origin", lo.path.toString());
+            assertEquals(0, check.code(), check.out() + check.err());
+            Run pmem = run("replay", "-q", "--mode", "p", "--origin", lo.path.toString(), "--cache", lc.path.toString(), trace.toString());
+            assertEquals(2, pmem.code());
+            assertTrue(pmem.err().contains("is a block device: pmem mode emulates its DAX range on a file"), pmem.err());
+        }
+    }
+
+    private static byte[] readDevice(Path device, int bytes) throws java.io.IOException {
+        try (InputStream in = Files.newInputStream(device)) {
+            return in.readNBytes(bytes);
+        }
+    }
+
     /** Every command (sub-commands too) has a one-line header for the command list, and every option and parameter says what it is. */
     @Test
     void everyCommandOptionAndParameterIsDescribed() {

@@ -1,0 +1,38 @@
+package dev.dmwc.writecache.block;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * What a device path names: a regular file (the usual, sparse under /dev/shm), or a block device
+ * (a loop device, a disk partition) used as it is. A block device's size is its capacity, which
+ * {@link Files#size} reports as 0; it is never created, truncated or extended.
+ */
+public final class DeviceFiles {
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFBLK = 0060000;
+
+    private DeviceFiles() {}
+
+    /** Whether {@code p} is a block device. */
+    public static boolean isBlockDevice(Path p) {
+        try {
+            return (((Integer) Files.getAttribute(p, "unix:mode")) & S_IFMT) == S_IFBLK;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    /** The size in bytes of a device path: a regular file's length, a block device's capacity. */
+    public static long size(Path p) throws IOException {
+        if (!isBlockDevice(p)) {
+            return Files.size(p);
+        }
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            return ch.size();
+        }
+    }
+}
