@@ -27,6 +27,11 @@ final class Posix {
 
     private Posix() {}
 
+    /** Whether libc was reached (callers that can do without it check this). */
+    static boolean loaded() {
+        return LOAD_ERROR == null;
+    }
+
     static void requireLoaded() {
         if (LOAD_ERROR != null) {
             throw new IllegalStateException("libc through JNA unavailable: " + LOAD_ERROR, LOAD_ERROR);
@@ -49,6 +54,8 @@ final class Posix {
 
     static native long lseek(int fd, long offset, int whence);
 
+    static native int flock(int fd, int operation);
+
     static native int pkey_alloc(int flags, int accessRights);
 
     static native int pkey_free(int pkey);
@@ -69,6 +76,10 @@ final class Posix {
     static final int FALLOC_FL_KEEP_SIZE = 1;
     static final int FALLOC_FL_PUNCH_HOLE = 2;
     static final int O_RDONLY = 0;
+    static final int LOCK_SH = 1;
+    static final int LOCK_EX = 2;
+    static final int LOCK_NB = 4;
+    static final int EWOULDBLOCK = 11;
     static final int SEEK_DATA = 3;
     static final int SEEK_HOLE = 4;
     static final int EINTR = 4;

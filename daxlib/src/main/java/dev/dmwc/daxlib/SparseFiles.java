@@ -13,15 +13,6 @@ import java.nio.file.Path;
 public final class SparseFiles {
     private SparseFiles() {}
 
-    private static boolean libcLoaded() {
-        try {
-            Posix.requireLoaded();
-            return true;
-        } catch (IllegalStateException e) {
-            return false;
-        }
-    }
-
     /**
      * {@code fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)} over {@code [offset, offset +
      * length)} of {@code file}: the range reads back as zeros afterwards, through any descriptor
@@ -33,7 +24,7 @@ public final class SparseFiles {
         if (length == 0) {
             return true;
         }
-        if (!libcLoaded()) {
+        if (!Posix.loaded()) {
             return false;
         }
         int fd = Posix.open(file.toString(), Posix.O_WRONLY | Posix.O_CLOEXEC);
@@ -144,7 +135,7 @@ public final class SparseFiles {
 
         /** Opens {@code file}; null where libc is not reachable (nothing is then allocated ahead). */
         public static Allocator open(Path file) throws java.io.IOException {
-            if (!libcLoaded()) {
+            if (!Posix.loaded()) {
                 return null;
             }
             int fd = Posix.open(file.toString(), Posix.O_RDWR | Posix.O_CLOEXEC);

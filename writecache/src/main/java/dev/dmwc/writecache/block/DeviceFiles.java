@@ -26,6 +26,21 @@ public final class DeviceFiles {
         }
     }
 
+    /**
+     * Takes the device file {@code p} for this process ({@link dev.dmwc.daxlib.DeviceLock}) when {@code now},
+     * adding the lock to {@code locks}, which the caller closes with its devices.
+     *
+     * @throws dev.dmwc.daxlib.DeviceLock.InUse when another dmwc has it open
+     */
+    public static void lock(java.util.List<? super dev.dmwc.daxlib.DeviceLock> locks, Path p, boolean now) throws IOException {
+        if (now) {
+            dev.dmwc.daxlib.DeviceLock l = dev.dmwc.daxlib.DeviceLock.exclusive(p);
+            if (l != null) {
+                locks.add(l);
+            }
+        }
+    }
+
     /** The size in bytes of a device path: a regular file's length, a block device's capacity. */
     public static long size(Path p) throws IOException {
         if (!isBlockDevice(p)) {

@@ -1,6 +1,7 @@
 package dev.dmwc.writecache.cli;
 
 import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.daxlib.DeviceLock;
 import dev.dmwc.daxlib.FaultMode;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.BlockDevice;
@@ -124,9 +125,10 @@ final class DeviceOptions {
         private final String originDescription;
         private final String cacheDescription;
         private final List<Path> temporary;
+        private final List<AutoCloseable> locks;
 
         Opened(WritecacheTarget target, List<String> argv, BlockDevice originDev, AutoCloseable cacheDev,
-                String originDescription, String cacheDescription, List<Path> temporary) {
+                String originDescription, String cacheDescription, List<Path> temporary, List<AutoCloseable> locks) {
             this.target = target;
             this.argv = argv;
             this.originDev = originDev;
@@ -134,6 +136,7 @@ final class DeviceOptions {
             this.originDescription = originDescription;
             this.cacheDescription = cacheDescription;
             this.temporary = temporary;
+            this.locks = locks;
         }
 
         WritecacheTarget target() {
@@ -175,6 +178,9 @@ final class DeviceOptions {
                 b.flush();
             }
             cacheDev.close();
+            for (AutoCloseable l : locks) {
+                l.close();
+            }
             for (Path p : temporary) {
                 ScratchFiles.delete(p);
             }
@@ -206,12 +212,34 @@ final class DeviceOptions {
     }
 
     /**
+     * Takes {@code p} for this process when {@code now} (a device file that exists), into {@code locks};
+     * one another dmwc holds is a usage error, the locks taken so far released.
+     */
+    private static void lock(List<AutoCloseable> locks, Path p, boolean now) throws IOException {
+        try {
+            DeviceFiles.lock(locks, p, now);
+        } catch (DeviceLock.InUse e) {
+            for (AutoCloseable l : locks) {
+                try {
+                    l.close();
+                } catch (Exception ex) {
+                    e.addSuppressed(ex);
+                }
+            }
+            locks.clear();
+            throw new Main.UsageError(e.getMessage());
+        }
+    }
+
+    /**
      * After a failed start: closes what was opened and removes the scratch files and the files made
      * for this start ({@code madeOrigin}, {@code madeCache}: null for a file that existed before).
      */
-    private static void abandon(Exception e, AutoCloseable od, AutoCloseable cd, List<Path> temporary, Path madeOrigin, Path madeCache)
-            throws IOException {
-        for (AutoCloseable d : new AutoCloseable[] {od, cd}) {
+    private static void abandon(Exception e, AutoCloseable od, AutoCloseable cd, List<AutoCloseable> locks, List<Path> temporary,
+            Path madeOrigin, Path madeCache) throws IOException {
+        List<AutoCloseable> all = new ArrayList<>(java.util.Arrays.asList(od, cd));
+        all.addAll(locks);
+        for (AutoCloseable d : all) {
             if (d != null) {
                 try {
                     d.close();
@@ -331,6 +359,11 @@ final class DeviceOptions {
         checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0, bench ? cSize : 0);
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));
+        // a device another dmwc has open is refused before anything here touches it (the kernel opens a
+        // target's devices exclusively); a file made below is taken once it exists
+        List<AutoCloseable> locks = new ArrayList<>();
+        lock(locks, o, !newOrigin);
+        lock(locks, c, !newCache);
         BlockDevice od = null;
         AutoCloseable cd = null;
         Object cacheObject;
@@ -360,8 +393,10 @@ final class DeviceOptions {
                 cd = b;
                 cacheObject = b;
             }
+            lock(locks, o, newOrigin);
+            lock(locks, c, newCache);
         } catch (IOException | RuntimeException e) {
-            abandon(e, od, cd, temporary, newOrigin ? o : null, newCache ? c : null);
+            abandon(e, od, cd, locks, temporary, newOrigin ? o : null, newCache ? c : null);
             if (e instanceof IOException x && x.getMessage() != null && x.getMessage().startsWith("no space left")) {
                 throw new Main.UsageError(x.getMessage() + ": give a smaller --cache-size or --origin-size, or device files "
                         + "elsewhere with --origin/--cache");
@@ -378,7 +413,7 @@ final class DeviceOptions {
                     m -> System.err.println("device-mapper: writecache: " + m));
         } catch (DmError | RuntimeException e) {
             sched.shutdown();
-            abandon(e, od, cd, temporary, newOrigin ? o : null, newCache ? c : null); // a refused table leaves nothing behind
+            abandon(e, od, cd, locks, temporary, newOrigin ? o : null, newCache ? c : null); // a refused table leaves nothing behind
             if (e instanceof RuntimeException r) {
                 throw r; // a bug: reported as one, but the files made for it are gone
             }
@@ -387,6 +422,6 @@ final class DeviceOptions {
         String od0 = o + " (" + oSize / 1048576 + " MiB" + (originDirect ? ", O_DIRECT" : "") + ", model "
                 + (model == null ? "file" : model.toString()) + ")";
         String cd0 = c + " (" + cSize / 1048576 + " MiB, " + (mode.equals("p") ? "pmem" : "ssd") + " mode)";
-        return new Opened(t, argv, od, cd, od0, cd0, temporary);
+        return new Opened(t, argv, od, cd, od0, cd0, temporary, locks);
     }
 }

@@ -51,6 +51,10 @@ final class ImageFiles {
             throw new IOException(given + ": permission denied", e);
         }
         if (n < 2 || (head[0] & 0xff) != 0x1f || (head[1] & 0xff) != 0x8b) {
+            if (dev.dmwc.daxlib.DeviceLock.inUse(given)) { // read all the same: the state of a live cache is worth seeing
+                System.err.println("dmwc: warning: " + given + " is in use by a running dmwc (a serve, replay or bench on it): "
+                        + "it may change while it is read, and what is not committed yet is not on it");
+            }
             return new Readable(given, given, false);
         }
         Path dir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));

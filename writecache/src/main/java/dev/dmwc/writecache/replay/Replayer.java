@@ -1,6 +1,7 @@
 package dev.dmwc.writecache.replay;
 
 import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.daxlib.DeviceLock;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
 import dev.dmwc.writecache.block.DeviceFiles;
@@ -366,7 +367,12 @@ public final class Replayer {
         MappedBlockDevice origin = null;
         MappedBlockDevice ssd = null;
         WritecacheTarget t = null;
+        List<DeviceLock> locks = new ArrayList<>();
         try {
+            // device files another dmwc has open are refused before they are touched (the kernel opens a
+            // target's devices exclusively); one made here is taken once it exists
+            lockDevice(locks, originPath, !ownOrigin && !newOriginFile);
+            lockDevice(locks, cachePath, !ownCache && !newCacheFile);
             origin = MappedBlockDevice.create(originPath, originBytes, false);
             Object cache;
             if (s.mode.equals("p")) {
@@ -381,6 +387,8 @@ public final class Replayer {
                 ssd = MappedBlockDevice.create(cachePath, s.cacheBytes, false);
                 cache = ssd;
             }
+            lockDevice(locks, originPath, newOriginFile);
+            lockDevice(locks, cachePath, newCacheFile);
             List<String> table = new ArrayList<>(List.of(s.mode, "origin", "cache", Integer.toString(bs),
                     Integer.toString(s.features.size())));
             table.addAll(s.features);
@@ -445,6 +453,9 @@ public final class Replayer {
             if (ssd != null) {
                 ssd.close();
             }
+            for (DeviceLock l : locks) {
+                l.close();
+            }
             if (!s.keep) {
                 if (ownOrigin) {
                     ScratchFiles.delete(originPath);
@@ -461,6 +472,15 @@ public final class Replayer {
         }
         rep.totalSeconds = (System.nanoTime() - t0) / 1e9;
         return rep;
+    }
+
+    /** Takes a device file for this process when {@code now}; one another dmwc holds is refused. */
+    private static void lockDevice(List<DeviceLock> locks, Path p, boolean now) throws IOException, ReplayException {
+        try {
+            DeviceFiles.lock(locks, p, now);
+        } catch (DeviceLock.InUse e) {
+            throw new ReplayException(e.getMessage());
+        }
     }
 
     /**

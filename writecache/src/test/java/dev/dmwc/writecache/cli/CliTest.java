@@ -785,6 +785,42 @@ class CliTest {
         }
     }
 
+    /**
+     * One dmwc at a time on a device file, as the kernel opens a target's devices exclusively: a
+     * second serve or a replay on the files of a running serve is refused before it touches them,
+     * dump and check read them with a warning, and once the serve has stopped they are free again
+     * (also within one process: a replay releases what it took).
+     */
+    @Test
+    void aDeviceFileInUseByAnotherDmwcIsRefused() throws Exception {
+        Path o = dir.resolve("o.img");
+        Path c = dir.resolve("c.img");
+        String trace = "../test-data/traces/edge/fio3.iolog";
+        try (dev.dmwc.writecache.nbd.ServeProcess serve = new dev.dmwc.writecache.nbd.ServeProcess(List.of("--listen",
+                "unix:" + dir.resolve("first.sock"), "--mode", "p", "--origin", o.toString(), "--origin-size", "64M", "--cache",
+                c.toString(), "--cache-size", "16M"))) {
+            // bounded: a second serve that is not refused serves on, and the test fails rather than waits
+            Run second = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> run("serve",
+                    "--listen", "unix:" + dir.resolve("second.sock"), "--mode", "p", "--origin", o.toString(), "--cache", c.toString()));
+            assertEquals(2, second.code(), second.err());
+            assertTrue(second.err().contains(o + " is in use by another dmwc (a serve, replay or bench on it)"), second.err());
+            Path newOrigin = dir.resolve("o2.img");
+            Run replay = run("replay", "-q", "--mode", "p", "--origin", newOrigin.toString(), "--cache", c.toString(), trace);
+            assertEquals(2, replay.code(), replay.err());
+            assertTrue(replay.err().contains(c + " is in use by another dmwc"), replay.err());
+            assertFalse(Files.exists(newOrigin), "nothing made for the refused replay");
+            Run check = run("check", c.toString());
+            assertEquals(0, check.code(), check.out() + check.err());
+            assertTrue(check.err().contains("dmwc: warning: " + c + " is in use by a running dmwc"), check.err());
+            assertEquals(0, serve.stop(), serve.output());
+        }
+        for (int i = 0; i < 2; i++) {
+            Run replay = run("replay", "-q", "--mode", "p", "--origin", o.toString(), "--cache", c.toString(), trace);
+            assertEquals(0, replay.code(), "replay " + i + ": " + replay.err());
+        }
+        assertFalse(run("check", c.toString()).err().contains("warning"), "free again");
+    }
+
     /** Every command (sub-commands too) has a one-line header for the command list, and every option and parameter says what it is. */
     @Test
     void everyCommandOptionAndParameterIsDescribed() {
