@@ -41,6 +41,16 @@ public final class DeviceFiles {
         }
     }
 
+    /**
+     * Refuses a device path that exists and is neither a regular file nor a block device (a FIFO,
+     * a character device such as /dev/null, a directory), naming it and what it is for.
+     */
+    public static void checkKind(Path p, String what) {
+        if (Files.exists(p) && !Files.isRegularFile(p) && !isBlockDevice(p)) {
+            throw new IllegalArgumentException(what + " " + p + " is neither a regular file nor a block device");
+        }
+    }
+
     /** The size in bytes of a device path: a regular file's length, a block device's capacity. */
     public static long size(Path p) throws IOException {
         if (!isBlockDevice(p)) {

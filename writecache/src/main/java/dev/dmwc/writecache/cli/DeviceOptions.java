@@ -344,6 +344,8 @@ final class DeviceOptions {
         for (Path p : temporary) { // removed by close(); this covers a run stopped by SIGINT or SIGTERM
             ScratchFiles.register(p);
         }
+        DeviceFiles.checkKind(o, "--origin");
+        DeviceFiles.checkKind(c, "--cache");
         boolean newOrigin = !Files.exists(o);
         long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : DeviceFiles.size(o);
         if (model != null && model.diskBytes() > 0 && model.diskBytes() < oSize) {

@@ -37,6 +37,12 @@ public final class Main implements Runnable {
                 c.getErr().println("dmwc: " + dev.dmwc.writecache.trace.Traces.shown(ex.getMessage()));
                 return 2;
             }
+            if (ex instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
+                // a file the system refuses (read-only file system, permission, no such file): where, and why
+                String why = f.getReason() != null ? f.getReason() : f.getClass().getSimpleName().replace("Exception", "");
+                c.getErr().println("dmwc: cannot use " + dev.dmwc.writecache.trace.Traces.shown(f.getFile()) + ": " + why);
+                return 2;
+            }
             c.getErr().println("dmwc: " + dev.dmwc.writecache.trace.Traces.shown(ex.toString()));
             return 1;
         });

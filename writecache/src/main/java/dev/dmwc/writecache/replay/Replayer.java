@@ -307,6 +307,15 @@ public final class Replayer {
         }
         int bs = s.blockSize;
         long originBytes = s.originBytes != null ? s.originBytes : Math.max(roundUp(sc.extent, bs), 1L << 20);
+        for (Path p : new Path[] {s.originFile, s.cacheFile}) {
+            if (p != null) {
+                try {
+                    DeviceFiles.checkKind(p, p == s.originFile ? "the origin" : "the cache");
+                } catch (IllegalArgumentException e) {
+                    throw new ReplayException(e.getMessage());
+                }
+            }
+        }
         if (s.originFile != null && Files.exists(s.originFile)) {
             long size = DeviceFiles.size(s.originFile);
             if (s.originBytes != null && s.originBytes != size) {

@@ -30,6 +30,14 @@ public final class SmallFileSystem implements AutoCloseable {
         return new SmallFileSystem(d);
     }
 
+    /** Makes it read-only (what is on it stays). */
+    public void remountReadOnly() throws Exception {
+        String why = run("mount", "-o", "remount,ro", dir.toString());
+        if (why != null) {
+            throw new IllegalStateException("remount ro " + dir + ": " + why);
+        }
+    }
+
     /** null when the command succeeded, else its output. */
     private static String run(String... cmd) throws java.io.IOException, InterruptedException {
         Process p;

@@ -821,6 +821,31 @@ class CliTest {
         assertFalse(run("check", c.toString()).err().contains("warning"), "free again");
     }
 
+    /** A device path that cannot be a device (a FIFO, a character device) or cannot be written (a read-only file system) is refused, naming it and why. */
+    @Test
+    void devicePathsThatCannotBeDevicesAreRefused() throws Exception {
+        String trace = "../test-data/traces/edge/fio3.iolog";
+        Path fifo = dir.resolve("fifo");
+        Process mk = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertEquals(0, mk.waitFor());
+        Run r = run("replay", "-q", "--origin", fifo.toString(), "--origin-size", "64M", trace);
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("the origin " + fifo + " is neither a regular file nor a block device"), r.err());
+        Run s = run("serve", "--listen", "unix:" + dir.resolve("k.sock"), "--cache", "/dev/null");
+        assertEquals(2, s.code());
+        assertTrue(s.err().contains("--cache /dev/null is neither a regular file nor a block device"), s.err());
+        try (dev.dmwc.writecache.block.SmallFileSystem fs = dev.dmwc.writecache.block.SmallFileSystem.mount(dir, 1)) {
+            Path o = fs.dir.resolve("o.img");
+            try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(o.toFile(), "rw")) {
+                f.setLength(8 << 20); // sparse: the trace's extent, in a 1 MiB file system
+            }
+            fs.remountReadOnly();
+            Run ro = run("replay", "-q", "--origin", o.toString(), trace);
+            assertEquals(2, ro.code(), ro.err());
+            assertTrue(ro.err().contains("dmwc: cannot use " + o + ": Read-only file system"), ro.err());
+        }
+    }
+
     /** Every command (sub-commands too) has a one-line header for the command list, and every option and parameter says what it is. */
     @Test
     void everyCommandOptionAndParameterIsDescribed() {
