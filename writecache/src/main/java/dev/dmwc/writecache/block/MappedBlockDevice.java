@@ -62,9 +62,16 @@ public final class MappedBlockDevice implements BlockDevice {
             }
         }
         views = new MappedByteBuffer[n];
-        for (int i = 0; i < n; i++) {
-            long start = (long) i << SHIFT;
-            views[i] = ch.map(FileChannel.MapMode.READ_WRITE, start, Math.min(VIEW, size - start));
+        try {
+            for (int i = 0; i < n; i++) {
+                long start = (long) i << SHIFT;
+                views[i] = ch.map(FileChannel.MapMode.READ_WRITE, start, Math.min(VIEW, size - start));
+            }
+        } catch (IOException | RuntimeException e) {
+            if (allocator != null) {
+                allocator.close();
+            }
+            throw e;
         }
     }
 
@@ -79,7 +86,12 @@ public final class MappedBlockDevice implements BlockDevice {
         boolean fresh = !java.nio.file.Files.exists(path);
         FileBlockDevice.create(path, size, false).close();
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new MappedBlockDevice(path, ch, size, durable, fresh);
+        try {
+            return new MappedBlockDevice(path, ch, size, durable, fresh);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
     }
 
     /** Mappings kept free for the JVM (heap, thread stacks, libraries) and the other device. */
