@@ -59,6 +59,56 @@ public final class ScratchFiles {
         RUN.make(() -> Files.write(p, data));
     }
 
+    /**
+     * The scratch devices of {@code serve} and {@code bench} in {@code dir}: {@code dmwc-PID-origin.img},
+     * {@code dmwc-PID-cache.img}, {@code dmwc-PID-bench-copyN.img}, named by the process that made them.
+     */
+    private static final java.util.regex.Pattern DEVICE_SCRATCH =
+            java.util.regex.Pattern.compile("dmwc-(\\d+)-(origin\\.img|cache\\.img|bench-copy\\d*\\.img)");
+
+    /** The name prefix of this process's scratch devices ({@link #removeStale}). */
+    public static String devicePrefix() {
+        return "dmwc-" + ProcessHandle.current().pid() + "-";
+    }
+
+    /**
+     * Removes the scratch devices in {@code dir} whose process is gone: one killed with SIGKILL (or
+     * lost with its machine's power) ran no exit hook, and left up to gigabytes in /dev/shm, which is
+     * memory. Files of a process still alive are kept, whatever that process is now. Returns a line
+     * per file removed, for the caller to say.
+     */
+    public static List<String> removeStale(Path dir) {
+        List<String> removed = new ArrayList<>();
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                java.util.regex.Matcher m = DEVICE_SCRATCH.matcher(p.getFileName().toString());
+                if (!m.matches()) {
+                    continue;
+                }
+                long pid;
+                try {
+                    pid = Long.parseLong(m.group(1));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (ProcessHandle.of(pid).isPresent() || !Files.isRegularFile(p)) {
+                    continue;
+                }
+                try {
+                    long bytes = Files.size(p);
+                    Files.delete(p);
+                    removed.add(String.format(java.util.Locale.ROOT, "%s (%,d MiB), left by dmwc process %d, which is gone", p,
+                            bytes >> 20, pid));
+                } catch (IOException e) {
+                    // another process removed it first, or it is not ours to remove: left as it is
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // an unreadable directory: nothing to sweep
+        }
+        return removed;
+    }
+
     /** Deletes {@code p} if it exists and forgets it. */
     public static void delete(Path p) throws IOException {
         try {

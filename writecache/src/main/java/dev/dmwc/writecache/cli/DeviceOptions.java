@@ -330,15 +330,18 @@ final class DeviceOptions {
         }
         List<Path> temporary = new ArrayList<>();
         Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
-        String tag = "dmwc-" + ProcessHandle.current().pid();
+        for (String stale : ScratchFiles.removeStale(shm)) { // before the space check: their space counts
+            System.err.println("dmwc: removed " + stale);
+        }
+        String tag = ScratchFiles.devicePrefix();
         Path o = origin;
         if (o == null) {
-            o = shm.resolve(tag + "-origin.img");
+            o = shm.resolve(tag + "origin.img");
             temporary.add(o);
         }
         Path c = cache;
         if (c == null) {
-            c = shm.resolve(tag + "-cache.img");
+            c = shm.resolve(tag + "cache.img");
             temporary.add(c);
         }
         for (Path p : temporary) { // removed by close(); this covers a run stopped by SIGINT or SIGTERM

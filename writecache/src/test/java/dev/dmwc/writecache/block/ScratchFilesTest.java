@@ -78,4 +78,26 @@ class ScratchFilesTest {
         assertFalse(Files.exists(f));
         assertFalse(Files.exists(d));
     }
+
+    /**
+     * Scratch devices that a process killed with SIGKILL left behind are removed by the next
+     * serve or bench: only dmwc's own names, and only when their process is gone.
+     */
+    @Test
+    void theScratchDevicesOfAProcessThatIsGoneAreRemoved() throws Exception {
+        long gone = 4_194_000;
+        while (ProcessHandle.of(gone).isPresent()) {
+            gone--;
+        }
+        long alive = ProcessHandle.current().pid();
+        Path o = Files.write(dir.resolve("dmwc-" + gone + "-origin.img"), new byte[3 << 20]);
+        Path copy = Files.createFile(dir.resolve("dmwc-" + gone + "-bench-copy123.img"));
+        Path mine = Files.createFile(dir.resolve("dmwc-" + alive + "-cache.img"));
+        Path notOurs = Files.createFile(dir.resolve("dmwc-" + gone + "-notes.txt"));
+        Path replay = Files.createDirectory(dir.resolve("dmwc-replay-123"));
+        java.util.List<String> said = ScratchFiles.removeStale(dir);
+        assertFalse(Files.exists(o) || Files.exists(copy), "what the gone process left is removed");
+        assertTrue(Files.exists(mine) && Files.exists(notOurs) && Files.exists(replay), "the rest stays");
+        assertTrue(said.size() == 2 && said.contains(o + " (3 MiB), left by dmwc process " + gone + ", which is gone"), said.toString());
+    }
 }

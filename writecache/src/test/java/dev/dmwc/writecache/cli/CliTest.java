@@ -458,7 +458,7 @@ class CliTest {
 
     private static List<Path> benchCopies(Path dir) throws java.io.IOException {
         try (var files = Files.list(dir)) {
-            return new java.util.ArrayList<>(files.filter(f -> f.getFileName().toString().startsWith("dmwc-bench-copy")).toList());
+            return new java.util.ArrayList<>(files.filter(f -> f.getFileName().toString().matches("dmwc-\\d+-bench-copy.*")).toList());
         }
     }
 
