@@ -61,7 +61,8 @@ class NbdInteropTest {
 
     List<String> fio(String uri, String extra) {
         List<String> c = new ArrayList<>(List.of("fio", "--name=verify", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite",
-                "--bs=4k", "--iodepth=16", "--size=48m", "--verify=crc32c", "--randseed=4242", "--output-format=normal"));
+                "--bs=4k", "--iodepth=16", "--size=48m", "--verify=crc32c", "--randseed=4242", "--output-format=normal",
+                "--verify_state_save=0")); // else fio leaves local-verify-0-verify.state in the working directory (the module's)
         for (String e : extra.split(" ")) {
             if (!e.isBlank()) {
                 c.add(e);
