@@ -28,13 +28,32 @@ public final class DeviceLock implements AutoCloseable {
 
     /**
      * Takes {@code file} for this process; null where libc is not reachable (nothing is then held).
+     * A block device is also opened with {@code O_EXCL}, as the kernel opens a target's devices:
+     * one mounted, in a device-mapper table or otherwise claimed is refused, and none of those can
+     * claim it while dmwc has it.
      *
      * @throws InUse when another process holds it
      */
-    public static DeviceLock exclusive(Path file) throws IOException {
-        int fd = openForLock(file);
-        if (fd < 0) {
-            return null;
+    public static DeviceLock exclusive(Path file, boolean blockDevice) throws IOException {
+        int fd;
+        if (blockDevice) {
+            if (!Posix.loaded()) {
+                return null;
+            }
+            fd = Posix.open(file.toString(), Posix.O_RDONLY | Posix.O_CLOEXEC | Posix.O_EXCL);
+            if (fd < 0) {
+                int errno = Posix.errno();
+                if (errno == Posix.EBUSY) {
+                    throw new InUse(file + " is in use: mounted, in a device-mapper table, or opened exclusively by another "
+                            + "program");
+                }
+                throw new IOException("cannot open " + file + ": errno " + errno);
+            }
+        } else {
+            fd = openForLock(file);
+            if (fd < 0) {
+                return null;
+            }
         }
         if (Posix.flock(fd, Posix.LOCK_EX | Posix.LOCK_NB) != 0) {
             int errno = Posix.errno();

@@ -80,6 +80,8 @@ final class Posix {
     static final int LOCK_EX = 2;
     static final int LOCK_NB = 4;
     static final int EWOULDBLOCK = 11;
+    static final int EBUSY = 16;
+    static final int O_EXCL = 0200;
     static final int SEEK_DATA = 3;
     static final int SEEK_HOLE = 4;
     static final int EINTR = 4;

@@ -27,14 +27,15 @@ public final class DeviceFiles {
     }
 
     /**
-     * Takes the device file {@code p} for this process ({@link dev.dmwc.daxlib.DeviceLock}) when {@code now},
-     * adding the lock to {@code locks}, which the caller closes with its devices.
+     * Takes the device file {@code p} for this process ({@link dev.dmwc.daxlib.DeviceLock}; a block device is
+     * also opened exclusively, as the kernel opens it) when {@code now}, adding the lock to {@code locks},
+     * which the caller closes with its devices.
      *
      * @throws dev.dmwc.daxlib.DeviceLock.InUse when another dmwc has it open
      */
     public static void lock(java.util.List<? super dev.dmwc.daxlib.DeviceLock> locks, Path p, boolean now) throws IOException {
         if (now) {
-            dev.dmwc.daxlib.DeviceLock l = dev.dmwc.daxlib.DeviceLock.exclusive(p);
+            dev.dmwc.daxlib.DeviceLock l = dev.dmwc.daxlib.DeviceLock.exclusive(p, isBlockDevice(p));
             if (l != null) {
                 locks.add(l);
             }

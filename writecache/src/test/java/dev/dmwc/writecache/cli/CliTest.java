@@ -776,6 +776,18 @@ class CliTest {
             Run pmem = run("replay", "-q", "--mode", "p", "--origin", lo.path.toString(), "--cache", lc.path.toString(), trace.toString());
             assertEquals(2, pmem.code());
             assertTrue(pmem.err().contains("is a block device: pmem mode emulates its DAX range on a file"), pmem.err());
+            // a block device another program holds exclusively (as a mount or a device-mapper table does) is refused
+            Process holder = new ProcessBuilder("python3", "-c", "import os, sys, time\nfd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)\n"
+                    + "print('held', flush=True)\ntime.sleep(60)", lo.path.toString()).redirectErrorStream(true).start();
+            try {
+                String held = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine();
+                org.junit.jupiter.api.Assumptions.assumeTrue("held".equals(held), "python3 could not hold the loop device: " + held);
+                Run busy = run("replay", "-q", "--mode", "s", "--origin", lo.path.toString(), "--cache", lc.path.toString(), trace.toString());
+                assertEquals(2, busy.code(), busy.err());
+                assertTrue(busy.err().contains(lo.path + " is in use: mounted, in a device-mapper table, or opened exclusively"), busy.err());
+            } finally {
+                holder.destroyForcibly().waitFor();
+            }
         }
     }
 
