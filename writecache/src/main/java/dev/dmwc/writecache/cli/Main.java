@@ -39,7 +39,12 @@ public final class Main implements Runnable {
             }
             if (ex instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
                 // a file the system refuses (read-only file system, permission, no such file): where, and why
-                String why = f.getReason() != null ? f.getReason() : f.getClass().getSimpleName().replace("Exception", "");
+                String why = f.getReason() != null ? f.getReason()
+                        : f instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+                        : f instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                        : f instanceof java.nio.file.FileAlreadyExistsException ? "it already exists"
+                        : f instanceof java.nio.file.NotDirectoryException ? "not a directory"
+                        : f.getClass().getSimpleName();
                 c.getErr().println("dmwc: cannot use " + dev.dmwc.writecache.trace.Traces.shown(f.getFile()) + ": " + why);
                 return 2;
             }
