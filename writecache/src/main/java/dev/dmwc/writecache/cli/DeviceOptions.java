@@ -33,7 +33,7 @@ final class DeviceOptions {
     @Option(names = "--mode", paramLabel = "s|p", defaultValue = "p", description = "s: ssd mode, p: pmem mode. Default: ${DEFAULT-VALUE}")
     String mode;
 
-    @Option(names = "--origin", paramLabel = "FILE", description = "Origin device file (default: a sparse file in /dev/shm, removed at exit).")
+    @Option(names = "--origin", paramLabel = "FILE", description = "Origin device file, or a block device (default: a sparse file in /dev/shm, removed at exit).")
     Path origin;
 
     @Option(names = "--origin-size", paramLabel = "SIZE", defaultValue = "1G", description = "Size of a new origin. Default: ${DEFAULT-VALUE}")
@@ -53,7 +53,7 @@ final class DeviceOptions {
     @Option(names = "--origin-direct", description = "Open the origin file with O_DIRECT (not on tmpfs).")
     boolean originDirect;
 
-    @Option(names = "--cache", paramLabel = "FILE", description = "Cache device file (default: a sparse file in /dev/shm, removed at exit).")
+    @Option(names = "--cache", paramLabel = "FILE", description = "Cache device file, or in ssd mode a block device (default: a sparse file in /dev/shm, removed at exit).")
     Path cache;
 
     @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Size of a new cache. Default: ${DEFAULT-VALUE}")

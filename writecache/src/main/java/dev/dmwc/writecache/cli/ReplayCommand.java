@@ -124,12 +124,13 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--origin", paramLabel = "IMG",
             description = "Replay onto this origin file: an existing one at its size, a missing one made at the trace's extent "
-                    + "(or --origin-size). It stays, with what the replay wrote.")
+                    + "(or --origin-size); or a block device. It stays, with what the replay wrote.")
     Path originFile;
 
     @Option(names = "--cache", paramLabel = "IMG",
             description = "Replay onto this cache file: an existing one is loaded as the kernel's resume loads it (e.g. an image "
-                    + "Linux left), a missing one is made at --cache-size. It stays, committed, for dmwc dump/check or the kernel.")
+                    + "Linux left), a missing one is made at --cache-size; or, in ssd mode, a block device. It stays, committed, for dmwc "
+                    + "dump/check or the kernel.")
     Path cacheFile;
 
     @Option(names = "--keep", description = "Keep the device files (their folder is printed).")
