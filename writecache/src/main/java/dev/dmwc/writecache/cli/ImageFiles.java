@@ -38,9 +38,7 @@ final class ImageFiles {
      * directory, permission denied, corrupt gzip data), with the path.
      */
     static Readable open(Path given) throws IOException {
-        if (Files.isDirectory(given)) {
-            throw new IOException(given + ": is a directory");
-        }
+        refuseNonImage(given);
         byte[] head = new byte[2];
         int n;
         try (InputStream in = Files.newInputStream(given)) {
@@ -121,11 +119,19 @@ final class ImageFiles {
         }
     }
 
-    /** The size of the image {@code given} holds (inflated, for a gzip file). */
-    static long size(Path given) throws IOException {
+    /** A directory, a FIFO (whose reading would wait for a writer), a character device: not an image. */
+    private static void refuseNonImage(Path given) throws IOException {
         if (Files.isDirectory(given)) {
             throw new IOException(given + ": is a directory");
         }
+        if (Files.exists(given) && !Files.isRegularFile(given) && !dev.dmwc.writecache.block.DeviceFiles.isBlockDevice(given)) {
+            throw new IOException(given + ": neither a regular file nor a block device");
+        }
+    }
+
+    /** The size of the image {@code given} holds (inflated, for a gzip file). */
+    static long size(Path given) throws IOException {
+        refuseNonImage(given);
         byte[] head = new byte[2];
         try (InputStream in = Files.newInputStream(given)) {
             if (in.readNBytes(head, 0, 2) < 2 || (head[0] & 0xff) != 0x1f || (head[1] & 0xff) != 0x8b) {

@@ -843,6 +843,15 @@ class CliTest {
         Run r = run("replay", "-q", "--origin", fifo.toString(), "--origin-size", "64M", trace);
         assertEquals(2, r.code());
         assertTrue(r.err().contains("the origin " + fifo + " is neither a regular file nor a block device"), r.err());
+        // dump and check of a FIFO: refused, where reading it waited for a writer forever
+        Run chk = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                () -> run("check", fifo.toString()));
+        assertEquals(2, chk.code());
+        assertTrue(chk.err().contains(fifo + ": neither a regular file nor a block device"), chk.err());
+        Run dmp = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                () -> run("dump", "/dev/null"));
+        assertEquals(2, dmp.code());
+        assertTrue(dmp.err().contains("/dev/null: neither a regular file nor a block device"), dmp.err());
         Run s = run("serve", "--listen", "unix:" + dir.resolve("k.sock"), "--cache", "/dev/null");
         assertEquals(2, s.code());
         assertTrue(s.err().contains("--cache /dev/null is neither a regular file nor a block device"), s.err());
