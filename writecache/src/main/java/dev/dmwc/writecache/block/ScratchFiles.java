@@ -44,13 +44,35 @@ public final class ScratchFiles {
         return p;
     }
 
-    /** A new empty file in {@code dir} ({@link Files#createTempFile}), registered. */
-    public static Path createFile(Path dir, String prefix, String suffix) throws IOException {
+    /**
+     * What a run names its scratch files by: {@code dmwc-PID-KIND-…}, so that {@link #removeStale} can tell
+     * that a file is dmwc's and whether its process is gone. A kind not listed here would make a file no
+     * later run could sweep, so it is refused.
+     */
+    private static final List<String> KINDS = List.of("replay", "stdin", "crash", "crash-rec", "fuzz", "stress", "inflated",
+            "nbdfuzz", "bench-copy");
+
+    private static String prefix(String kind) {
+        if (!KINDS.contains(kind)) {
+            throw new IllegalArgumentException("not a kind of scratch file: " + kind);
+        }
+        return devicePrefix() + kind + "-";
+    }
+
+    /**
+     * A new empty file {@code dmwc-PID-KIND-N…SUFFIX} in {@code dir} ({@link Files#createTempFile}), registered.
+     * The first file made in a directory sweeps it first ({@link #sweep}).
+     */
+    public static Path createFile(Path dir, String kind, String suffix) throws IOException {
+        String prefix = prefix(kind);
+        sweep(dir);
         return RUN.make(() -> Files.createTempFile(dir, prefix, suffix));
     }
 
-    /** A new empty directory in {@code dir} ({@link Files#createTempDirectory}), registered. */
-    public static Path createDirectory(Path dir, String prefix) throws IOException {
+    /** A new empty directory {@code dmwc-PID-KIND-N} in {@code dir} ({@link Files#createTempDirectory}), registered; see {@link #createFile}. */
+    public static Path createDirectory(Path dir, String kind) throws IOException {
+        String prefix = prefix(kind);
+        sweep(dir);
         return RUN.make(() -> Files.createTempDirectory(dir, prefix));
     }
 
@@ -60,11 +82,30 @@ public final class ScratchFiles {
     }
 
     /**
-     * The scratch devices of {@code serve} and {@code bench} in {@code dir}: {@code dmwc-PID-origin.img},
-     * {@code dmwc-PID-cache.img}, {@code dmwc-PID-bench-copyN.img}, named by the process that made them.
+     * dmwc's scratch files, named by the process that made them: the devices of {@code serve} and
+     * {@code bench} ({@code dmwc-PID-origin.img}, {@code dmwc-PID-cache.img}, {@code dmwc-PID-bench-copyN.img})
+     * and what {@link #createFile} and {@link #createDirectory} make ({@code dmwc-PID-KIND-N…}).
      */
-    private static final java.util.regex.Pattern DEVICE_SCRATCH =
-            java.util.regex.Pattern.compile("dmwc-(\\d+)-(origin\\.img|cache\\.img|bench-copy\\d*\\.img)");
+    private static final java.util.regex.Pattern SCRATCH = java.util.regex.Pattern.compile(
+            "dmwc-(\\d+)-(origin\\.img|cache\\.img|bench-copy\\d*\\.img|(" + String.join("|", KINDS) + ")-\\d+.*)");
+
+    /** The directories swept by this process already ({@link #sweep}). */
+    private static final Set<Path> SWEPT = new HashSet<>();
+
+    /**
+     * {@link #removeStale} of {@code dir}, once a process, saying on standard error what went: called before a run makes
+     * its own files there, and before it checks the space they need, since the stale files' space counts.
+     */
+    public static void sweep(Path dir) {
+        synchronized (SWEPT) {
+            if (!SWEPT.add(dir.toAbsolutePath().normalize())) {
+                return;
+            }
+        }
+        for (String line : removeStale(dir)) {
+            System.err.println("dmwc: removed " + line);
+        }
+    }
 
     /** The name prefix of this process's scratch devices ({@link #removeStale}). */
     public static String devicePrefix() {
@@ -72,16 +113,17 @@ public final class ScratchFiles {
     }
 
     /**
-     * Removes the scratch devices in {@code dir} whose process is gone: one killed with SIGKILL (or
-     * lost with its machine's power) ran no exit hook, and left up to gigabytes in /dev/shm, which is
-     * memory. Files of a process still alive are kept, whatever that process is now. Returns a line
-     * per file removed, for the caller to say.
+     * Removes the scratch files in {@code dir} whose process is gone: one killed with SIGKILL (or lost
+     * with its machine's power) ran no exit hook, and left up to gigabytes in /dev/shm, which is memory.
+     * A scratch directory goes with its files when it holds nothing else. Files of a process still
+     * alive are kept, whatever that process is now, and so is every name dmwc does not make. Returns a
+     * line per file or directory removed, for the caller to say.
      */
     public static List<String> removeStale(Path dir) {
         List<String> removed = new ArrayList<>();
         try (java.util.stream.Stream<Path> s = Files.list(dir)) {
             for (Path p : s.toList()) {
-                java.util.regex.Matcher m = DEVICE_SCRATCH.matcher(p.getFileName().toString());
+                java.util.regex.Matcher m = SCRATCH.matcher(p.getFileName().toString());
                 if (!m.matches()) {
                     continue;
                 }
@@ -91,15 +133,16 @@ public final class ScratchFiles {
                 } catch (NumberFormatException e) {
                     continue;
                 }
-                if (ProcessHandle.of(pid).isPresent() || !Files.isRegularFile(p)) {
+                if (ProcessHandle.of(pid).isPresent()) {
                     continue;
                 }
                 try {
-                    long bytes = Files.size(p);
-                    Files.delete(p);
-                    removed.add(String.format(java.util.Locale.ROOT, "%s (%,d MiB), left by dmwc process %d, which is gone", p,
-                            bytes >> 20, pid));
-                } catch (IOException e) {
+                    long bytes = removeScratch(p);
+                    if (bytes >= 0) {
+                        removed.add(String.format(java.util.Locale.ROOT, "%s (%,d MiB), left by dmwc process %d, which is gone", p,
+                                bytes >> 20, pid));
+                    }
+                } catch (IOException | UncheckedIOException e) {
                     // another process removed it first, or it is not ours to remove: left as it is
                 }
             }
@@ -107,6 +150,38 @@ public final class ScratchFiles {
             // an unreadable directory: nothing to sweep
         }
         return removed;
+    }
+
+    /**
+     * Deletes a regular file, or a directory of regular files (links not followed), and returns the bytes
+     * it held; -1, with nothing deleted, for anything else.
+     */
+    private static long removeScratch(Path p) throws IOException {
+        java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        if (a.isRegularFile()) {
+            Files.delete(p);
+            return a.size();
+        }
+        if (!a.isDirectory()) {
+            return -1;
+        }
+        List<Path> inside;
+        try (java.util.stream.Stream<Path> s = Files.list(p)) {
+            inside = s.toList();
+        }
+        long bytes = 0;
+        for (Path f : inside) {
+            if (!Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return -1;
+            }
+            bytes += Files.size(f);
+        }
+        for (Path f : inside) {
+            Files.delete(f);
+        }
+        Files.delete(p);
+        return bytes;
     }
 
     /** Deletes {@code p} if it exists and forgets it. */

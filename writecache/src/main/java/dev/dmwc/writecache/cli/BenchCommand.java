@@ -207,7 +207,7 @@ final class BenchCommand implements Callable<Integer> {
         DeviceOptions.Opened d = devices.open();
         // registered: a bench stopped by SIGINT or SIGTERM leaves nothing in /dev/shm
         Path scratch = ScratchFiles.createFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
-                ScratchFiles.devicePrefix() + "bench-copy", ".img");
+                "bench-copy", ".img");
         AutoCloseable scratchDevice = null;
         try {
             long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();

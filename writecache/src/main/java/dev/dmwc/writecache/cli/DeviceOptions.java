@@ -330,9 +330,7 @@ final class DeviceOptions {
         }
         List<Path> temporary = new ArrayList<>();
         Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
-        for (String stale : ScratchFiles.removeStale(shm)) { // before the space check: their space counts
-            System.err.println("dmwc: removed " + stale);
-        }
+        ScratchFiles.sweep(shm); // before the space check: the space of what a killed dmwc left counts
         String tag = ScratchFiles.devicePrefix();
         Path o = origin;
         if (o == null) {

@@ -56,7 +56,7 @@ final class ImageFiles {
             return new Readable(given, given, false);
         }
         Path dir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
-        Path copy = ScratchFiles.createFile(dir, "dmwc-inflated-", ".img");
+        Path copy = ScratchFiles.createFile(dir, "inflated", ".img");
         boolean ok = false;
         try {
             inflateSparse(given, copy);

@@ -51,7 +51,7 @@ final class TraceInput {
             }
         }
         java.nio.file.Path dir = dev.dmwc.writecache.block.ScratchFiles.createDirectory(
-                java.nio.file.Path.of(System.getProperty("java.io.tmpdir")), "dmwc-stdin-");
+                java.nio.file.Path.of(System.getProperty("java.io.tmpdir")), "stdin");
         java.nio.file.Path file = dev.dmwc.writecache.block.ScratchFiles.register(dir.resolve("stdin"));
         try (java.io.OutputStream o = java.nio.file.Files.newOutputStream(file)) {
             System.in.transferTo(o);

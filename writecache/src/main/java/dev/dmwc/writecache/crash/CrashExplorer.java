@@ -145,8 +145,8 @@ public final class CrashExplorer {
         }
         CrashableBlockDevice origin = new CrashableBlockDevice("origin", ORIGIN_BYTES);
         CrashableBlockDevice ssd = pmem ? null : new CrashableBlockDevice("cache", 128 << 10);
-        Path pmemFile = pmem ? ScratchFiles.createFile(s.workDir, "dmwc-crash-", ".pmem") : null;
-        Path recoverFile = ScratchFiles.createFile(s.workDir, "dmwc-crash-rec-", pmem ? ".pmem" : ".img");
+        Path pmemFile = pmem ? ScratchFiles.createFile(s.workDir, "crash", ".pmem") : null;
+        Path recoverFile = ScratchFiles.createFile(s.workDir, "crash-rec", pmem ? ".pmem" : ".img");
         CrashDomain domain = pmem ? new CrashDomain() : null;
         DaxDevice dax = null;
         try {

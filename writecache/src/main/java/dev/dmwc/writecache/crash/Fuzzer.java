@@ -107,7 +107,7 @@ public final class Fuzzer {
     /** Corrupted cache images through the image reader and a table load. */
     public Result images(String mode, long seed, int cases) throws IOException {
         Result res = new Result();
-        Path pmemFile = ScratchFiles.createFile(workDir, "dmwc-fuzz-", ".img");
+        Path pmemFile = ScratchFiles.createFile(workDir, "fuzz", ".img");
         try {
             byte[][] base;
             try {
@@ -286,7 +286,7 @@ public final class Fuzzer {
     public Result traces(Path trace, long seed, int cases) throws IOException {
         Result res = new Result();
         byte[] base = Files.readAllBytes(trace);
-        Path f = ScratchFiles.createFile(workDir, "dmwc-fuzz-", "-" + trace.getFileName().toString().replace(".gz", ""));
+        Path f = ScratchFiles.createFile(workDir, "fuzz", "-" + trace.getFileName().toString().replace(".gz", ""));
         try {
             for (int i = 0; i < cases && !stopRequested; i++) {
                 SplittableRandom r = new SplittableRandom(seed + i);

@@ -129,7 +129,7 @@ public final class Stress {
     public Result run() throws IOException, InterruptedException, DmError {
         origin = new MemoryBlockDevice("origin", s.originBytes);
         if (s.mode.equals("p")) {
-            daxFile = ScratchFiles.createFile(s.workDir, "dmwc-stress", ".pmem");
+            daxFile = ScratchFiles.createFile(s.workDir, "stress", ".pmem");
             try (RandomAccessFile f = new RandomAccessFile(daxFile.toFile(), "rw")) {
                 f.setLength(s.cacheBytes);
             }

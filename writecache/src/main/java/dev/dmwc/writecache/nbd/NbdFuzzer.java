@@ -117,7 +117,7 @@ public final class NbdFuzzer {
         WritecacheTarget t = WritecacheTarget.create(List.of("s", "o", "c", "4096", "0"), Map.of("o", origin, "c", cache),
                 new ThreadedScheduler(e -> res.fail("engine work failed: " + e)), null, m -> { });
         List<String> internal = new CopyOnWriteArrayList<>();
-        Path sock = ScratchFiles.createFile(workDir, "dmwc-nbdfuzz", ".sock");
+        Path sock = ScratchFiles.createFile(workDir, "nbdfuzz", ".sock");
         java.nio.file.Files.delete(sock); // the name is ours (and still registered); the server binds its socket there
         ExecutorService drain = Executors.newCachedThreadPool(r -> {
             Thread th = new Thread(r, "nbd-fuzz-drain");

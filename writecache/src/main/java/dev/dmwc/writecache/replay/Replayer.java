@@ -351,17 +351,21 @@ public final class Replayer {
         if (s.cacheShare > 0) {
             s.cacheBytes = cacheBytesForShare(sc.writtenFootprintBytes, s.cacheShare, bs);
         }
-        checkSpace(sc, originBytes, rep);
         boolean ownOrigin = s.originFile == null;
         boolean ownCache = s.cacheFile == null;
-        Path dir = ownOrigin || ownCache ? Files.createTempDirectory(s.workDir, "dmwc-replay-") : null;
+        if (ownOrigin || ownCache) {
+            ScratchFiles.sweep(s.workDir); // before the space check: the space of what a killed dmwc left counts
+        }
+        checkSpace(sc, originBytes, rep);
+        // scratch devices are named by this process, so that a run after a SIGKILL removes them; kept ones are not
+        Path dir = !(ownOrigin || ownCache) ? null
+                : s.keep ? Files.createTempDirectory(s.workDir, "dmwc-replay-") : ScratchFiles.createDirectory(s.workDir, "replay");
         Path originPath = ownOrigin ? dir.resolve("origin.img") : s.originFile;
         Path cachePath = ownCache ? dir.resolve("cache.img") : s.cacheFile;
         // the user's files: made here if missing, and then removed again if the target refuses them
         boolean newOriginFile = !ownOrigin && !Files.exists(originPath);
         boolean newCacheFile = !ownCache && !Files.exists(cachePath);
         if (!s.keep && dir != null) { // removed below when the run ends; registered, they go also when SIGINT or SIGTERM stops it
-            ScratchFiles.register(dir);
             if (ownOrigin) {
                 ScratchFiles.register(originPath);
             }

@@ -65,10 +65,15 @@ class ScratchFilesTest {
 
     @Test
     void theStaticFormsCreateRegisterAndDelete() throws Exception {
-        Path f = ScratchFiles.createFile(dir, "x-", ".img");
-        Path d = ScratchFiles.createDirectory(dir, "y-");
+        Path f = ScratchFiles.createFile(dir, "fuzz", ".img");
+        Path d = ScratchFiles.createDirectory(dir, "replay");
         assertTrue(Files.isRegularFile(f));
         assertTrue(Files.isDirectory(d));
+        long pid = ProcessHandle.current().pid();
+        assertTrue(f.getFileName().toString().matches("dmwc-" + pid + "-fuzz-\\d+\\.img"), "named by its process: " + f);
+        assertTrue(d.getFileName().toString().matches("dmwc-" + pid + "-replay-\\d+"), d.toString());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> ScratchFiles.createFile(dir, "x-", ".img"),
+                "a name no later run would recognise as dmwc's");
         Path w = d.resolve("image");
         ScratchFiles.write(w, new byte[] {1, 2, 3});
         assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(w));
@@ -80,8 +85,9 @@ class ScratchFilesTest {
     }
 
     /**
-     * Scratch devices that a process killed with SIGKILL left behind are removed by the next
-     * serve or bench: only dmwc's own names, and only when their process is gone.
+     * Scratch files that a process killed with SIGKILL left behind are removed by the next run that
+     * makes its own there: only dmwc's own names, only when their process is gone, and a directory
+     * only when it holds nothing but files.
      */
     @Test
     void theScratchDevicesOfAProcessThatIsGoneAreRemoved() throws Exception {
@@ -94,10 +100,24 @@ class ScratchFilesTest {
         Path copy = Files.createFile(dir.resolve("dmwc-" + gone + "-bench-copy123.img"));
         Path mine = Files.createFile(dir.resolve("dmwc-" + alive + "-cache.img"));
         Path notOurs = Files.createFile(dir.resolve("dmwc-" + gone + "-notes.txt"));
-        Path replay = Files.createDirectory(dir.resolve("dmwc-replay-123"));
+        Path kept = Files.createDirectory(dir.resolve("dmwc-replay-123")); // replay --keep: not named by a process
+        Path replay = Files.createDirectory(dir.resolve("dmwc-" + gone + "-replay-4567"));
+        Files.write(replay.resolve("origin.img"), new byte[1 << 20]);
+        Files.write(replay.resolve("cache.img"), new byte[1 << 20]);
+        Path stdin = Files.createDirectory(dir.resolve("dmwc-" + gone + "-stdin-89"));
+        Files.write(stdin.resolve("stdin"), new byte[10]);
+        Path crash = Files.createFile(dir.resolve("dmwc-" + gone + "-crash-rec-12.pmem"));
+        Path mixed = Files.createDirectory(dir.resolve("dmwc-" + gone + "-replay-99")); // holds what dmwc never puts there
+        Files.createDirectory(mixed.resolve("user"));
+        Path linked = Files.createSymbolicLink(dir.resolve("dmwc-" + gone + "-fuzz-5.img"), o);
+        Path year = Files.createFile(dir.resolve("dmwc-2024-results.json"));
+        Path liveDir = Files.createDirectory(dir.resolve("dmwc-" + alive + "-replay-1"));
         java.util.List<String> said = ScratchFiles.removeStale(dir);
-        assertFalse(Files.exists(o) || Files.exists(copy), "what the gone process left is removed");
-        assertTrue(Files.exists(mine) && Files.exists(notOurs) && Files.exists(replay), "the rest stays");
-        assertTrue(said.size() == 2 && said.contains(o + " (3 MiB), left by dmwc process " + gone + ", which is gone"), said.toString());
+        assertFalse(Files.exists(o) || Files.exists(copy) || Files.exists(replay) || Files.exists(stdin) || Files.exists(crash),
+                "what the gone process left is removed");
+        assertTrue(Files.exists(mine) && Files.exists(notOurs) && Files.exists(kept) && Files.exists(mixed) && Files.exists(year)
+                && Files.exists(liveDir) && Files.isSymbolicLink(linked), "the rest stays");
+        assertTrue(said.size() == 5 && said.contains(o + " (3 MiB), left by dmwc process " + gone + ", which is gone")
+                && said.contains(replay + " (2 MiB), left by dmwc process " + gone + ", which is gone"), said.toString());
     }
 }

@@ -400,7 +400,7 @@ class CliTest {
             String j = Files.readString(out).replaceAll("\\s+", "");
             assertTrue(j.contains("\"stopped_by\":\"SIGTERM\"") && j.contains("\"mismatches\":0") && j.contains("\"stalled\":false"), j);
             assertFalse(j.contains("\"final_blocks_verified\":0,"), "the final check ran: " + j);
-            assertFalse(filesIn(dir).stream().anyMatch(f -> f.getFileName().toString().startsWith("dmwc-stress")), "the pmem file went");
+            assertFalse(filesIn(dir).stream().anyMatch(f -> f.getFileName().toString().matches("dmwc-\\d+-stress-.*")), "the pmem file went");
         } finally {
             p.destroyForcibly();
         }
@@ -591,7 +591,7 @@ class CliTest {
 
     private static java.util.Set<String> shmInflated() throws java.io.IOException {
         try (java.util.stream.Stream<Path> s = Files.list(Path.of("/dev/shm"))) {
-            return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("dmwc-inflated-")).collect(java.util.stream.Collectors.toSet());
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.matches("dmwc-\\d+-inflated-.*")).collect(java.util.stream.Collectors.toSet());
         }
     }
 
@@ -1022,7 +1022,7 @@ class CliTest {
         assertTrue(page.contains("<h1>dmwc replay sweep</h1>") && page.contains("2 runs, each on fresh devices"), "the sweep's page");
         Files.delete(dir.resolve("x.html"));
         try (var left = Files.list(dir)) {
-            assertFalse(left.anyMatch(f -> f.getFileName().toString().startsWith("dmwc-replay-")), "device files left");
+            assertFalse(left.anyMatch(f -> f.getFileName().toString().matches("dmwc-\\d+-replay-.*")), "device files left");
         }
     }
 
@@ -1081,14 +1081,14 @@ class CliTest {
         org.junit.jupiter.api.Assertions.assertTrue(tooBig.err().contains("the devices may not fit")
                 && tooBig.err().contains("--no-space-check"), tooBig.err());
         try (var left = Files.list(dir)) {
-            org.junit.jupiter.api.Assertions.assertFalse(left.anyMatch(f -> f.getFileName().toString().startsWith("dmwc-replay-")),
+            org.junit.jupiter.api.Assertions.assertFalse(left.anyMatch(f -> f.getFileName().toString().matches("dmwc-\\d+-replay-.*")),
                     "no device file made");
         }
         Run unmappable = run("replay", "-q", "--work-dir", dir.toString(), far.toString()); // fits, but 1 PiB cannot be mapped
         org.junit.jupiter.api.Assertions.assertEquals(2, unmappable.code(), unmappable.err());
         org.junit.jupiter.api.Assertions.assertTrue(unmappable.err().contains("vm.max_map_count"), unmappable.err());
         try (var left = Files.list(dir)) {
-            org.junit.jupiter.api.Assertions.assertFalse(left.anyMatch(f -> f.getFileName().toString().startsWith("dmwc-replay-")),
+            org.junit.jupiter.api.Assertions.assertFalse(left.anyMatch(f -> f.getFileName().toString().matches("dmwc-\\d+-replay-.*")),
                     "no device file left");
         }
         Run noDir = run("replay", "--work-dir", dir.resolve("missing").toString(), far.toString());
