@@ -51,7 +51,7 @@ final class ControlClient {
         Integer count;
 
         @Override
-        public Integer call() throws InterruptedException {
+        public Integer call() throws InterruptedException, Main.OutputError {
             if (count != null && watch == null) {
                 throw new Main.UsageError("--count needs --watch");
             }
@@ -98,7 +98,7 @@ final class ControlClient {
         private static final String[] SERVER_REQUESTS = {"server.reads", "server.writes", "server.flushes", "server.trims",
             "server.write_zeroes"};
 
-        private int watch() throws InterruptedException {
+        private int watch() throws InterruptedException, Main.OutputError {
             Path control = target.control != null ? target.control : ControlSocket.defaultPath(target.listen);
             String first = status(target);
             String[] table = flatten(first).getOrDefault("table", "").split("\\s+");
@@ -138,7 +138,9 @@ final class ControlClient {
                             row.get("writes_blocked_on_freelist_per_s"), row.get("writeback_mb_per_s"), row.get("nbd_requests_per_s"),
                             row.get("nbd_write_mb_per_s"), row.get("nbd_read_mb_per_s"));
                 }
-                System.out.flush();
+                if (System.out.checkError()) { // its reader gone (status --watch 1 | head): watching on would go nowhere, forever
+                    throw new Main.OutputError(Main.OutputError.STDOUT);
+                }
                 prev = cur;
                 prevNanos = now;
             }

@@ -26,16 +26,22 @@ public final class Main implements Runnable {
             return 2;
         });
         cl.setExecutionStrategy(parsed -> {
+            int code;
             try {
-                return new CommandLine.RunLast().execute(parsed);
+                code = new CommandLine.RunLast().execute(parsed);
             } finally {
                 Signals.reset(); // a command's Ctrl-C handling ends with it
             }
+            // PrintStream keeps its write errors to itself: a report cut short on a full disk would exit 0
+            return code == 0 && System.out.checkError() ? stdoutFailed(parsed.commandSpec().commandLine().getErr()) : code;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             if (ex instanceof UsageError) {
                 c.getErr().println("dmwc: " + dev.dmwc.writecache.trace.Traces.shown(ex.getMessage()));
                 return 2;
+            }
+            if (ex instanceof OutputError) {
+                return stdoutFailed(c.getErr());
             }
             if (ex instanceof java.nio.file.FileSystemException f && f.getFile() != null) {
                 // a file the system refuses (read-only file system, permission, no such file): where, and why
@@ -90,6 +96,34 @@ public final class Main implements Runnable {
         }
         if (!java.nio.file.Files.isWritable(parent)) {
             throw new UsageError(option + " " + file + ": cannot write in " + parent + " (permission denied)");
+        }
+    }
+
+    /**
+     * The exit of a command whose standard output could not be written. Into a pipe, that is its reader
+     * gone (dmwc … | head): quietly 141, as a process SIGPIPE ends (the JVM ignores SIGPIPE); anything
+     * else (a full disk) is an error: 1, said.
+     */
+    static int stdoutFailed(java.io.PrintWriter err) {
+        try {
+            if (java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/1")).toString().startsWith("pipe:")) {
+                return 141;
+            }
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            // no /proc: said as an error below
+        }
+        err.println("dmwc: " + OutputError.STDOUT);
+        return 1;
+    }
+
+    /** Standard output that could not be written, met part way: {@link #stdoutFailed}. */
+    public static final class OutputError extends java.io.IOException {
+        private static final long serialVersionUID = 1L;
+
+        static final String STDOUT = "cannot write standard output: what was written there is incomplete";
+
+        public OutputError(String message) {
+            super(message);
         }
     }
 

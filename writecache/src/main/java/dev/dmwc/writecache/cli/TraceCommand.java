@@ -260,8 +260,11 @@ final class TraceCommand implements Runnable {
                 }
                 try (OutputStream raw = toStdout ? new java.io.FilterOutputStream(System.out) {
                             @Override
-                            public void write(byte[] b, int off, int len) {
+                            public void write(byte[] b, int off, int len) throws Main.OutputError {
                                 System.out.write(b, off, len);
+                                if (System.out.checkError()) { // stop at once: the rest of a long log would go nowhere
+                                    throw new Main.OutputError(Main.OutputError.STDOUT);
+                                }
                             }
 
                             @Override

@@ -486,6 +486,28 @@ class CliTest {
         }
     }
 
+    /** Runs a command whose standard output fails every write, as a pipe does once its reader is gone; its exit code. */
+    private static int runIntoAClosedPipe(String... args) {
+        java.io.OutputStream gone = new java.io.OutputStream() {
+            @Override
+            public void write(int b) throws java.io.IOException {
+                throw new java.io.IOException("Broken pipe");
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws java.io.IOException {
+                throw new java.io.IOException("Broken pipe");
+            }
+        };
+        PrintStream oldOut = System.out;
+        System.setOut(new PrintStream(gone, true));
+        try {
+            return Main.commandLine().execute(args);
+        } finally {
+            System.setOut(oldOut);
+        }
+    }
+
     /** {@link #run} with {@code stdin} as standard input. */
     private Run runWithStdin(byte[] stdin, String... args) {
         java.io.InputStream oldIn = System.in;
@@ -1121,6 +1143,41 @@ class CliTest {
         }
     }
 
+    /**
+     * Standard output on a full disk (/dev/full): a report or a log cut short exits 1 and says so, where
+     * a PrintStream would swallow the error and exit 0; a conversion stops at its first failed write. Into
+     * a pipe closed early, it ends as SIGPIPE would have ended it.
+     */
+    @Test
+    void aFullDiskUnderStandardOutputIsAnError() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "no /dev/full on this machine");
+        String trace = "../test-data/traces/raw-mixed.v3.iolog.gz";
+        for (List<String> args : List.of(List.of("trace", "stats", "--json", trace), List.of("trace", "convert", trace, "-"),
+                List.of("dump", kernelImage("ssd-recovery", "cache.img").toString()))) {
+            List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+            cmd.addAll(args);
+            Path err = dir.resolve("err.txt");
+            Process p = new ProcessBuilder(cmd).redirectOutput(new java.io.File("/dev/full")).redirectError(err.toFile()).start();
+            assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), args.toString());
+            assertEquals(1, p.exitValue(), args + ": " + Files.readString(err));
+            assertTrue(Files.readString(err).contains("dmwc: cannot write standard output: what was written there is incomplete"),
+                    args + ": " + Files.readString(err));
+            assertFalse(Files.readString(err).contains("requests written"), "no summary of a log that was not written");
+        }
+        // into a pipe whose reader has gone (dmwc … | head): the exit of a process SIGPIPE ended, and nothing said
+        List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "trace", "convert", trace, "-"));
+        Path err = dir.resolve("err.txt");
+        Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).start();
+        byte[] head = p.getInputStream().readNBytes(64);
+        assertTrue(new String(head, java.nio.charset.StandardCharsets.UTF_8).startsWith("fio version 3 iolog"));
+        p.getInputStream().close();
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(141, p.exitValue(), Files.readString(err));
+        assertEquals("", Files.readString(err), "head's pipe closing is not an error to report");
+    }
+
     /** trace stats and convert take one volume and tolerate bad lines as replay does; a fio log of several volumes is refused. */
     @Test
     void traceStatsAndConvertSelectAVolumeAndSkipBadLines() throws Exception {
@@ -1469,6 +1526,10 @@ class CliTest {
         assertEquals(2, objects.size(), watchJson.out());
         assertTrue(objects.stream().allMatch(o -> o.startsWith("{\"time\": ") && o.contains("\"writes_per_s\": ")
                 && o.endsWith("}")), watchJson.out());
+        // its reader gone (status --watch 1 | head): the watch ends, where it went on printing into nothing for ever
+        int closed = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(30),
+                () -> runIntoAClosedPipe("status", "--listen", "unix:" + sock, "--watch", "0.1"));
+        assertTrue(closed == 141 || closed == 1, "the exit of a process whose output went nowhere: " + closed);
         assertEquals(2, run("status", "--listen", "unix:" + sock, "--count", "2").code());
         assertEquals(2, run("status", "--listen", "unix:" + sock, "--watch", "0").code());
         Run none = run("status", "--listen", "unix:" + dir.resolve("nothing.sock"));
