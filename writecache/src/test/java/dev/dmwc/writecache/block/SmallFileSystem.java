@@ -2,7 +2,6 @@ package dev.dmwc.writecache.block;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 
 /**
@@ -38,20 +37,10 @@ public final class SmallFileSystem implements AutoCloseable {
         }
     }
 
-    /** null when the command succeeded, else its output. */
-    private static String run(String... cmd) throws java.io.IOException, InterruptedException {
-        Process p;
-        try {
-            p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        } catch (java.io.IOException e) {
-            return e.getMessage();
-        }
-        String out = new String(p.getInputStream().readAllBytes());
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            return "timed out";
-        }
-        return p.exitValue() == 0 ? null : out + " (exit " + p.exitValue() + ")";
+    /** null when the command succeeded, else why not. */
+    private static String run(String... cmd) throws InterruptedException {
+        SystemCommand c = SystemCommand.run(cmd);
+        return c.ok() ? null : c.why();
     }
 
     @Override
@@ -62,8 +51,6 @@ public final class SmallFileSystem implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             why = "interrupted";
-        } catch (Exception e) {
-            why = e.toString();
         }
         if (why != null) {
             throw new IllegalStateException("umount " + dir + ": " + why);
