@@ -116,7 +116,9 @@ public final class ScratchFiles {
      * Removes the scratch files in {@code dir} whose process is gone: one killed with SIGKILL (or lost
      * with its machine's power) ran no exit hook, and left up to gigabytes in /dev/shm, which is memory.
      * A scratch directory goes with its files when it holds nothing else. Files of a process still
-     * alive are kept, whatever that process is now, and so is every name dmwc does not make. Returns a
+     * alive are kept, whatever that process is now, and so are devices a dmwc holds open (its lock):
+     * a process in another PID namespace sharing the directory looks gone from here. So is every name
+     * dmwc does not make. Returns a
      * line per file or directory removed, for the caller to say.
      */
     public static List<String> removeStale(Path dir) {
@@ -160,6 +162,9 @@ public final class ScratchFiles {
         java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
                 java.nio.file.LinkOption.NOFOLLOW_LINKS);
         if (a.isRegularFile()) {
+            if (dev.dmwc.daxlib.DeviceLock.inUse(p)) {
+                return -1;
+            }
             Files.delete(p);
             return a.size();
         }
@@ -172,7 +177,7 @@ public final class ScratchFiles {
         }
         long bytes = 0;
         for (Path f : inside) {
-            if (!Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS) || dev.dmwc.daxlib.DeviceLock.inUse(f)) {
                 return -1;
             }
             bytes += Files.size(f);

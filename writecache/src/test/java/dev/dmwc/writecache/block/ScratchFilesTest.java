@@ -112,7 +112,19 @@ class ScratchFilesTest {
         Path linked = Files.createSymbolicLink(dir.resolve("dmwc-" + gone + "-fuzz-5.img"), o);
         Path year = Files.createFile(dir.resolve("dmwc-2024-results.json"));
         Path liveDir = Files.createDirectory(dir.resolve("dmwc-" + alive + "-replay-1"));
-        java.util.List<String> said = ScratchFiles.removeStale(dir);
+        Path held = Files.write(dir.resolve("dmwc-" + gone + "-cache.img"), new byte[4096]); // its process unseen here, its lock not
+        Path heldDir = Files.createDirectory(dir.resolve("dmwc-" + gone + "-replay-77"));
+        Path heldInDir = Files.write(heldDir.resolve("cache.img"), new byte[4096]);
+        java.util.List<String> said;
+        dev.dmwc.daxlib.DeviceLock l1 = dev.dmwc.daxlib.DeviceLock.exclusive(held, false);
+        dev.dmwc.daxlib.DeviceLock l2 = dev.dmwc.daxlib.DeviceLock.exclusive(heldInDir, false);
+        try {
+            said = ScratchFiles.removeStale(dir);
+        } finally {
+            l1.close();
+            l2.close();
+        }
+        assertTrue(Files.exists(held) && Files.exists(heldInDir), "a device some dmwc holds open stays");
         assertFalse(Files.exists(o) || Files.exists(copy) || Files.exists(replay) || Files.exists(stdin) || Files.exists(crash),
                 "what the gone process left is removed");
         assertTrue(Files.exists(mine) && Files.exists(notOurs) && Files.exists(kept) && Files.exists(mixed) && Files.exists(year)
