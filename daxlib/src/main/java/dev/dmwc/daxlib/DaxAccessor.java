@@ -25,6 +25,12 @@ public final class DaxAccessor {
     private final ByteBuffer[] segs;
     private final Pgmap pgmap;          // null: not subject to a key (a permanent mapping)
     private final boolean softwareCheck;
+    /**
+     * pku: a thread's rights live in its PKRU register, which a new thread copies from the one that
+     * started it (clone copies the register state). A thread started inside another's window would so
+     * begin with access, where a new task's PKRS starts closed; {@link #check} closes it.
+     */
+    private final boolean perThreadRegister;
     private final Pmem pmem;
     private volatile CrashDomain crashDomain;
 
@@ -47,6 +53,7 @@ public final class DaxAccessor {
         }
         this.pgmap = pgmap;
         this.softwareCheck = pgmap != null && pgmap.isProtected() && pgmap.keys().checkedInSoftware();
+        this.perThreadRegister = pgmap != null && pgmap.isProtected() && pgmap.backend() == ProtectionKeys.Backend.PKU;
         this.pmem = pmem;
         this.crashDomain = crashDomain;
     }
@@ -72,6 +79,10 @@ public final class DaxAccessor {
                 && !pgmap.threadHasAccess()) {
             // hardware backends cannot be caught after the fact: relaxed mode grants before touching
             pgmap.fault(address + off);
+        } else if (perThreadRegister && !pgmap.threadHasAccess()) {
+            // a stray: this thread holds no window, but may have inherited an open PKRU; closed here,
+            // the access below faults in hardware (strict: SIGSEGV, the kernel's oops)
+            pgmap.closeForThisThread();
         }
     }
 

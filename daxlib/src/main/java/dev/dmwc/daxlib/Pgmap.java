@@ -107,6 +107,16 @@ public final class Pgmap {
         }
     }
 
+    /**
+     * Closes the key for the calling thread, which holds no window ({@link DaxAccessor}: a pku thread
+     * started inside another thread's window inherited its open register).
+     */
+    void closeForThisThread() {
+        if (isProtected()) {
+            keys.close();
+        }
+    }
+
     /** This thread's nesting count. */
     public int threadCount() {
         return threads.get().pgmapProtCount;

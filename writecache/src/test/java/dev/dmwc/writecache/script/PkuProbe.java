@@ -1,0 +1,65 @@
+package dev.dmwc.writecache.script;
+
+import dev.dmwc.daxlib.DaxDevice;
+import dev.dmwc.daxlib.ProtectionKeys;
+import java.nio.file.Path;
+
+/**
+ * Run inside the oracle's VM, whose CPU has pku ({@link PkuInTheGuestKernelIT}): one access to a
+ * protected DAX file through the {@code pku} backend, {@code java … PkuProbe FILE CASE}, saying what
+ * happened on stdout. {@code window}: a store and a load inside {@code setReadwrite} …
+ * {@code setNoaccess} reach the file. {@code closed}: a store after the window closed must fault.
+ * {@code other-thread}: while this thread holds the window open, another thread's store must fault
+ * (PKRU is per thread: what mprotect cannot tell apart). A fault ends the JVM with SIGSEGV; a store
+ * that gets through prints {@code STRAY STORE DONE}.
+ */
+public final class PkuProbe {
+    static final long WINDOW_VALUE = 0x5AFE5AFE5AFE5AFEL;
+    static final long STRAY_VALUE = 0xBADBADBADBADBADL;
+
+    private PkuProbe() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path file = Path.of(args[0]);
+        try (DaxDevice d = DaxDevice.open(file, new DaxDevice.Options().backend(ProtectionKeys.Backend.PKU))) {
+            System.out.println("backend " + d.protection().describe() + ", map_protected " + d.mapProtected());
+            System.out.flush();
+            switch (args[1]) {
+                case "window" -> {
+                    d.setReadwrite();
+                    try {
+                        d.accessor().pmemAssign(4096, WINDOW_VALUE);
+                        d.accessor().drain();
+                        System.out.println("window store and load: " + Long.toHexString(d.accessor().getLong(4096)));
+                    } finally {
+                        d.setNoaccess();
+                    }
+                }
+                case "closed" -> {
+                    System.out.println("storing with the window closed");
+                    System.out.flush();
+                    d.accessor().putLong(4096, STRAY_VALUE);
+                    System.out.println("STRAY STORE DONE");
+                }
+                case "other-thread" -> {
+                    d.setReadwrite();
+                    try {
+                        System.out.println("window open on " + Thread.currentThread().getName() + "; storing from another thread");
+                        System.out.flush();
+                        Thread t = new Thread(() -> {
+                            d.accessor().putLong(4096, STRAY_VALUE);
+                            System.out.println("STRAY STORE DONE");
+                        }, "stray");
+                        t.start();
+                        t.join();
+                    } finally {
+                        d.setNoaccess();
+                    }
+                }
+                default -> throw new IllegalArgumentException("no case " + args[1]);
+            }
+        }
+        System.out.println("probe ended");
+    }
+}
