@@ -27,13 +27,14 @@ import org.junit.jupiter.api.Test;
  * transcripts and images, byte for byte;</li>
  * <li>{@link PkuProbe}: a store inside the window reaches the file; a store after the window closed,
  * and a store from another thread while this one holds the window open, fault (SIGSEGV with
- * SEGV_PKUERR ends the JVM) and leave the file as it was.</li>
+ * SEGV_PKUERR ends the JVM) and leave the file as it was; with the relaxed fault mode, such a store
+ * is granted and counted.</li>
  * </ul>
  * Part of {@code mvn -B verify -Pkernel}.
  */
 class PkuInTheGuestKernelIT {
     private static final List<String> SCENARIOS = List.of("pmem-recovery", "pmem-crash", "pmem-writeback");
-    private static final List<String> PROBES = List.of("window", "closed", "other-thread");
+    private static final List<String> PROBES = List.of("window", "closed", "other-thread", "relaxed");
     private static Path out;
 
     @BeforeAll
@@ -129,6 +130,16 @@ class PkuInTheGuestKernelIT {
         ByteBuffer dax = ByteBuffer.wrap(Files.readAllBytes(out.resolve("dax.img"))).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(Long.toHexString(PkuProbe.WINDOW_VALUE), Long.toHexString(dax.getLong(4096)),
                 "what the window stored is there, and no stray store landed");
+    }
+
+    @Test
+    void theRelaxedModeGrantsAStrayStoreAndCountsIt() throws IOException {
+        String said = Files.readString(out.resolve("relaxed.txt"));
+        assertEquals("0", Files.readString(out.resolve("relaxed.rc")).trim(), said);
+        assertTrue(said.contains("backend pku, relaxed") && said.contains("relaxed stray store done, strays counted 1"), said);
+        assertTrue(said.contains("Page map protection being disabled"), "warned once: " + said);
+        ByteBuffer dax = ByteBuffer.wrap(Files.readAllBytes(out.resolve("dax.img"))).order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(Long.toHexString(PkuProbe.STRAY_VALUE), Long.toHexString(dax.getLong((int) PkuProbe.RELAXED_OFFSET)));
     }
 
     /** The C libraries the runtime needs, from this machine (the guest has a static busybox only). */

@@ -11,18 +11,21 @@ import java.nio.file.Path;
  * {@code setNoaccess} reach the file. {@code closed}: a store after the window closed must fault.
  * {@code other-thread}: while this thread holds the window open, another thread's store must fault
  * (PKRU is per thread: what mprotect cannot tell apart). A fault ends the JVM with SIGSEGV; a store
- * that gets through prints {@code STRAY STORE DONE}.
+ * that gets through prints {@code STRAY STORE DONE}. {@code relaxed}: with the relaxed fault mode a
+ * stray store from a thread without the window is granted and counted, at {@link #RELAXED_OFFSET}.
  */
 public final class PkuProbe {
     static final long WINDOW_VALUE = 0x5AFE5AFE5AFE5AFEL;
     static final long STRAY_VALUE = 0xBADBADBADBADBADL;
+    static final long RELAXED_OFFSET = 8192;
 
     private PkuProbe() {
     }
 
     public static void main(String[] args) throws Exception {
         Path file = Path.of(args[0]);
-        try (DaxDevice d = DaxDevice.open(file, new DaxDevice.Options().backend(ProtectionKeys.Backend.PKU))) {
+        dev.dmwc.daxlib.FaultMode mode = args[1].equals("relaxed") ? dev.dmwc.daxlib.FaultMode.RELAXED : dev.dmwc.daxlib.FaultMode.STRICT;
+        try (DaxDevice d = DaxDevice.open(file, new DaxDevice.Options().backend(ProtectionKeys.Backend.PKU).faultMode(mode))) {
             System.out.println("backend " + d.protection().describe() + ", map_protected " + d.mapProtected());
             System.out.flush();
             switch (args[1]) {
@@ -56,6 +59,14 @@ public final class PkuProbe {
                     } finally {
                         d.setNoaccess();
                     }
+                }
+                case "relaxed" -> {
+                    Thread t = new Thread(() -> {
+                        d.accessor().putLong(RELAXED_OFFSET, STRAY_VALUE);
+                        System.out.println("relaxed stray store done, strays counted " + d.pgmap().strayAccesses());
+                    }, "stray");
+                    t.start();
+                    t.join();
                 }
                 default -> throw new IllegalArgumentException("no case " + args[1]);
             }
