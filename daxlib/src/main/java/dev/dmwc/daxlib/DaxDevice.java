@@ -7,11 +7,14 @@ import java.nio.file.Path;
 /**
  * {@code struct dax_device} over a plain file (default under {@code /dev/shm}; a real fsdax file
  * works the same). The file is mapped shared through libc so that protection applies to exactly
- * this mapping. {@link #mapProtected()} is derived from the pgmap (Dan Williams' review of V8:
+ * this mapping. On a DAX file system (ext4 or xfs mounted with dax, on persistent memory) the
+ * mapping is {@code MAP_SYNC} ({@link #mapSync()}), so what a store and a flush made durable stays
+ * with its block after a power cut. {@link #mapProtected()} is derived from the pgmap (Dan Williams' review of V8:
  * no per-device protection operations).
  */
 public final class DaxDevice implements AutoCloseable {
     public static final int PAGE_SIZE = 4096;
+    private final boolean mapSync;
 
     /** How to open a device. */
     public static final class Options {
@@ -43,7 +46,8 @@ public final class DaxDevice implements AutoCloseable {
     private final Options options;
     private boolean closed;
 
-    private DaxDevice(Path path, long size, long address, Pgmap pgmap, Options options) {
+    private DaxDevice(Path path, long size, long address, boolean mapSync, Pgmap pgmap, Options options) {
+        this.mapSync = mapSync;
         this.path = path;
         this.size = size;
         this.address = address;
@@ -76,11 +80,18 @@ public final class DaxDevice implements AutoCloseable {
             throw new IOException("cannot open dax backing file: errno " + Posix.errno() + ", path=" + file);
         }
         long addr;
+        boolean mapSync;
         try {
             // backed whole before it is mapped, as a DAX range is: a store into a hole of a full
             // tmpfs would raise SIGBUS inside the native copy and end the JVM
             SparseFiles.allocateWhole(fd, file, size);
-            addr = Posix.mmap(0, size, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
+            // MAP_SYNC where the file system is DAX; elsewhere (tmpfs, a disk) it is refused
+            // (EOPNOTSUPP, or EINVAL before Linux 4.15) and a plain shared mapping is what there is
+            addr = Posix.mmap(0, size, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED_VALIDATE | Posix.MAP_SYNC, fd, 0);
+            mapSync = addr != Posix.MAP_FAILED && addr != 0;
+            if (!mapSync) {
+                addr = Posix.mmap(0, size, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
+            }
         } finally {
             Posix.close(fd);
         }
@@ -89,9 +100,12 @@ public final class DaxDevice implements AutoCloseable {
         }
         boolean ok = false;
         try {
+            if (mapSync) {
+                writeFaultEveryPage(addr, size);
+            }
             Pgmap pgmap = new Pgmap(addr, size, flags, options.backend, options.faultMode);
             pgmap.keys().attach(addr, size);
-            DaxDevice d = new DaxDevice(file, size, addr, pgmap, options);
+            DaxDevice d = new DaxDevice(file, size, addr, mapSync, pgmap, options);
             ok = true;
             return d;
         } finally {
@@ -99,6 +113,28 @@ public final class DaxDevice implements AutoCloseable {
                 Posix.munmap(addr, size);
             }
         }
+    }
+
+    /**
+     * One store per page through the {@code MAP_SYNC} mapping, of the byte already there: a write fault
+     * on a DAX file system returns only once the file system has committed the page's block (an
+     * allocated extent is "unwritten" until then). Another mapping of the file without {@code MAP_SYNC}
+     * (the engine's permanent mapping, made with Chronicle Bytes) then only ever meets committed
+     * blocks, so a power cut cannot take back a block its stores went to.
+     */
+    private static void writeFaultEveryPage(long addr, long size) {
+        com.sun.jna.Pointer p = new com.sun.jna.Pointer(addr);
+        for (long off = 0; off < size; off += PAGE_SIZE) {
+            p.setByte(off, p.getByte(off));
+        }
+    }
+
+    /**
+     * Whether the range is mapped {@code MAP_SYNC}: its file is on a DAX file system, so stores reach
+     * persistent memory directly and the file system commits a block before a store can land in it.
+     */
+    public boolean mapSync() {
+        return mapSync;
     }
 
     /**
@@ -136,30 +172,36 @@ public final class DaxDevice implements AutoCloseable {
      *
      * @param strayAccesses accesses without rights so far: refused (strict) or granted and counted (relaxed)
      */
-    public record Protection(ProtectionKeys.Backend backend, FaultMode faultMode, boolean mapProtected, long strayAccesses) {
-        /** For example {@code software, strict: 0 stray accesses refused}. */
+    public record Protection(ProtectionKeys.Backend backend, FaultMode faultMode, boolean mapProtected, long strayAccesses,
+            boolean mapSync) {
+        /**
+         * For example {@code software, strict: 0 stray accesses refused}; on a DAX file system, with
+         * {@code ; mapped MAP_SYNC (a DAX file system)} after it.
+         */
         public String describe() {
+            String sync = mapSync ? "; mapped MAP_SYNC (a DAX file system)" : "";
             if (!mapProtected) {
-                return backend.id() + ": the dax range is not map_protected";
+                return backend.id() + ": the dax range is not map_protected" + sync;
             }
             return backend.id() + ", " + faultMode.name().toLowerCase(java.util.Locale.ROOT) + ": " + strayAccesses + " stray access"
-                    + (strayAccesses == 1 ? "" : "es") + (faultMode == FaultMode.STRICT ? " refused" : " granted and counted");
+                    + (strayAccesses == 1 ? "" : "es") + (faultMode == FaultMode.STRICT ? " refused" : " granted and counted") + sync;
         }
 
-        /** By name, for a JSON report: backend, fault_mode, map_protected, stray_accesses. */
+        /** By name, for a JSON report: backend, fault_mode, map_protected, stray_accesses, map_sync. */
         public java.util.Map<String, Object> fields() {
             java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
             m.put("backend", backend.id());
             m.put("fault_mode", faultMode.name().toLowerCase(java.util.Locale.ROOT));
             m.put("map_protected", mapProtected);
             m.put("stray_accesses", strayAccesses);
+            m.put("map_sync", mapSync);
             return m;
         }
     }
 
     /** The protection now (take it before {@link #close()}: a closed device is not map_protected). */
     public Protection protection() {
-        return new Protection(options.backend, options.faultMode, mapProtected(), pgmap == null ? 0 : pgmap.strayAccesses());
+        return new Protection(options.backend, options.faultMode, mapProtected(), pgmap == null ? 0 : pgmap.strayAccesses(), mapSync);
     }
 
     /** {@code dax_set_readwrite}: bracket every use of a kaddr in this thread. */

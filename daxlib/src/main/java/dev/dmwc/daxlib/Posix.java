@@ -9,6 +9,8 @@ final class Posix {
     static final int PROT_READ = 1;
     static final int PROT_WRITE = 2;
     static final int MAP_SHARED = 1;
+    static final int MAP_SHARED_VALIDATE = 3;
+    static final int MAP_SYNC = 0x80000;
     static final int MS_SYNC = 4;
     static final long MAP_FAILED = -1L;
     static final int PKEY_DISABLE_ACCESS = 1;

@@ -44,6 +44,8 @@ class DaxDeviceContractTest {
         Path p = file(64 << 10);
         try (DaxDevice d = DaxDevice.open(p, new DaxDevice.Options().backend(b))) {
             assertEquals(b != ProtectionKeys.Backend.NONE, d.mapProtected());
+            assertFalse(d.mapSync(), "MAP_SYNC is refused off a DAX file system, and a plain shared mapping is made");
+            assertEquals(d.mapSync(), d.protection().fields().get("map_sync"));
             d.setReadwrite();
             try {
                 d.accessor().pmemAssign(8, 0x1122334455667788L);

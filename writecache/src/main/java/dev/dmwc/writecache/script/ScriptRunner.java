@@ -154,7 +154,7 @@ public final class ScriptRunner {
         if (dax != null) {
             DaxDevice.Protection p = dax.protection();
             strayAccesses += p.strayAccesses();
-            protection = new DaxDevice.Protection(p.backend(), p.faultMode(), p.mapProtected(), strayAccesses);
+            protection = new DaxDevice.Protection(p.backend(), p.faultMode(), p.mapProtected(), strayAccesses, p.mapSync());
             dax.close();
             dax = null;
         }

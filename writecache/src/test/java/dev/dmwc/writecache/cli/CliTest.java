@@ -141,7 +141,7 @@ class CliTest {
         Run p = run("replay", "-q", "--work-dir", dir.toString(), "--protection", "software", "--fault-mode", "relaxed", "--json", "-", trace);
         assertEquals(0, p.code(), p.err());
         String compact = p.out().replaceAll("\\s+", "");
-        assertTrue(compact.contains("\"protection\":{\"backend\":\"software\",\"fault_mode\":\"relaxed\",\"map_protected\":true,\"stray_accesses\":0}"),
+        assertTrue(compact.contains("\"protection\":{\"backend\":\"software\",\"fault_mode\":\"relaxed\",\"map_protected\":true,\"stray_accesses\":0,\"map_sync\":false}"),
                 p.out());
         Run text = run("replay", "-q", "--work-dir", dir.toString(), "--protection", "mprotect", trace);
         assertTrue(text.out().contains("protection mprotect, strict: 0 stray accesses refused"), text.out());

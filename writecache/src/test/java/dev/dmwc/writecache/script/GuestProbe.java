@@ -5,8 +5,8 @@ import dev.dmwc.daxlib.ProtectionKeys;
 import java.nio.file.Path;
 
 /**
- * Run inside the oracle's VM, whose CPU has pku ({@link PkuInTheGuestKernelIT}): one access to a
- * protected DAX file through the {@code pku} backend, {@code java … PkuProbe FILE CASE}, saying what
+ * Run inside the oracle's VM, whose CPU has pku ({@link GuestHardwareKernelIT}): one access to a
+ * protected DAX file through the {@code pku} backend, {@code java … GuestProbe FILE CASE}, saying what
  * happened on stdout. {@code window}: a store and a load inside {@code setReadwrite} …
  * {@code setNoaccess} reach the file. {@code closed}: a store after the window closed must fault.
  * {@code other-thread}: while this thread holds the window open, another thread's store must fault
@@ -14,19 +14,20 @@ import java.nio.file.Path;
  * that gets through prints {@code STRAY STORE DONE}. {@code relaxed}: with the relaxed fault mode a
  * stray store from a thread without the window is granted and counted, at {@link #RELAXED_OFFSET}.
  */
-public final class PkuProbe {
+public final class GuestProbe {
     static final long WINDOW_VALUE = 0x5AFE5AFE5AFE5AFEL;
     static final long STRAY_VALUE = 0xBADBADBADBADBADL;
     static final long RELAXED_OFFSET = 8192;
 
-    private PkuProbe() {
+    private GuestProbe() {
     }
 
     public static void main(String[] args) throws Exception {
         Path file = Path.of(args[0]);
         dev.dmwc.daxlib.FaultMode mode = args[1].equals("relaxed") ? dev.dmwc.daxlib.FaultMode.RELAXED : dev.dmwc.daxlib.FaultMode.STRICT;
         try (DaxDevice d = DaxDevice.open(file, new DaxDevice.Options().backend(ProtectionKeys.Backend.PKU).faultMode(mode))) {
-            System.out.println("backend " + d.protection().describe() + ", map_protected " + d.mapProtected());
+            System.out.println("backend " + d.protection().describe() + ", map_protected " + d.mapProtected() + ", map_sync "
+                    + d.mapSync());
             System.out.flush();
             switch (args[1]) {
                 case "window" -> {

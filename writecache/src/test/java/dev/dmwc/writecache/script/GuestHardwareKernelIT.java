@@ -18,29 +18,34 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The {@code pku} protection backend on a CPU that has pku. This machine's CPU has none, but the
- * oracle's VM (QEMU TCG, {@code -cpu max}) does, with Linux 6.1 enabling it: dmwc runs there, on
- * a Java runtime linked here ({@code jlink}) with the host's C libraries, booted once:
+ * dmwc on hardware this machine lacks, in the oracle's VM (QEMU TCG, {@code -cpu max}, Linux 6.1),
+ * booted once: its CPU has pku, and its emulated NVDIMM, made an fsdax namespace with an ext4 mounted
+ * {@code -o dax} on it, is real DAX. dmwc runs there on a Java runtime linked here ({@code jlink}) with
+ * this machine's C libraries:
  * <ul>
- * <li>{@code dmwc info} finds pku and makes it the default backend;</li>
- * <li>pmem scenarios the real kernel ran, with {@code --protection pku}, leave the kernel's
- * transcripts and images, byte for byte;</li>
- * <li>{@link PkuProbe}: a store inside the window reaches the file; a store after the window closed,
+ * <li>{@code dmwc info} finds pku and makes it the default protection backend;</li>
+ * <li>pmem scenarios the real kernel ran, with {@code --protection pku} and their cache files on the
+ * DAX file system (mapped {@code MAP_SYNC}, and through Chronicle Bytes for the permanent mapping),
+ * leave the kernel's transcripts and images, byte for byte;</li>
+ * <li>{@link GuestProbe}: a store inside the window reaches the file; a store after the window closed,
  * and a store from another thread while this one holds the window open, fault (SIGSEGV with
- * SEGV_PKUERR ends the JVM) and leave the file as it was; with the relaxed fault mode, such a store
- * is granted and counted.</li>
+ * SEGV_PKUERR ends the JVM) and leave the file as it was; with the relaxed fault mode such a store is
+ * granted and counted. A file off the DAX file system is not mapped {@code MAP_SYNC}.</li>
  * </ul>
- * Part of {@code mvn -B verify -Pkernel}.
+ * Part of {@code mvn -B verify -Pkernel}; about two minutes.
  */
-class PkuInTheGuestKernelIT {
+class GuestHardwareKernelIT {
     private static final List<String> SCENARIOS = List.of("pmem-recovery", "pmem-crash", "pmem-writeback");
     private static final List<String> PROBES = List.of("window", "closed", "other-thread", "relaxed");
+    /** What an ext4 mount needs beyond the oracle's initramfs, in load order. */
+    private static final List<String> MODULES = List.of("lib/crc16", "fs/mbcache", "fs/jbd2/jbd2", "crypto/crc32c_generic",
+            "lib/libcrc32c", "fs/ext4/ext4");
     private static Path out;
 
     @BeforeAll
     static void runInTheGuest() throws Exception {
         KernelImageKernelIT.setUpOracle();
-        Path work = Path.of("target", "pku-guest").toAbsolutePath();
+        Path work = Path.of("target", "guest-hardware").toAbsolutePath();
         deleteTree(work);
         Path root = Files.createDirectories(work.resolve("root"));
         Path javaHome = Path.of(System.getProperty("java.home"));
@@ -49,13 +54,28 @@ class PkuInTheGuestKernelIT {
         run(work, 600, javaHome.resolve("bin/jlink").toString(), "--add-modules",
                 "java.base,java.logging,java.management,java.naming,jdk.management,jdk.unsupported", "--strip-debug",
                 "--no-header-files", "--no-man-pages", "--output", jre.toString());
-        copyLibraries(work, jre, root);
+        List<Path> programs = new ArrayList<>(List.of(jre.resolve("bin/java"), Path.of("/usr/sbin/mke2fs")));
+        try (Stream<Path> s = Files.walk(jre.resolve("lib"))) {
+            s.filter(p -> p.toString().endsWith(".so")).forEach(programs::add);
+        }
+        copyLibraries(work, programs, jre, root);
+        Files.createDirectories(root.resolve("sbin"));
+        Files.copy(Path.of("/usr/sbin/mke2fs"), root.resolve("sbin/mkfs.ext4")); // mke2fs takes its file system from its name
+        Path modules;
+        try (Stream<Path> s = Files.list(KernelImageKernelIT.oracle.resolve("build/kernel-root/lib/modules"))) {
+            modules = s.findFirst().orElseThrow().resolve("kernel");
+        }
+        Files.createDirectories(root.resolve("mods"));
+        for (String m : MODULES) {
+            Files.copy(modules.resolve(m + ".ko"), root.resolve("mods").resolve(Path.of(m).getFileName() + ".ko"));
+        }
         Files.copy(Path.of("target", "dmwc.jar"), root.resolve("opt/dmwc.jar"));
         probeJar(root.resolve("opt/probe.jar"));
-        Path tar = work.resolve("java.tar");
+        Path tar = work.resolve("guest.tar");
         run(work, 300, "tar", "--format=ustar", "-cf", tar.toString(), "-C", root.toString(), ".");
         List<String> cmd = new ArrayList<>(List.of("bash", KernelImageKernelIT.oracle.resolve("run.sh").toString(), "--accel", "tcg",
-                "--quiet", "--mem", "1G", "--timeout", "1200", "--add", tar.toString()));
+                "--quiet", "--mem", "1G", "--timeout", "1200", "--pmem", work.resolve("pmem.img").toString(), "--pmem-size", "256M",
+                "--add", tar.toString()));
         for (String s : SCENARIOS) {
             Path w = work.resolve(s + ".wcs");
             Files.copy(KernelImageKernelIT.REPO.resolve("test-data/kernel").resolve(s).resolve("script.wcs"), w);
@@ -63,28 +83,37 @@ class PkuInTheGuestKernelIT {
         }
         String flags = String.join(" ", java.util.Arrays.stream(System.getProperty("dmwc.test.jvmFlags", "").split(" "))
                 .filter(f -> !f.contains("jdk.compiler")).toList()); // the linked runtime has no compiler module
+        String probe = "$J " + flags + " -XX:ErrorFile=/results/hs_err-$c.log -cp /opt/dmwc.jar:/opt/probe.jar " + GuestProbe.class.getName();
         Path guest = Files.writeString(work.resolve("guest.sh"), String.join("\n",
                 "#!/bin/sh",
-                "tar xf /scenario/java.tar -C / || exit 3",
+                "tar xf /scenario/guest.tar -C / || exit 3",
+                "for m in /mods/" + String.join(".ko /mods/", MODULES.stream().map(m -> Path.of(m).getFileName().toString()).toList())
+                        + ".ko; do insmod $m || exit 4; done",
+                "ndctl create-namespace -f -e namespace0.0 --mode=fsdax --map=mem > /results/ndctl.txt 2>&1 || exit 5",
+                "mkfs.ext4 -q -F -b 4096 /dev/pmem0 || exit 6",
+                "mkdir -p /mnt && mount -t ext4 -o dax /dev/pmem0 /mnt || exit 7",
+                "grep ' /mnt ' /proc/mounts > /results/mounts.txt",
                 "J='/opt/jre/bin/java -XX:TieredStopAtLevel=1 -XX:-CreateCoredumpOnCrash'",
                 "$J -jar /opt/dmwc.jar info --json > /results/info.json 2> /results/info.err",
                 "for s in " + String.join(" ", SCENARIOS) + "; do",
-                "  $J -jar /opt/dmwc.jar script --protection pku /scenario/$s.wcs /results/$s > /results/$s.txt 2>&1",
+                "  $J -jar /opt/dmwc.jar script --log --protection pku /scenario/$s.wcs /mnt/$s > /results/$s.txt 2>&1",
                 "  echo $? > /results/$s.rc",
-                "  gzip /results/$s/*.img", // the results disk is 64 MiB
+                "  mkdir /results/$s && cp /mnt/$s/transcript.txt /results/$s/ || exit 8",
+                "  for i in origin cache; do gzip -c /mnt/$s/$i.img > /results/$s/$i.img.gz || exit 8; done", // the results disk is 64 MiB
                 "done",
-                "dd if=/dev/zero of=/tmp/dax.img bs=4096 count=16 2> /dev/null",
+                "dd if=/dev/zero of=/mnt/dax.img bs=4096 count=16 2> /dev/null",
                 "for c in " + String.join(" ", PROBES) + "; do",
-                "  $J " + flags + " -XX:ErrorFile=/results/hs_err-$c.log -cp /opt/dmwc.jar:/opt/probe.jar "
-                        + PkuProbe.class.getName() + " /tmp/dax.img $c > /results/$c.txt 2>&1",
+                "  " + probe + " /mnt/dax.img $c > /results/$c.txt 2>&1",
                 "  echo $? > /results/$c.rc",
                 "done",
-                "cp /tmp/dax.img /results/dax.img",
+                "cp /mnt/dax.img /results/dax.img",
+                "dd if=/dev/zero of=/tmp/plain.img bs=4096 count=16 2> /dev/null",
+                "c=plain; " + probe + " /tmp/plain.img window > /results/plain.txt 2>&1",
                 ""));
         out = work.resolve("out");
         cmd.addAll(List.of("--out", out.toString(), "--log", work.resolve("console.log").toString(), guest.toString(), "-", "-"));
         int rc = run(work, 1500, cmd.toArray(String[]::new));
-        assertEquals(0, rc, "the VM's run: " + Files.readString(work.resolve("run.txt")));
+        assertEquals(0, rc, "the VM's run (console: " + work.resolve("console.log") + "): " + Files.readString(work.resolve("run.txt")));
     }
 
     @Test
@@ -96,24 +125,30 @@ class PkuInTheGuestKernelIT {
     }
 
     @Test
-    void kernelScenariosUnderPkuLeaveTheKernelsResults() throws Exception {
+    void kernelScenariosUnderPkuOnADaxFileSystemLeaveTheKernelsResults() throws Exception {
+        assertTrue(Files.readString(out.resolve("mounts.txt")).contains("dax"), "ext4 is mounted with dax: "
+                + Files.readString(out.resolve("mounts.txt")));
         for (String s : SCENARIOS) {
-            assertEquals("0", Files.readString(out.resolve(s + ".rc")).trim(), s + ": " + Files.readString(out.resolve(s + ".txt")));
+            String said = Files.readString(out.resolve(s + ".txt"));
+            assertEquals("0", Files.readString(out.resolve(s + ".rc")).trim(), s + ": " + said);
+            assertTrue(said.contains("protection pku, strict: 0 stray accesses refused; mapped MAP_SYNC (a DAX file system)"), s + ": " + said);
             Process p = new ProcessBuilder("bash", KernelImageKernelIT.oracle.resolve("compare.sh").toString(),
                     KernelImageKernelIT.REPO.resolve("test-data/kernel").resolve(s).toString(), out.resolve(s).toString())
                     .redirectErrorStream(true).start();
-            String said = new String(p.getInputStream().readAllBytes());
+            String compared = new String(p.getInputStream().readAllBytes());
             assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-            assertEquals(0, p.exitValue(), s + " under pku differs from the kernel:\n" + said);
+            assertEquals(0, p.exitValue(), s + " under pku on fsdax differs from the kernel:\n" + compared);
         }
     }
 
     @Test
-    void aStoreInsideTheWindowReachesTheFile() throws IOException {
+    void aStoreInsideTheWindowReachesTheFileWhichIsMapSyncOnlyOnTheDaxFileSystem() throws IOException {
         String said = Files.readString(out.resolve("window.txt"));
         assertEquals("0", Files.readString(out.resolve("window.rc")).trim(), said);
-        assertTrue(said.contains("backend pku") && said.contains("map_protected true"), said);
-        assertTrue(said.contains("window store and load: " + Long.toHexString(PkuProbe.WINDOW_VALUE)), said);
+        assertTrue(said.contains("backend pku") && said.contains("map_protected true, map_sync true"), said);
+        assertTrue(said.contains("window store and load: " + Long.toHexString(GuestProbe.WINDOW_VALUE)), said);
+        String plain = Files.readString(out.resolve("plain.txt"));
+        assertTrue(plain.contains("map_protected true, map_sync false") && plain.contains("probe ended"), "a file on the initramfs: " + plain);
     }
 
     @Test
@@ -128,7 +163,7 @@ class PkuInTheGuestKernelIT {
                     c + ": not a protection-key fault: " + crash.lines().filter(l -> l.contains("siginfo")).toList());
         }
         ByteBuffer dax = ByteBuffer.wrap(Files.readAllBytes(out.resolve("dax.img"))).order(ByteOrder.LITTLE_ENDIAN);
-        assertEquals(Long.toHexString(PkuProbe.WINDOW_VALUE), Long.toHexString(dax.getLong(4096)),
+        assertEquals(Long.toHexString(GuestProbe.WINDOW_VALUE), Long.toHexString(dax.getLong(4096)),
                 "what the window stored is there, and no stray store landed");
     }
 
@@ -139,17 +174,13 @@ class PkuInTheGuestKernelIT {
         assertTrue(said.contains("backend pku, relaxed") && said.contains("relaxed stray store done, strays counted 1"), said);
         assertTrue(said.contains("Page map protection being disabled"), "warned once: " + said);
         ByteBuffer dax = ByteBuffer.wrap(Files.readAllBytes(out.resolve("dax.img"))).order(ByteOrder.LITTLE_ENDIAN);
-        assertEquals(Long.toHexString(PkuProbe.STRAY_VALUE), Long.toHexString(dax.getLong((int) PkuProbe.RELAXED_OFFSET)));
+        assertEquals(Long.toHexString(GuestProbe.STRAY_VALUE), Long.toHexString(dax.getLong((int) GuestProbe.RELAXED_OFFSET)));
     }
 
-    /** The C libraries the runtime needs, from this machine (the guest has a static busybox only). */
-    private static void copyLibraries(Path work, Path jre, Path root) throws Exception {
+    /** The C libraries {@code programs} need, from this machine (the guest has a static busybox only). */
+    private static void copyLibraries(Path work, List<Path> programs, Path jre, Path root) throws Exception {
         TreeSet<String> libs = new TreeSet<>();
-        List<Path> objects = new ArrayList<>(List.of(jre.resolve("bin/java")));
-        try (Stream<Path> s = Files.walk(jre.resolve("lib"))) {
-            s.filter(p -> p.toString().endsWith(".so")).forEach(objects::add);
-        }
-        for (Path o : objects) {
+        for (Path o : programs) {
             run(work, 60, "ldd", o.toString());
             for (String line : Files.readAllLines(work.resolve("run.txt"))) {
                 String t = line.trim();
@@ -169,10 +200,10 @@ class PkuInTheGuestKernelIT {
 
     /** The probe's class, as a jar beside dmwc.jar. */
     private static void probeJar(Path jar) throws IOException {
-        String entry = PkuProbe.class.getName().replace('.', '/') + ".class";
+        String entry = GuestProbe.class.getName().replace('.', '/') + ".class";
         try (java.util.jar.JarOutputStream j = new java.util.jar.JarOutputStream(Files.newOutputStream(jar))) {
             j.putNextEntry(new java.util.jar.JarEntry(entry));
-            try (java.io.InputStream in = PkuProbe.class.getClassLoader().getResourceAsStream(entry)) {
+            try (java.io.InputStream in = GuestProbe.class.getClassLoader().getResourceAsStream(entry)) {
                 in.transferTo(j);
             }
             j.closeEntry();
