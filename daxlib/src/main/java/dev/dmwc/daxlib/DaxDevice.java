@@ -9,12 +9,11 @@ import java.nio.file.Path;
  * works the same). The file is mapped shared through libc so that protection applies to exactly
  * this mapping. On a DAX file system (ext4 or xfs mounted with dax, on persistent memory) the
  * mapping is {@code MAP_SYNC} ({@link #mapSync()}), so what a store and a flush made durable stays
- * with its block after a power cut. {@link #mapProtected()} is derived from the pgmap (Dan Williams' review of V8:
- * no per-device protection operations).
+ * with its block after a power cut. {@link #mapProtected()} is derived from the pgmap (Dan
+ * Williams' review of V8: no per-device protection operations).
  */
 public final class DaxDevice implements AutoCloseable {
     public static final int PAGE_SIZE = 4096;
-    private final boolean mapSync;
 
     /** How to open a device. */
     public static final class Options {
@@ -44,6 +43,7 @@ public final class DaxDevice implements AutoCloseable {
     private final Pgmap pgmap;
     private final DaxAccessor accessor;
     private final Options options;
+    private final boolean mapSync;
     private boolean closed;
 
     private DaxDevice(Path path, long size, long address, boolean mapSync, Pgmap pgmap, Options options) {

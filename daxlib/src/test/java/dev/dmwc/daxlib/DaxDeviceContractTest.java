@@ -32,7 +32,9 @@ class DaxDeviceContractTest {
     static void assumeUsable(ProtectionKeys.Backend b) {
         String why = b.unavailableReason();
         if (why != null) {
-            System.err.println("SKIPPED: protection backend " + b.id() + " unavailable on this machine: " + why);
+            System.err.println("SKIPPED: protection backend " + b.id() + " unavailable on this machine: " + why
+                    + (b == ProtectionKeys.Backend.PKU ? "; it is tested in the oracle's VM, whose CPU has pku: GuestHardwareKernelIT, "
+                            + "mvn -B verify -Pkernel" : ""));
         }
         org.junit.jupiter.api.Assumptions.assumeTrue(why == null, "backend " + b.id() + " unavailable: " + why);
     }

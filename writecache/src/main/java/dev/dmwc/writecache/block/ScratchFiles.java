@@ -118,8 +118,7 @@ public final class ScratchFiles {
      * A scratch directory goes with its files when it holds nothing else. Files of a process still
      * alive are kept, whatever that process is now, and so are devices a dmwc holds open (its lock):
      * a process in another PID namespace sharing the directory looks gone from here. So is every name
-     * dmwc does not make. Returns a
-     * line per file or directory removed, for the caller to say.
+     * dmwc does not make. Returns a line per file or directory removed, for the caller to say.
      */
     public static List<String> removeStale(Path dir) {
         List<String> removed = new ArrayList<>();
