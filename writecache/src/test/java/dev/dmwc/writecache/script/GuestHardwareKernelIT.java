@@ -50,6 +50,10 @@ class GuestHardwareKernelIT {
         deleteTree(work);
         Path root = Files.createDirectories(work.resolve("root"));
         Path javaHome = Path.of(System.getProperty("java.home"));
+        assertTrue(Files.isExecutable(javaHome.resolve("bin/jlink")) && Files.isDirectory(javaHome.resolve("jmods")),
+                "this test links a Java runtime for the VM: it needs a JDK with jlink and its jmods (openjdk-17-jdk-headless), "
+                        + "not " + javaHome);
+        assertTrue(Files.isExecutable(Path.of("/usr/sbin/mke2fs")), "this test formats the VM's NVDIMM with mke2fs (e2fsprogs)");
         Path jre = root.resolve("opt/jre");
         Files.createDirectories(jre.getParent());
         run(work, 600, javaHome.resolve("bin/jlink").toString(), "--add-modules",
