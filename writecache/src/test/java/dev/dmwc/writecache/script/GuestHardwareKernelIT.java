@@ -31,6 +31,7 @@ import org.junit.jupiter.api.Test;
  * and a store from another thread while this one holds the window open, fault (SIGSEGV with
  * SEGV_PKUERR ends the JVM) and leave the file as it was; with the relaxed fault mode such a store is
  * granted and counted. A file off the DAX file system is not mapped {@code MAP_SYNC}.</li>
+ * <li>a replay with eight submitting threads, under pku, its devices on the DAX file system, verifies;</li>
  * <li>a store made durable just before a power cut (sysrq b) is there after the next boot's mount.</li>
  * </ul>
  * Part of {@code mvn -B verify -Pkernel}; about three minutes (three boots).
@@ -79,8 +80,10 @@ class GuestHardwareKernelIT {
         Path tar = work.resolve("guest.tar");
         run(work, 300, "tar", "--format=ustar", "-cf", tar.toString(), "-C", root.toString(), ".");
         List<String> cmd = new ArrayList<>(List.of("bash", KernelImageKernelIT.oracle.resolve("run.sh").toString(), "--accel", "tcg",
-                "--quiet", "--mem", "1G", "--timeout", "1200", "--pmem", work.resolve("pmem.img").toString(), "--pmem-size", "256M",
+                "--quiet", "--mem", "1G", "--timeout", "1200", "--pmem", work.resolve("pmem.img").toString(), "--pmem-size", "1G",
                 "--add", tar.toString()));
+        Path trace = KernelImageKernelIT.REPO.resolve("test-data/traces/raw-mixed.v3.iolog.gz");
+        cmd.addAll(List.of("--add", trace.toString()));
         for (String s : SCENARIOS) {
             Path w = work.resolve(s + ".wcs");
             Files.copy(KernelImageKernelIT.REPO.resolve("test-data/kernel").resolve(s).resolve("script.wcs"), w);
@@ -106,6 +109,11 @@ class GuestHardwareKernelIT {
                 "  mkdir /results/$s && cp /mnt/$s/transcript.txt /results/$s/ || exit 8",
                 "  for i in origin cache; do gzip -c /mnt/$s/$i.img > /results/$s/$i.img.gz || exit 8; done", // the results disk is 64 MiB
                 "done",
+                // the threaded engine (writeback, flush and autocommit threads beside eight submitters), each thread
+                // opening and closing its own pku window: one touching the cache without one would end the JVM
+                "$J -jar /opt/dmwc.jar replay --protection pku --queue-depth 8 --verify --limit 6000 --cache-size 64M "
+                        + "--origin /mnt/r-origin.img --cache /mnt/r-cache.img /scenario/" + trace.getFileName() + " > /results/replay.txt 2>&1",
+                "echo $? > /results/replay.rc",
                 "dd if=/dev/zero of=/mnt/dax.img bs=4096 count=16 2> /dev/null",
                 "for c in " + String.join(" ", PROBES) + "; do",
                 "  " + probe + " /mnt/dax.img $c > /results/$c.txt 2>&1",
@@ -187,6 +195,14 @@ class GuestHardwareKernelIT {
             assertTrue(p.waitFor(120, TimeUnit.SECONDS));
             assertEquals(0, p.exitValue(), s + " under pku on fsdax differs from the kernel:\n" + compared);
         }
+    }
+
+    @Test
+    void aThreadedReplayUnderPkuOnTheDaxFileSystemVerifies() throws IOException {
+        String said = Files.readString(out.resolve("replay.txt"));
+        assertEquals("0", Files.readString(out.resolve("replay.rc")).trim(), said);
+        assertTrue(said.contains("protection pku, strict: 0 stray accesses refused; mapped MAP_SYNC (a DAX file system)"), said);
+        assertTrue(said.contains("replayed  6000 requests") && said.contains(": 0 mismatches"), said);
     }
 
     @Test
