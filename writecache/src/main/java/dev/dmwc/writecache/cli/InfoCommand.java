@@ -42,6 +42,17 @@ final class InfoCommand implements Callable<Integer> {
         m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
         m.put("cpu_features", cpu);
         m.put("persistence", Pmem.best().describe());
+        java.util.List<dev.dmwc.daxlib.DaxFileSystems.Mount> dax = dev.dmwc.daxlib.DaxFileSystems.mounted();
+        java.util.List<Object> daxJson = new java.util.ArrayList<>();
+        for (dev.dmwc.daxlib.DaxFileSystems.Mount d : dax) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("mount_point", d.mountPoint());
+            one.put("type", d.type());
+            one.put("device", d.device());
+            one.put("option", d.daxOption());
+            daxJson.add(one);
+        }
+        m.put("dax_file_systems", daxJson);
         m.put("protection_default", best.id());
         m.put("protection_backends", backends);
         if (json) {
@@ -53,6 +64,8 @@ final class InfoCommand implements Callable<Integer> {
         line("os", m.get("os"));
         line("cpu features", f.asMap() + " (from " + f.source() + ")");
         line("persistence", m.get("persistence"));
+        line("dax file systems", dax.isEmpty() ? "none (a pmem cache file on one is real persistent memory, mapped MAP_SYNC)"
+                : String.join("; ", dax.stream().map(dev.dmwc.daxlib.DaxFileSystems.Mount::describe).toList()));
         line("protection backend", best.id() + " (default)");
         backends.forEach((id, v) -> {
             @SuppressWarnings("unchecked")

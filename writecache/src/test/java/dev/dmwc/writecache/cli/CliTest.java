@@ -998,8 +998,12 @@ class CliTest {
         assertTrue(flat.contains("\"cpu_features\":{\"clwb\":") && flat.contains("\"source\":\"")
                 && flat.contains("\"protection_backends\":{\"pku\":{\"available\":")
                 && java.util.regex.Pattern.compile("\"none\":\\{\"available\":true,\"unavailable_because\":null,").matcher(flat).find(), r.out());
+        // this machine's DAX mounts, as /proc/self/mounts has them (none here, as a rule)
+        String expected = dev.dmwc.daxlib.DaxFileSystems.mounted().isEmpty() ? "\"dax_file_systems\":[]" : "\"dax_file_systems\":[{\"mount_point\":";
+        assertTrue(flat.contains(expected), r.out());
         Run text = run("info");
-        assertTrue(text.out().contains("\ncpu features:") && text.out().contains("protection backend:"), text.out());
+        assertTrue(text.out().contains("\ncpu features:") && text.out().contains("protection backend:")
+                && text.out().contains("\ndax file systems:"), text.out());
     }
 
     @org.junit.jupiter.api.Test

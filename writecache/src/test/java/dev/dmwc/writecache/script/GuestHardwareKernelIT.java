@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * {@code -o dax} on it, is real DAX. dmwc runs there on a Java runtime linked here ({@code jlink}) with
  * this machine's C libraries:
  * <ul>
- * <li>{@code dmwc info} finds pku and makes it the default protection backend;</li>
+ * <li>{@code dmwc info} finds pku, makes it the default protection backend, and names the DAX mount;</li>
  * <li>pmem scenarios the real kernel ran, with {@code --protection pku} and their cache files on the
  * DAX file system (mapped {@code MAP_SYNC}, and through Chronicle Bytes for the permanent mapping),
  * leave the kernel's transcripts and images, byte for byte;</li>
@@ -173,11 +173,13 @@ class GuestHardwareKernelIT {
     }
 
     @Test
-    void dmwcInfoFindsPkuAndMakesItTheDefault() throws IOException {
+    void dmwcInfoFindsPkuMakesItTheDefaultAndNamesTheDaxMount() throws IOException {
         String info = Files.readString(out.resolve("info.json")).replaceAll("\\s+", "");
         assertTrue(info.contains("\"pku\":true") && info.contains("\"ospke\":true"), "the guest CPU's features: " + info);
         assertTrue(info.contains("\"protection_default\":\"pku\"") && info.contains("\"pku\":{\"available\":true"),
                 info + Files.readString(out.resolve("info.err")));
+        assertTrue(info.contains("\"dax_file_systems\":[{\"mount_point\":\"/mnt\",\"type\":\"ext4\",\"device\":\"/dev/pmem0\""),
+                "the DAX mount: " + info);
     }
 
     @Test
