@@ -42,6 +42,9 @@ class GuestHardwareKernelIT {
     /** What an ext4 mount needs beyond the oracle's initramfs, in load order. */
     private static final List<String> MODULES = List.of("lib/crc16", "fs/mbcache", "fs/jbd2/jbd2", "crypto/crc32c_generic",
             "lib/libcrc32c", "fs/ext4/ext4");
+    /** The guest's shell line that loads {@link #MODULES} (put in /mods by the set-up). */
+    private static final String INSMOD = "for m in " + String.join(" ", MODULES.stream().map(m -> "/mods/" + Path.of(m).getFileName() + ".ko")
+            .toList()) + "; do insmod $m || exit 4; done";
     private static Path out;
 
     @BeforeAll
@@ -95,8 +98,7 @@ class GuestHardwareKernelIT {
         Path guest = Files.writeString(work.resolve("guest.sh"), String.join("\n",
                 "#!/bin/sh",
                 "tar xf /scenario/guest.tar -C / || exit 3",
-                "for m in /mods/" + String.join(".ko /mods/", MODULES.stream().map(m -> Path.of(m).getFileName().toString()).toList())
-                        + ".ko; do insmod $m || exit 4; done",
+                INSMOD,
                 "ndctl create-namespace -f -e namespace0.0 --mode=fsdax --map=mem > /results/ndctl.txt 2>&1 || exit 5",
                 "mkfs.ext4 -q -F -b 4096 /dev/pmem0 || exit 6",
                 "mkdir -p /mnt && mount -t ext4 -o dax /dev/pmem0 /mnt || exit 7",
@@ -129,8 +131,7 @@ class GuestHardwareKernelIT {
         assertEquals(0, rc, "the VM's run (console: " + work.resolve("console.log") + "): " + Files.readString(work.resolve("run.txt")));
         // a power cut right after a durable store into blocks the file system had only just allocated:
         // the same NVDIMM file, booted twice more, the first boot ending in sysrq b (no sync, no unmount)
-        String mount = "for m in /mods/" + String.join(".ko /mods/", MODULES.stream().map(m -> Path.of(m).getFileName().toString()).toList())
-                + ".ko; do insmod $m || exit 4; done; mkdir -p /mnt && mount -t ext4 -o dax /dev/pmem0 /mnt || exit 7";
+        String mount = INSMOD + "; mkdir -p /mnt && mount -t ext4 -o dax /dev/pmem0 /mnt || exit 7";
         Path cut = Files.writeString(work.resolve("cut.sh"), String.join("\n",
                 "#!/bin/sh",
                 "tar xf /scenario/guest.tar -C / || exit 3",
@@ -141,9 +142,7 @@ class GuestHardwareKernelIT {
                 "echo b > /proc/sysrq-trigger", // QEMU runs with -no-reboot: the VM ends here
                 "sleep 30",
                 ""));
-        rc = run(work, 600, "bash", KernelImageKernelIT.oracle.resolve("run.sh").toString(), "--accel", "tcg", "--quiet", "--mem", "1G",
-                "--timeout", "300", "--pmem", work.resolve("pmem.img").toString(), "--add", tar.toString(),
-                "--log", work.resolve("cut-console.log").toString(), cut.toString(), "-", "-");
+        rc = bootAgain(work, tar, cut, null, "cut-console.log");
         String cutLog = Files.readString(work.resolve("cut-console.log"));
         assertTrue(rc == 125 && cutLog.contains("window store and load: " + Long.toHexString(GuestProbe.WINDOW_VALUE)),
                 "the store, then the power cut (rc 125: no exit status): rc " + rc + "\n" + cutLog);
@@ -153,9 +152,7 @@ class GuestHardwareKernelIT {
                 mount, // replays ext4's journal
                 "cp /mnt/cut.img /results/cut.img",
                 ""));
-        rc = run(work, 600, "bash", KernelImageKernelIT.oracle.resolve("run.sh").toString(), "--accel", "tcg", "--quiet", "--mem", "1G",
-                "--timeout", "300", "--pmem", work.resolve("pmem.img").toString(), "--add", tar.toString(), "--out", work.resolve("after").toString(),
-                "--log", work.resolve("after-console.log").toString(), after.toString(), "-", "-");
+        rc = bootAgain(work, tar, after, work.resolve("after"), "after-console.log");
         assertEquals(0, rc, "the boot after the power cut: " + Files.readString(work.resolve("after-console.log")));
     }
 
@@ -241,6 +238,18 @@ class GuestHardwareKernelIT {
         assertTrue(said.contains("Page map protection being disabled"), "warned once: " + said);
         ByteBuffer dax = ByteBuffer.wrap(Files.readAllBytes(out.resolve("dax.img"))).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(Long.toHexString(GuestProbe.STRAY_VALUE), Long.toHexString(dax.getLong((int) GuestProbe.RELAXED_OFFSET)));
+    }
+
+    /** Boots the VM again on the same NVDIMM file to run {@code script}; its exit status (run.sh's). */
+    private static int bootAgain(Path work, Path tar, Path script, Path results, String log) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("bash", KernelImageKernelIT.oracle.resolve("run.sh").toString(), "--accel", "tcg",
+                "--quiet", "--mem", "1G", "--timeout", "300", "--pmem", work.resolve("pmem.img").toString(), "--add", tar.toString(),
+                "--log", work.resolve(log).toString()));
+        if (results != null) {
+            cmd.addAll(List.of("--out", results.toString()));
+        }
+        cmd.addAll(List.of(script.toString(), "-", "-"));
+        return run(work, 600, cmd.toArray(String[]::new));
     }
 
     /** The C libraries {@code programs} need, from this machine (the guest has a static busybox only). */
