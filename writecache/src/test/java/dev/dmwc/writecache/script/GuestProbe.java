@@ -13,11 +13,14 @@ import java.nio.file.Path;
  * (PKRU is per thread: what mprotect cannot tell apart). A fault ends the JVM with SIGSEGV; a store
  * that gets through prints {@code STRAY STORE DONE}. {@code relaxed}: with the relaxed fault mode a
  * stray store from a thread without the window is granted and counted, at {@link #RELAXED_OFFSET}.
+ * {@code permanent}: a durable store at {@link #PERMANENT_OFFSET} through a second mapping of the file
+ * made as the engine's permanent mapping is (Chronicle Bytes, no MAP_SYNC), after the device opened.
  */
 public final class GuestProbe {
     static final long WINDOW_VALUE = 0x5AFE5AFE5AFE5AFEL;
     static final long STRAY_VALUE = 0xBADBADBADBADBADL;
     static final long RELAXED_OFFSET = 8192;
+    static final long PERMANENT_OFFSET = 12288;
 
     private GuestProbe() {
     }
@@ -68,6 +71,18 @@ public final class GuestProbe {
                     }, "stray");
                     t.start();
                     t.join();
+                }
+                case "permanent" -> {
+                    // as the engine's permanent mapping does: Chronicle Bytes maps the same file (no MAP_SYNC)
+                    // and the value goes in with the pmem primitives; it stays mapped until the JVM ends
+                    net.openhft.chronicle.bytes.MappedFile f = net.openhft.chronicle.bytes.MappedFile.ofSingle(file.toFile(), d.size(), false);
+                    net.openhft.chronicle.bytes.MappedBytesStore store = f.acquireByteStore(
+                            net.openhft.chronicle.core.io.ReferenceOwner.temporary("probe"), 0);
+                    dev.dmwc.daxlib.DaxAccessor door = new dev.dmwc.daxlib.DaxAccessor(store.addressForWrite(0), d.size(), null,
+                            dev.dmwc.daxlib.Pmem.best(), null);
+                    door.pmemAssign(PERMANENT_OFFSET, WINDOW_VALUE);
+                    door.drain();
+                    System.out.println("permanent store and load: " + Long.toHexString(door.getLong(PERMANENT_OFFSET)));
                 }
                 default -> throw new IllegalArgumentException("no case " + args[1]);
             }
