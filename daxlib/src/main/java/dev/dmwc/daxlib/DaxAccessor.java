@@ -1,6 +1,7 @@
 package dev.dmwc.daxlib;
 
 import com.sun.jna.Pointer;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -303,15 +304,13 @@ public final class DaxAccessor {
     }
 
     /**
-     * Fault every page of the mapping in, writing each page's first byte back unchanged: no store
+     * Fault every page of the mapping in, writable, contents unchanged ({@link Prefault#beforeUse}): no store
      * to record, nothing to make durable. Later accesses then pay no first-touch fault.
      */
-    public void touchAllPages() {
+    public void touchAllPages() throws IOException {
         check(0, length);
         for (ByteBuffer s : segs) {
-            for (int p = 0; p < s.capacity(); p += 4096) {
-                s.put(p, s.get(p));
-            }
+            Prefault.beforeUse(s, "the pmem mapping");
         }
     }
 

@@ -101,7 +101,7 @@ public final class DaxDevice implements AutoCloseable {
         boolean ok = false;
         try {
             if (mapSync) {
-                writeFaultEveryPage(addr, size);
+                writeFaultEveryPage(addr, size, file);
             }
             Pgmap pgmap = new Pgmap(addr, size, flags, options.backend, options.faultMode);
             pgmap.keys().attach(addr, size);
@@ -116,17 +116,14 @@ public final class DaxDevice implements AutoCloseable {
     }
 
     /**
-     * One store per page through the {@code MAP_SYNC} mapping, of the byte already there: a write fault
-     * on a DAX file system returns only once the file system has committed the page's block (an
-     * allocated extent is "unwritten" until then). Another mapping of the file without {@code MAP_SYNC}
-     * (the engine's permanent mapping, made with Chronicle Bytes) then only ever meets committed
-     * blocks, so a power cut cannot take back a block its stores went to.
+     * A write fault in every page through the {@code MAP_SYNC} mapping, contents unchanged
+     * ({@link Prefault}): on a DAX file system it returns only once the file system has committed
+     * the page's block (an allocated extent is "unwritten" until then). Another mapping of the file
+     * without {@code MAP_SYNC} (the engine's permanent mapping, made with Chronicle Bytes) then only
+     * ever meets committed blocks, so a power cut cannot take back a block its stores went to.
      */
-    private static void writeFaultEveryPage(long addr, long size) {
-        com.sun.jna.Pointer p = new com.sun.jna.Pointer(addr);
-        for (long off = 0; off < size; off += PAGE_SIZE) {
-            p.setByte(off, p.getByte(off));
-        }
+    private static void writeFaultEveryPage(long addr, long size, Path file) throws IOException {
+        Prefault.writable(addr, size, "dax backing file " + file);
     }
 
     /**

@@ -58,6 +58,8 @@ final class Posix {
 
     static native int flock(int fd, int operation);
 
+    static native int madvise(long addr, long length, int advice);
+
     static native int pkey_alloc(int flags, int accessRights);
 
     static native int pkey_free(int pkey);
@@ -91,4 +93,6 @@ final class Posix {
     static final int EFBIG = 27;
     static final int ENOSPC = 28;
     static final int EOPNOTSUPP = 95;
+    static final int EINVAL = 22;
+    static final int MADV_POPULATE_WRITE = 23;
 }

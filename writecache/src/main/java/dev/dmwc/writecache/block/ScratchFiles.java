@@ -1,5 +1,6 @@
 package dev.dmwc.writecache.block;
 
+import dev.dmwc.daxlib.SparseFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -188,9 +189,22 @@ public final class ScratchFiles {
         return bytes;
     }
 
-    /** Deletes {@code p} if it exists and forgets it. */
+    /**
+     * Deletes {@code p} if it exists and forgets it. A regular file is emptied first (its whole range
+     * punched out): a deleted file keeps its memory in /dev/shm, or its blocks on disk, until its last
+     * mapping goes, and a device's {@link java.nio.MappedByteBuffer}s go only when the garbage
+     * collector gets to them, which may be never in a run. A replay sweep over six 1 GiB caches held
+     * 7 GiB of /dev/shm by its last run before this (BENCHMARKS.md, replay section). A mapping left
+     * reads zeros afterwards; a scratch file is deleted only once nothing uses it.
+     */
     public static void delete(Path p) throws IOException {
         try {
+            if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                long size = Files.size(p);
+                if (size > 0) {
+                    SparseFiles.punchHole(p, 0, size); // where it cannot, the GC frees it as before
+                }
+            }
             Files.deleteIfExists(p);
         } finally {
             RUN.remove(p);

@@ -1,5 +1,6 @@
 package dev.dmwc.writecache.engine;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
@@ -50,6 +51,6 @@ interface MemoryMap extends AutoCloseable {
     void close();
 
     /** Fault the mapping's pages in, contents unchanged (see {@code BlockDevice.touchAllPages}); ssd's RAM area has none to fault. */
-    default void touchAllPages() {
+    default void touchAllPages() throws IOException {
     }
 }

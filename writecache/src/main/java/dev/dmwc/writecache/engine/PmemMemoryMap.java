@@ -1,6 +1,7 @@
 package dev.dmwc.writecache.engine;
 
 import dev.dmwc.daxlib.DaxAccessor;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
@@ -26,7 +27,7 @@ final class PmemMemoryMap implements MemoryMap {
     }
 
     @Override
-    public void touchAllPages() {
+    public void touchAllPages() throws IOException {
         door.touchAllPages();
     }
 

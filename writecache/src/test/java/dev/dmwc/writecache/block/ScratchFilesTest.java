@@ -132,4 +132,37 @@ class ScratchFilesTest {
         assertTrue(said.size() == 5 && said.contains(o + " (3 MiB), left by dmwc process " + gone + ", which is gone")
                 && said.contains(replay + " (2 MiB), left by dmwc process " + gone + ", which is gone"), said.toString());
     }
+
+    /**
+     * A scratch device deleted while its mapping lives on (a MappedByteBuffer is unmapped only when
+     * the garbage collector gets to it) gives its memory back at once: the mapping's pages go.
+     */
+    @Test
+    void aDeletedDeviceGivesItsPagesBackThoughItsMappingLives() throws Exception {
+        Path f = dir.resolve("dmwc-scratch-device.img");
+        MappedBlockDevice d = MappedBlockDevice.create(f, 8L << 20, false);
+        java.nio.ByteBuffer w = java.nio.ByteBuffer.allocate(4096);
+        d.write(0, w, false);
+        d.touchAllPages();
+        assertTrue(mappedKib(f) >= 8 << 10, "every page mapped before: " + mappedKib(f) + " KiB");
+        d.close();
+        ScratchFiles.delete(f);
+        assertFalse(Files.exists(f));
+        assertTrue(mappedKib(f) == 0, "pages still mapped after the delete: " + mappedKib(f) + " KiB");
+        java.lang.ref.Reference.reachabilityFence(d); // its views, and so the mapping, live until here
+    }
+
+    /** Rss, in KiB, of this process's mappings of {@code f} (deleted or not), from /proc/self/smaps. */
+    private static long mappedKib(Path f) throws java.io.IOException {
+        long kib = 0;
+        boolean in = false;
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            if (line.matches("^[0-9a-f]+-[0-9a-f]+ .*")) {
+                in = line.contains(f.toString());
+            } else if (in && line.startsWith("Rss:")) {
+                kib += Long.parseLong(line.trim().split("\\s+")[1]);
+            }
+        }
+        return kib;
+    }
 }
