@@ -75,7 +75,101 @@ public final class Main implements Runnable {
                 }
             });
         }
-        System.exit(commandLine().execute(args));
+        CommandLine cl = commandLine();
+        if (!Ascii.charsetHasAll(Ascii.charset("stdout"))) {
+            System.setOut(new Ascii(System.out, Ascii.charset("stdout")));
+            cl.setOut(Ascii.writer(System.out));
+        }
+        if (!Ascii.charsetHasAll(Ascii.charset("stderr"))) {
+            System.setErr(new Ascii(System.err, Ascii.charset("stderr")));
+            cl.setErr(Ascii.writer(System.err));
+        }
+        System.exit(cl.execute(args));
+    }
+
+    /**
+     * Output in a locale whose charset lacks the few non-ASCII characters dmwc prints (C or POSIX,
+     * i.e. ASCII, as in many containers and CI jobs): "µs" would come out as "?s" and "…" as "?", so
+     * they are written as ASCII there ("us", "...").
+     */
+    static final class Ascii extends java.io.PrintStream {
+        /** Each character dmwc's messages use, and what stands for it in ASCII. */
+        private static final String[][] TABLE = {{"µ", "u"}, {"…", "..."}, {"×", "x"}, {"≥", ">="}, {"—", "--"}, {"–", "-"},
+            {"→", "->"}, {"é", "e"}};
+
+        private Ascii(java.io.PrintStream out, java.nio.charset.Charset cs) {
+            super(out, true, cs);
+        }
+
+        /** What System.out or System.err encodes with: {@code stdout.encoding} (Java 19+), else as Java 17 chose it. */
+        static java.nio.charset.Charset charset(String stream) {
+            String name = System.getProperty(stream + ".encoding", System.getProperty("sun." + stream + ".encoding"));
+            try {
+                return name != null ? java.nio.charset.Charset.forName(name) : java.nio.charset.Charset.defaultCharset();
+            } catch (IllegalArgumentException e) {
+                return java.nio.charset.Charset.defaultCharset();
+            }
+        }
+
+        static boolean charsetHasAll(java.nio.charset.Charset cs) {
+            java.nio.charset.CharsetEncoder e = cs.newEncoder();
+            for (String[] t : TABLE) {
+                if (!e.canEncode(t[0])) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        static String ascii(String s) {
+            for (String[] t : TABLE) {
+                if (s.contains(t[0])) {
+                    s = s.replace(t[0], t[1]);
+                }
+            }
+            return s;
+        }
+
+        /** picocli's writer over {@code out}: characters, not bytes already encoded, reach {@link #print(String)}. */
+        static java.io.PrintWriter writer(java.io.PrintStream out) {
+            return new java.io.PrintWriter(new java.io.Writer() {
+                @Override
+                public void write(char[] c, int off, int len) {
+                    out.print(new String(c, off, len));
+                }
+
+                @Override
+                public void flush() {
+                    out.flush();
+                }
+
+                @Override
+                public void close() {
+                    out.flush();
+                }
+            }, true);
+        }
+
+        // println, printf, format and append all come through print(String) in a subclass
+        @Override
+        public void print(String s) {
+            super.print(s == null ? null : ascii(s));
+        }
+
+        @Override
+        public void print(Object o) {
+            print(String.valueOf(o));
+        }
+
+        @Override
+        public void print(char c) {
+            print(String.valueOf(c));
+        }
+
+        @Override
+        public void print(char[] s) {
+            print(new String(s));
+        }
     }
 
     /**

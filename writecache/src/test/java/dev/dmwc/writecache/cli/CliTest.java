@@ -25,7 +25,6 @@ class CliTest {
     @Test
     void aBenchStoppedBySigtermLeavesNoScratchFiles() throws Exception {
         Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
-        List<Path> copiesBefore = benchCopies(shm);
         Path out = dir.resolve("bench-out.txt");
         Process p = child(out, "bench", "-q", "--modes", "s", "--phases", "overflow", "--origin-size", "256M", "--cache-size", "64M",
                 "--origin-model", "hdd");
@@ -42,8 +41,7 @@ class CliTest {
             assertTrue(Files.readString(out).contains("stopped by SIGTERM: what ran is above"), Files.readString(out));
             assertFalse(Files.exists(origin), "the origin scratch file is left behind");
             assertFalse(Files.exists(shm.resolve("dmwc-" + p.pid() + "-cache.img")), "the cache scratch file is left behind");
-            List<Path> left = benchCopies(shm);
-            left.removeAll(copiesBefore);
+            List<Path> left = benchCopies(shm, p.pid());
             assertTrue(left.isEmpty(), "the copy baseline's scratch file is left behind: " + left);
         } finally {
             p.destroyForcibly();
@@ -430,13 +428,8 @@ class CliTest {
         return p.exitValue();
     }
 
-    /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
-    private static Process child(String... args) throws java.io.IOException {
-        return child(null, args);
-    }
-
-    /** dmwc in a JVM of its own, its standard output in {@code out} (null: discarded), its errors discarded. */
-    private static Process child(Path out, String... args) throws java.io.IOException {
+    /** The command line of dmwc in a JVM of its own, with the JVM flags the build passes the tests. */
+    private static List<String> childCommand(String... args) {
         List<String> cmd = new java.util.ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String f : System.getProperty("dmwc.test.jvmFlags", "").split(" ")) {
@@ -444,9 +437,19 @@ class CliTest {
                 cmd.add(f);
             }
         }
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.dmwc.writecache.cli.Main"));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
-        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD)
+        return cmd;
+    }
+
+    /** dmwc in a JVM of its own (what it does at exit is the point), its output discarded. */
+    private static Process child(String... args) throws java.io.IOException {
+        return child(null, args);
+    }
+
+    /** dmwc in a JVM of its own, its standard output in {@code out} (null: discarded), its errors discarded. */
+    private static Process child(Path out, String... args) throws java.io.IOException {
+        return new ProcessBuilder(childCommand(args)).redirectError(ProcessBuilder.Redirect.DISCARD)
                 .redirectOutput(out == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(out.toFile())).start();
     }
 
@@ -456,9 +459,10 @@ class CliTest {
         }
     }
 
-    private static List<Path> benchCopies(Path dir) throws java.io.IOException {
+    /** The copy baselines process {@code pid} made in {@code dir} (other runs, a parallel build's, are theirs). */
+    private static List<Path> benchCopies(Path dir, long pid) throws java.io.IOException {
         try (var files = Files.list(dir)) {
-            return new java.util.ArrayList<>(files.filter(f -> f.getFileName().toString().matches("dmwc-\\d+-bench-copy.*")).toList());
+            return new java.util.ArrayList<>(files.filter(f -> f.getFileName().toString().startsWith("dmwc-" + pid + "-bench-copy")).toList());
         }
     }
 
@@ -1183,6 +1187,34 @@ class CliTest {
         assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
         assertEquals(141, p.exitValue(), Files.readString(err));
         assertEquals("", Files.readString(err), "head's pipe closing is not an error to report");
+    }
+
+    /**
+     * In the C locale (ASCII) a report's "µs" prints as "us" and help's "…" as "...", not "?"; in a
+     * UTF-8 one as they are. The report goes through System.out, the help through picocli's writer.
+     */
+    @Test
+    void nonAsciiTextPrintsReadablyInTheCLocale() throws Exception {
+        for (String locale : List.of("C", "C.UTF-8")) {
+            boolean ascii = locale.equals("C");
+            String report = inLocale(locale, "replay", "-q", "--mode", "s", "--work-dir", dir.toString(), "--limit", "500",
+                    "../test-data/traces/raw-mixed.v3.iolog.gz");
+            assertTrue(report.contains(ascii ? "p50 us" : "p50 µs") && !report.contains("?"), locale + ": " + report);
+            String help = inLocale(locale, "replay", "--help");
+            assertTrue(help.contains(ascii ? "several us a page" : "several µs a page") && !help.contains("?"), locale + ": " + help);
+        }
+    }
+
+    /** dmwc's standard output, run with {@code LC_ALL=locale} and no other locale variable; it must exit 0. */
+    private String inLocale(String locale, String... args) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(childCommand(args)).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().keySet().removeIf(k -> k.startsWith("LC_") || k.equals("LANG"));
+        pb.environment().put("LC_ALL", locale);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), out);
+        return out;
     }
 
     /** trace stats and convert take one volume and tolerate bad lines as replay does; a fio log of several volumes is refused. */
