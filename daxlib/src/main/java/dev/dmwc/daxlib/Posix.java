@@ -94,5 +94,7 @@ final class Posix {
     static final int ENOSPC = 28;
     static final int EOPNOTSUPP = 95;
     static final int EINVAL = 22;
+    static final int EFAULT = 14;
+    static final int ENOMEM = 12;
     static final int MADV_POPULATE_WRITE = 23;
 }

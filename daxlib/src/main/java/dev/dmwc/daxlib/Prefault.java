@@ -46,7 +46,7 @@ public final class Prefault {
         if (populate(address, length, what)) {
             return How.POPULATE;
         }
-        Pointer p = new Pointer(address); // a native call a byte: nothing the JIT can drop
+        Pointer p = new Pointer(address); // native calls: nothing the JIT can drop
         for (long off = 0; off < length; off = (off | (PAGE_SIZE - 1)) + 1) {
             p.setByte(off, p.getByte(off));
         }
@@ -101,8 +101,9 @@ public final class Prefault {
             long word = from + ((-(address + from)) & 7);  // its first 8-byte-aligned word
             if (word + 8 <= to) {
                 WORD.getAndAdd(view, (int) word, 0L);
-            } else { // a sliver of a page at an end of an unaligned view
-                view.put((int) from, view.get((int) from));
+            } else { // a sliver of a page at an end of an unaligned view: a native store, which stays too
+                Pointer b = new Pointer(address + from);
+                b.setByte(0, b.getByte(0));
             }
         }
     }
@@ -125,7 +126,7 @@ public final class Prefault {
             return false;
         }
         throw new IOException("cannot fault in the pages of " + what + ": madvise(MADV_POPULATE_WRITE) failed, errno "
-                + errno + (errno == 14 ? " (EFAULT: a page could not be backed, e.g. no space left on its file system)"
-                        : errno == 12 ? " (ENOMEM)" : ""));
+                + errno + (errno == Posix.EFAULT ? " (EFAULT: a page could not be backed, e.g. no space left on its file system)"
+                        : errno == Posix.ENOMEM ? " (ENOMEM)" : ""));
     }
 }
