@@ -20,8 +20,6 @@ import java.nio.ByteOrder;
  * store would, so the file system commits each block before it returns, as {@link DaxDevice} needs.
  */
 public final class Prefault {
-    static final int PAGE_SIZE = 4096;
-
     private Prefault() {}
 
     /** How a range was faulted in. */
@@ -47,7 +45,7 @@ public final class Prefault {
             return How.POPULATE;
         }
         Pointer p = new Pointer(address); // native calls: nothing the JIT can drop
-        for (long off = 0; off < length; off = (off | (PAGE_SIZE - 1)) + 1) {
+        for (long off = 0; off < length; off = (off | (DaxDevice.PAGE_SIZE - 1)) + 1) {
             p.setByte(off, p.getByte(off));
         }
         p.setByte(length - 1, p.getByte(length - 1));
@@ -95,9 +93,9 @@ public final class Prefault {
     static void touchEachPage(ByteBuffer view) {
         long length = view.capacity();
         long address = DirectAddress.of(view);
-        for (long page = address & -PAGE_SIZE; page < address + length; page += PAGE_SIZE) {
+        for (long page = address & -DaxDevice.PAGE_SIZE; page < address + length; page += DaxDevice.PAGE_SIZE) {
             long from = Math.max(page, address) - address; // the view's part of this page: [from, to)
-            long to = Math.min(page + PAGE_SIZE, address + length) - address;
+            long to = Math.min(page + DaxDevice.PAGE_SIZE, address + length) - address;
             long word = from + ((-(address + from)) & 7);  // its first 8-byte-aligned word
             if (word + 8 <= to) {
                 WORD.getAndAdd(view, (int) word, 0L);
@@ -117,7 +115,7 @@ public final class Prefault {
         if (!Posix.loaded()) {
             return false;
         }
-        long start = address & ~(long) (PAGE_SIZE - 1);
+        long start = address & ~(long) (DaxDevice.PAGE_SIZE - 1);
         if (Posix.madvise(start, length + (address - start), Posix.MADV_POPULATE_WRITE) == 0) {
             return true;
         }
