@@ -260,6 +260,18 @@ public final class NbdServer implements AutoCloseable {
         }
     }
 
+    /**
+     * A connection's end for the log. A peer that closes its socket while the server still writes
+     * (a port probe, a client killed mid-run) shows up as the errno text; say what happened.
+     */
+    static String failure(IOException e, boolean transmitting) {
+        String why = String.valueOf(e.getMessage());
+        if (why.equals("Broken pipe") || why.equals("Connection reset by peer")) {
+            return "the client hung up " + (transmitting ? "before all its replies were sent" : "during the handshake") + " (" + why + ")";
+        }
+        return why;
+    }
+
     private static void closeQuietly(java.io.Closeable c) {
         try {
             c.close();
@@ -310,8 +322,10 @@ public final class NbdServer implements AutoCloseable {
         @Override
         public void run() {
             stats.connectionsOpen.incrementAndGet();
+            boolean transmitting = false;
             try {
                 if (negotiate()) {
+                    transmitting = true;
                     transmission();
                 }
             } catch (ProtocolError e) {
@@ -321,7 +335,7 @@ public final class NbdServer implements AutoCloseable {
                 // the client hung up (or we are shutting down)
             } catch (IOException e) {
                 if (!dead) {
-                    opts.log.accept("connection " + id + ": " + e.getMessage());
+                    opts.log.accept("connection " + id + ": " + failure(e, transmitting));
                 }
             } finally {
                 awaitIdle(60_000);

@@ -276,6 +276,15 @@ class NbdServerTest {
 
     /** A socket path in use, or not a socket, is refused and left alone; a socket left by a server that is gone is replaced. */
     @Test
+    void aClientThatHangsUpIsLoggedAsSuch() {
+        assertEquals("the client hung up during the handshake (Broken pipe)",
+                NbdServer.failure(new java.io.IOException("Broken pipe"), false));
+        assertEquals("the client hung up before all its replies were sent (Connection reset by peer)",
+                NbdServer.failure(new java.io.IOException("Connection reset by peer"), true));
+        assertEquals("Input/output error", NbdServer.failure(new java.io.IOException("Input/output error"), true));
+    }
+
+    @Test
     void aUnixPathInUseOrNotASocketIsRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("notes.txt"), "keep me");
         java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
