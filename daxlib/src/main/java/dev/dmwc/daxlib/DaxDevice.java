@@ -6,10 +6,11 @@ import java.nio.file.Path;
 
 /**
  * {@code struct dax_device} over a plain file (default under {@code /dev/shm}; a real fsdax file
- * works the same). The file is mapped shared through libc so that protection applies to exactly
- * this mapping. On a DAX file system (ext4 or xfs mounted with dax, on persistent memory) the
- * mapping is {@code MAP_SYNC} ({@link #mapSync()}), so what a store and a flush made durable stays
- * with its block after a power cut. {@link #mapProtected()} is derived from the pgmap (Dan
+ * works the same) or a device-dax ({@code /dev/daxN.M}, {@link DeviceDax}). It is mapped shared
+ * through libc so that protection applies to exactly this mapping. On a DAX file system (ext4 or
+ * xfs mounted with dax, on persistent memory) and on a device-dax the mapping is {@code MAP_SYNC}
+ * ({@link #mapSync()}), so what a store and a flush made durable stays with its block after a
+ * power cut. {@link #mapProtected()} is derived from the pgmap (Dan
  * Williams' review of V8: no per-device protection operations).
  */
 public final class DaxDevice implements AutoCloseable {
@@ -44,10 +45,12 @@ public final class DaxDevice implements AutoCloseable {
     private final DaxAccessor accessor;
     private final Options options;
     private final boolean mapSync;
+    private final boolean deviceDax;
     private boolean closed;
 
-    private DaxDevice(Path path, long size, long address, boolean mapSync, Pgmap pgmap, Options options) {
+    private DaxDevice(Path path, long size, long address, boolean mapSync, boolean deviceDax, Pgmap pgmap, Options options) {
         this.mapSync = mapSync;
+        this.deviceDax = deviceDax;
         this.path = path;
         this.size = size;
         this.address = address;
@@ -57,21 +60,27 @@ public final class DaxDevice implements AutoCloseable {
     }
 
     /**
-     * Open {@code file} as a DAX device. The file must exist, be at least one page and a whole
-     * number of pages. Nothing is written to it; its holes are allocated (they read as zeros still),
-     * since a DAX range is backed whole, and an IOException says so when its file system is full.
+     * Open {@code file} as a DAX device: a regular file, or a device-dax mapped whole. A file must
+     * exist, be at least one page and a whole number of pages. Nothing is written to it; a file's
+     * holes are allocated (they read as zeros still), since a DAX range is backed whole, and an
+     * IOException says so when its file system is full.
      */
     public static DaxDevice open(Path file, Options options) throws IOException {
         if (!Files.exists(file)) {
             throw new IOException("dax backing file does not exist: path=" + file);
         }
-        if (!Files.isRegularFile(file)) {
-            throw new IOException("dax backing file is not a regular file: path=" + file);
+        boolean deviceDax = DeviceDax.is(file);
+        if (!deviceDax && !Files.isRegularFile(file)) {
+            throw new IOException("dax backing file is neither a regular file nor a device-dax: path=" + file);
         }
-        long size = Files.size(file);
+        long size = deviceDax ? DeviceDax.size(file) : Files.size(file);
         if (size < PAGE_SIZE || size % PAGE_SIZE != 0) {
             throw new IOException("dax backing file must be a positive multiple of " + PAGE_SIZE
                     + " bytes: have=" + size + ", path=" + file);
+        }
+        if (deviceDax && size % DeviceDax.align(file) != 0) {
+            throw new IOException("device-dax " + file + " is " + size + " bytes, not a multiple of its alignment ("
+                    + DeviceDax.align(file) + "), so it cannot be mapped whole");
         }
         Posix.requireLoaded();
         int flags = options.backend == ProtectionKeys.Backend.NONE ? 0 : Pgmap.PGMAP_PROTECTION;
@@ -84,8 +93,10 @@ public final class DaxDevice implements AutoCloseable {
         try {
             // backed whole before it is mapped, as a DAX range is: a store into a hole of a full
             // tmpfs would raise SIGBUS inside the native copy and end the JVM
-            SparseFiles.allocateWhole(fd, file, size);
-            // MAP_SYNC where the file system is DAX; elsewhere (tmpfs, a disk) it is refused
+            if (!deviceDax) {
+                SparseFiles.allocateWhole(fd, file, size);
+            }
+            // MAP_SYNC where the file system is DAX and on a device-dax; elsewhere (tmpfs, a disk) it is refused
             // (EOPNOTSUPP, or EINVAL before Linux 4.15) and a plain shared mapping is what there is
             addr = Posix.mmap(0, size, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED_VALIDATE | Posix.MAP_SYNC, fd, 0);
             mapSync = addr != Posix.MAP_FAILED && addr != 0;
@@ -105,7 +116,7 @@ public final class DaxDevice implements AutoCloseable {
             }
             Pgmap pgmap = new Pgmap(addr, size, flags, options.backend, options.faultMode);
             pgmap.keys().attach(addr, size);
-            DaxDevice d = new DaxDevice(file, size, addr, mapSync, pgmap, options);
+            DaxDevice d = new DaxDevice(file, size, addr, mapSync, deviceDax, pgmap, options);
             ok = true;
             return d;
         } finally {
@@ -132,6 +143,57 @@ public final class DaxDevice implements AutoCloseable {
      */
     public boolean mapSync() {
         return mapSync;
+    }
+
+    /** Whether this is a device-dax ({@code /dev/daxN.M}), not a file. */
+    public boolean deviceDax() {
+        return deviceDax;
+    }
+
+    /**
+     * A second shared mapping of the whole device, outside the pgmap: the permanent mapping for a
+     * device-dax, which Chronicle Bytes cannot make (it maps regular files only).
+     */
+    public Alias mapAlias() throws IOException {
+        ensureOpen();
+        int fd = Posix.open(path.toString(), Posix.O_RDWR | Posix.O_CLOEXEC);
+        if (fd < 0) {
+            throw new IOException("cannot open " + path + " for a second mapping: errno " + Posix.errno());
+        }
+        long addr;
+        try {
+            addr = Posix.mmap(0, size, Posix.PROT_READ | Posix.PROT_WRITE, Posix.MAP_SHARED, fd, 0);
+        } finally {
+            Posix.close(fd);
+        }
+        if (addr == Posix.MAP_FAILED || addr == 0) {
+            throw new IOException("second mapping of " + path + " failed: errno " + Posix.errno());
+        }
+        return new Alias(addr, size);
+    }
+
+    /** A mapping made by {@link #mapAlias()}; unmapped at close. */
+    public static final class Alias implements AutoCloseable {
+        private final long address;
+        private final long size;
+        private boolean closed;
+
+        Alias(long address, long size) {
+            this.address = address;
+            this.size = size;
+        }
+
+        public long address() {
+            return address;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (!closed) {
+                closed = true;
+                Posix.munmap(address, size);
+            }
+        }
     }
 
     /**
@@ -170,13 +232,19 @@ public final class DaxDevice implements AutoCloseable {
      * @param strayAccesses accesses without rights so far: refused (strict) or granted and counted (relaxed)
      */
     public record Protection(ProtectionKeys.Backend backend, FaultMode faultMode, boolean mapProtected, long strayAccesses,
-            boolean mapSync) {
+            boolean mapSync, boolean deviceDax) {
+        public Protection(ProtectionKeys.Backend backend, FaultMode faultMode, boolean mapProtected, long strayAccesses,
+                boolean mapSync) {
+            this(backend, faultMode, mapProtected, strayAccesses, mapSync, false);
+        }
+
         /**
          * For example {@code software, strict: 0 stray accesses refused}; on a DAX file system, with
-         * {@code ; mapped MAP_SYNC (a DAX file system)} after it.
+         * {@code ; mapped MAP_SYNC (a DAX file system)} after it, on a device-dax
+         * {@code ; mapped MAP_SYNC (a device-dax)}.
          */
         public String describe() {
-            String sync = mapSync ? "; mapped MAP_SYNC (a DAX file system)" : "";
+            String sync = mapSync ? "; mapped MAP_SYNC (" + (deviceDax ? "a device-dax" : "a DAX file system") + ")" : "";
             if (!mapProtected) {
                 return backend.id() + ": the dax range is not map_protected" + sync;
             }
@@ -192,13 +260,15 @@ public final class DaxDevice implements AutoCloseable {
             m.put("map_protected", mapProtected);
             m.put("stray_accesses", strayAccesses);
             m.put("map_sync", mapSync);
+            m.put("device_dax", deviceDax);
             return m;
         }
     }
 
     /** The protection now (take it before {@link #close()}: a closed device is not map_protected). */
     public Protection protection() {
-        return new Protection(options.backend, options.faultMode, mapProtected(), pgmap == null ? 0 : pgmap.strayAccesses(), mapSync);
+        return new Protection(options.backend, options.faultMode, mapProtected(), pgmap == null ? 0 : pgmap.strayAccesses(), mapSync,
+                deviceDax);
     }
 
     /** {@code dax_set_readwrite}: bracket every use of a kaddr in this thread. */

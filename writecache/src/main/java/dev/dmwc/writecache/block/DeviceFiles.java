@@ -1,5 +1,6 @@
 package dev.dmwc.writecache.block;
 
+import dev.dmwc.daxlib.DeviceDax;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -7,9 +8,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
 /**
- * What a device path names: a regular file (the usual, sparse under /dev/shm), or a block device
- * (a loop device, a disk partition) used as it is. A block device's size is its capacity, which
- * {@link Files#size} reports as 0; it is never created, truncated or extended.
+ * What a device path names: a regular file (the usual, sparse under /dev/shm), a block device
+ * (a loop device, a disk partition) used as it is, or, as a pmem cache only, a device-dax
+ * ({@code /dev/daxN.M}). A device's size is its capacity, which {@link Files#size} reports as 0;
+ * it is never created, truncated or extended.
  */
 public final class DeviceFiles {
     private static final int S_IFMT = 0170000;
@@ -48,12 +50,51 @@ public final class DeviceFiles {
      */
     public static void checkKind(Path p, String what) {
         if (Files.exists(p) && !Files.isRegularFile(p) && !isBlockDevice(p)) {
+            if (DeviceDax.is(p)) {
+                throw new IllegalArgumentException(what + " " + p + " is a device-dax: it can only be the cache of pmem mode "
+                        + "(--mode p); it has no read or write, only mmap");
+            }
             throw new IllegalArgumentException(what + " " + p + " is neither a regular file nor a block device");
         }
     }
 
-    /** The size in bytes of a device path: a regular file's length, a block device's capacity. */
+    /**
+     * {@link #checkKind} for the cache device: in pmem mode a device-dax is taken too, and a block
+     * device refused (pmem mode maps its cache; a block device has no DAX mapping here).
+     */
+    public static void checkCacheKind(Path p, String what, boolean pmem) {
+        if (pmem && DeviceDax.is(p)) {
+            return;
+        }
+        checkKind(p, what);
+        if (pmem && isBlockDevice(p)) {
+            throw new IllegalArgumentException(what + " " + p + " is a block device: pmem mode maps its DAX range from a file or a "
+                    + "device-dax (/dev/daxN.M; ndctl create-namespace --mode=devdax); ssd mode takes a block device");
+        }
+    }
+
+    /** {@code length} bytes at {@code offset} of a device path (a device-dax through a mapping: it has no read). */
+    public static byte[] read(Path p, long offset, int length) throws IOException {
+        if (DeviceDax.is(p)) {
+            return DeviceDax.read(p, offset, length);
+        }
+        byte[] b = new byte[length];
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
+            while (buf.hasRemaining()) {
+                if (ch.read(buf, offset + buf.position()) < 0) {
+                    throw new IOException(p + ": ends before byte " + (offset + length));
+                }
+            }
+        }
+        return b;
+    }
+
+    /** The size in bytes of a device path: a regular file's length, a device's capacity. */
     public static long size(Path p) throws IOException {
+        if (DeviceDax.is(p)) {
+            return DeviceDax.size(p);
+        }
         if (!isBlockDevice(p)) {
             return Files.size(p);
         }

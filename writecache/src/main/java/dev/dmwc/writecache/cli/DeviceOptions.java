@@ -53,7 +53,7 @@ final class DeviceOptions {
     @Option(names = "--origin-direct", description = "Open the origin file with O_DIRECT (not on tmpfs).")
     boolean originDirect;
 
-    @Option(names = "--cache", paramLabel = "FILE", description = "Cache device file, or in ssd mode a block device (default: a sparse file in /dev/shm, removed at exit).")
+    @Option(names = "--cache", paramLabel = "FILE", description = "Cache device file; or in ssd mode a block device, in pmem mode a device-dax (/dev/daxN.M) (default: a sparse file in /dev/shm, removed at exit).")
     Path cache;
 
     @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Size of a new cache. Default: ${DEFAULT-VALUE}")
@@ -346,7 +346,7 @@ final class DeviceOptions {
             ScratchFiles.register(p);
         }
         DeviceFiles.checkKind(o, "--origin");
-        DeviceFiles.checkKind(c, "--cache");
+        DeviceFiles.checkCacheKind(c, "--cache", mode.equals("p"));
         boolean newOrigin = !Files.exists(o);
         long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : DeviceFiles.size(o);
         if (model != null && model.diskBytes() > 0 && model.diskBytes() < oSize) {
@@ -355,10 +355,6 @@ final class DeviceOptions {
         }
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : DeviceFiles.size(c);
-        if (mode.equals("p") && DeviceFiles.isBlockDevice(c)) {
-            throw new Main.UsageError("--cache " + c + " is a block device: pmem mode emulates its DAX range on a file (ssd mode "
-                    + "takes a block device)");
-        }
         checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0, bench ? cSize : 0);
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));

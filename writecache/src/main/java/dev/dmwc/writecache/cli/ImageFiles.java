@@ -1,5 +1,6 @@
 package dev.dmwc.writecache.cli;
 
+import dev.dmwc.daxlib.DeviceDax;
 import dev.dmwc.writecache.block.ScratchFiles;
 import java.io.EOFException;
 import java.io.IOException;
@@ -17,7 +18,8 @@ import java.util.zip.ZipException;
 /**
  * Device images opened for reading ({@code dump}, {@code check}): a gzip-compressed image, as the
  * kernel's images are kept in {@code ../shared/kernel} and {@code test-data/kernel}, is inflated
- * first into a sparse scratch copy, removed when done. The given file is never written.
+ * first into a sparse scratch copy, removed when done; so is a device-dax copied, which has no
+ * read(2). The given file is never written.
  */
 final class ImageFiles {
     private ImageFiles() {
@@ -39,6 +41,10 @@ final class ImageFiles {
      */
     static Readable open(Path given) throws IOException {
         refuseNonImage(given);
+        if (DeviceDax.is(given)) {
+            warnIfInUse(given);
+            return scratchCopy(given, copy -> DeviceDax.copySparse(given, copy));
+        }
         byte[] head = new byte[2];
         int n;
         try (InputStream in = Files.newInputStream(given)) {
@@ -49,17 +55,31 @@ final class ImageFiles {
             throw new IOException(given + ": permission denied", e);
         }
         if (n < 2 || (head[0] & 0xff) != 0x1f || (head[1] & 0xff) != 0x8b) {
-            if (dev.dmwc.daxlib.DeviceLock.inUse(given)) { // read all the same: the state of a live cache is worth seeing
-                System.err.println("dmwc: warning: " + given + " is in use by a running dmwc (a serve, replay or bench on it): "
-                        + "it may change while it is read, and what is not committed yet is not on it");
-            }
+            warnIfInUse(given);
             return new Readable(given, given, false);
         }
+        return scratchCopy(given, copy -> inflateSparse(given, copy));
+    }
+
+    /** Read all the same: the state of a live cache is worth seeing. */
+    private static void warnIfInUse(Path given) {
+        if (dev.dmwc.daxlib.DeviceLock.inUse(given)) {
+            System.err.println("dmwc: warning: " + given + " is in use by a running dmwc (a serve, replay or bench on it): "
+                    + "it may change while it is read, and what is not committed yet is not on it");
+        }
+    }
+
+    private interface Filler {
+        void fill(Path copy) throws IOException;
+    }
+
+    /** A sparse scratch copy of {@code given} made by {@code filler}, removed at close (or now, if filling fails). */
+    private static Readable scratchCopy(Path given, Filler filler) throws IOException {
         Path dir = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
         Path copy = ScratchFiles.createFile(dir, "inflated", ".img");
         boolean ok = false;
         try {
-            inflateSparse(given, copy);
+            filler.fill(copy);
             ok = true;
             return new Readable(given, copy, true);
         } finally {
@@ -119,12 +139,13 @@ final class ImageFiles {
         }
     }
 
-    /** A directory, a FIFO (whose reading would wait for a writer), a character device: not an image. */
+    /** A directory, a FIFO (whose reading would wait for a writer), a character device (but a device-dax): not an image. */
     private static void refuseNonImage(Path given) throws IOException {
         if (Files.isDirectory(given)) {
             throw new IOException(given + ": is a directory");
         }
-        if (Files.exists(given) && !Files.isRegularFile(given) && !dev.dmwc.writecache.block.DeviceFiles.isBlockDevice(given)) {
+        if (Files.exists(given) && !Files.isRegularFile(given) && !dev.dmwc.writecache.block.DeviceFiles.isBlockDevice(given)
+                && !DeviceDax.is(given)) {
             throw new IOException(given + ": neither a regular file nor a block device");
         }
     }
@@ -132,6 +153,9 @@ final class ImageFiles {
     /** The size of the image {@code given} holds (inflated, for a gzip file). */
     static long size(Path given) throws IOException {
         refuseNonImage(given);
+        if (DeviceDax.is(given)) {
+            return DeviceDax.size(given);
+        }
         byte[] head = new byte[2];
         try (InputStream in = Files.newInputStream(given)) {
             if (in.readNBytes(head, 0, 2) < 2 || (head[0] & 0xff) != 0x1f || (head[1] & 0xff) != 0x8b) {

@@ -55,6 +55,16 @@ final class InfoCommand implements Callable<Integer> {
             daxJson.add(one);
         }
         m.put("dax_file_systems", daxJson);
+        java.util.List<dev.dmwc.daxlib.DeviceDax.Found> devdax = dev.dmwc.daxlib.DeviceDax.present();
+        java.util.List<Object> devdaxJson = new java.util.ArrayList<>();
+        for (dev.dmwc.daxlib.DeviceDax.Found d : devdax) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("path", d.path().toString());
+            one.put("size", d.size());
+            one.put("align", d.align());
+            devdaxJson.add(one);
+        }
+        m.put("device_dax", devdaxJson);
         m.put("protection_default", best.id());
         m.put("protection_backends", backends);
         if (json) {
@@ -68,6 +78,8 @@ final class InfoCommand implements Callable<Integer> {
         line("persistence", m.get("persistence"));
         line("dax file systems", dax.isEmpty() ? "none (a pmem cache file on one is real persistent memory, mapped MAP_SYNC)"
                 : String.join("; ", dax.stream().map(dev.dmwc.daxlib.DaxFileSystems.Mount::describe).toList()));
+        line("device-dax", devdax.isEmpty() ? "none (ndctl create-namespace --mode=devdax makes one; it can be a pmem cache: --cache /dev/daxN.M)"
+                : String.join("; ", devdax.stream().map(dev.dmwc.daxlib.DeviceDax.Found::describe).toList()));
         line("protection backend", best.id() + " (default)");
         backends.forEach((id, v) -> {
             @SuppressWarnings("unchecked")

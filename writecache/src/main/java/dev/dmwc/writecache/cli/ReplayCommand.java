@@ -1,12 +1,14 @@
 package dev.dmwc.writecache.cli;
 
 import dev.dmwc.daxlib.ProtectionKeys;
+import dev.dmwc.writecache.block.DeviceFiles;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.replay.ReplayReport;
 import dev.dmwc.writecache.replay.ReplaySweep;
 import dev.dmwc.writecache.replay.Replayer;
 import dev.dmwc.writecache.trace.TraceFormatException;
 import dev.dmwc.writecache.trace.Traces;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,7 +131,7 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--cache", paramLabel = "IMG",
             description = "Replay onto this cache file: an existing one is loaded as the kernel's resume loads it (e.g. an image "
-                    + "Linux left), a missing one is made at --cache-size; or, in ssd mode, a block device. It stays, committed, for dmwc "
+                    + "Linux left), a missing one is made at --cache-size; or, in ssd mode, a block device; in pmem mode, a device-dax (/dev/daxN.M). It stays, committed, for dmwc "
                     + "dump/check or the kernel.")
     Path cacheFile;
 
@@ -266,9 +268,11 @@ final class ReplayCommand implements Callable<Integer> {
         if (originFile != null && cacheFile != null && originFile.toAbsolutePath().normalize().equals(cacheFile.toAbsolutePath().normalize())) {
             throw new Main.UsageError("--origin and --cache name the same file");
         }
-        if (verify && (originFile != null && Files.exists(originFile) || cacheFile != null && Files.exists(cacheFile))) {
-            throw new Main.UsageError("--verify knows what a device holds only when the replay made it: give --origin/--cache files "
-                    + "that do not exist yet, or replay without --verify");
+        if (verify && (originFile != null && Files.exists(originFile)
+                || cacheFile != null && Files.exists(cacheFile) && !unformatted(cacheFile, features))) {
+            throw new Main.UsageError("--verify knows what a device holds only when the replay made it, or, for a cache, when it is "
+                    + "not formatted yet (the target formats it): give --origin/--cache files that do not exist yet, or replay without "
+                    + "--verify");
         }
         if (cacheFile != null && Files.exists(cacheFile) && spec.commandLine().getParseResult().hasMatchedOption("--cache-size")) {
             throw new Main.UsageError("--cache-size: the cache " + cacheFile + " exists, and its size is the cache's");
@@ -363,6 +367,36 @@ final class ReplayCommand implements Callable<Integer> {
         ReplaySweep one = ReplaySweep.single(traces, s, rep);
         writeReports(jsonToStdout, rep::toJson, rep::toHtml, one::toCsv, rep::toText);
         return rep.mismatches > 0 || rep.errors > 0 ? 1 : rep.stoppedBy != null ? 130 : 0;
+    }
+
+    /**
+     * Whether every table of the run would find no superblock on {@code cache} (magic and version 0
+     * at its start_sector) and format it anew: what it held before then no longer counts. A fresh
+     * device-dax, or a zeroed file, is such a cache.
+     */
+    private static boolean unformatted(Path cache, List<List<String>> features) throws IOException {
+        for (List<String> f : features) {
+            long startSector = 0;
+            int i = f.indexOf("start_sector");
+            if (i >= 0 && i + 1 < f.size()) {
+                try {
+                    startSector = Long.parseUnsignedLong(f.get(i + 1));
+                } catch (NumberFormatException e) {
+                    return false; // the table refuses it later, with its own words
+                }
+            }
+            long at = startSector << 9;
+            if (at < 0 || at + 8 > DeviceFiles.size(cache)) {
+                return false;
+            }
+            byte[] head = DeviceFiles.read(cache, at, 8);
+            for (byte b : head) {
+                if (b != 0) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private int sweep(List<Replayer.Settings> runs, Traces.Options topts, boolean jsonToStdout) throws Exception {

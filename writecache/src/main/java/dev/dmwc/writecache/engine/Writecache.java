@@ -304,11 +304,11 @@ public final class Writecache implements AutoCloseable {
                 i += d.pages();
             }
             try {
-                PermanentMapping pm = new PermanentMapping(dax.path(), dax.size(), crashDomain);
+                PermanentMapping pm = new PermanentMapping(dax, crashDomain);
                 if (log != null) {
                     log.accept("pmem cache " + dax.path() + ": " + (dax.mapProtected()
                             ? "dax range is map_protected (" + dax.pgmap().backend().id() + ")"
-                            : "dax range came back in pieces") + "; using a permanent mapping (Chronicle Bytes)");
+                            : "dax range came back in pieces") + "; using a permanent mapping (" + pm.maker() + ")");
                 }
                 return new PmemMemoryMap(pm.door(), startSector << 9, pm);
             } catch (IOException | RuntimeException e) {

@@ -310,7 +310,11 @@ public final class Replayer {
         for (Path p : new Path[] {s.originFile, s.cacheFile}) {
             if (p != null) {
                 try {
-                    DeviceFiles.checkKind(p, p == s.originFile ? "the origin" : "the cache");
+                    if (p == s.originFile) {
+                        DeviceFiles.checkKind(p, "the origin");
+                    } else {
+                        DeviceFiles.checkCacheKind(p, "the cache", s.mode.equals("p"));
+                    }
                 } catch (IllegalArgumentException e) {
                     throw new ReplayException(e.getMessage());
                 }
@@ -327,10 +331,6 @@ public final class Replayer {
             originBytes = size;
         }
         if (s.cacheFile != null && Files.exists(s.cacheFile)) {
-            if (s.mode.equals("p") && DeviceFiles.isBlockDevice(s.cacheFile)) {
-                throw new ReplayException("the cache " + s.cacheFile + " is a block device: pmem mode emulates its DAX range on a file "
-                        + "(ssd mode takes a block device)");
-            }
             s.cacheBytes = DeviceFiles.size(s.cacheFile);
             int unit = s.mode.equals("p") ? 4096 : 512; // a dax device is whole pages, a block device whole sectors
             if (s.cacheBytes == 0 || s.cacheBytes % unit != 0) {

@@ -139,7 +139,7 @@ class CliTest {
         Run p = run("replay", "-q", "--work-dir", dir.toString(), "--protection", "software", "--fault-mode", "relaxed", "--json", "-", trace);
         assertEquals(0, p.code(), p.err());
         String compact = p.out().replaceAll("\\s+", "");
-        assertTrue(compact.contains("\"protection\":{\"backend\":\"software\",\"fault_mode\":\"relaxed\",\"map_protected\":true,\"stray_accesses\":0,\"map_sync\":false}"),
+        assertTrue(compact.contains("\"protection\":{\"backend\":\"software\",\"fault_mode\":\"relaxed\",\"map_protected\":true,\"stray_accesses\":0,\"map_sync\":false,\"device_dax\":false}"),
                 p.out());
         Run text = run("replay", "-q", "--work-dir", dir.toString(), "--protection", "mprotect", trace);
         assertTrue(text.out().contains("protection mprotect, strict: 0 stray accesses refused"), text.out());
@@ -313,6 +313,19 @@ class CliTest {
         assertEquals(4L << 20, Files.size(c2));
         Run check = run("check", c2.toString(), "--origin", o2.toString());
         assertEquals(0, check.code(), check.out() + check.err());
+        // a cache that exists unformatted (a fresh device-dax, a zeroed file) is formatted by the target: --verify takes it
+        Path zeroCache = Files.write(dir.resolve("zero-cache.img"), new byte[4 << 20]);
+        Run zeroed = run("replay", "-q", "--verify", "--mode", "s", "--origin", dir.resolve("o4.img").toString(), "--cache",
+                zeroCache.toString(), "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(0, zeroed.code(), zeroed.err());
+        assertTrue(zeroed.out().contains(": 0 mismatches"), zeroed.out());
+        Path o5 = dir.resolve("o5.img");
+        Run formatted = run("replay", "-q", "--verify", "--mode", "s", "--origin", o5.toString(), "--cache", c2.toString(),
+                "../test-data/traces/raw-mixed.v3.iolog.gz");
+        assertEquals(2, formatted.code(), formatted.err());
+        assertTrue(formatted.err().contains("--verify knows what a device holds only when the replay made it, or, for a cache, when it "
+                + "is not formatted yet"), formatted.err());
+        assertFalse(Files.exists(o5));
         Path o3 = dir.resolve("o3.img");
         Path c3 = dir.resolve("c3.img");
         Run bad = run("replay", "-q", "--origin", o3.toString(), "--cache", c3.toString(), "--table", "high_watermark 200", read.toString());
@@ -801,7 +814,7 @@ class CliTest {
             assertEquals(0, check.code(), check.out() + check.err());
             Run pmem = run("replay", "-q", "--mode", "p", "--origin", lo.path.toString(), "--cache", lc.path.toString(), trace.toString());
             assertEquals(2, pmem.code());
-            assertTrue(pmem.err().contains("is a block device: pmem mode emulates its DAX range on a file"), pmem.err());
+            assertTrue(pmem.err().contains("is a block device: pmem mode maps its DAX range from a file or a device-dax"), pmem.err());
             // a block device another program holds exclusively (as a mount or a device-mapper table does) is refused
             Process holder = new ProcessBuilder("python3", "-c", "import os, sys, time\nfd = os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)\n"
                     + "print('held', flush=True)\ntime.sleep(60)", lo.path.toString()).redirectErrorStream(true).start();

@@ -32,9 +32,11 @@ import org.junit.jupiter.api.Test;
  * SEGV_PKUERR ends the JVM) and leave the file as it was; with the relaxed fault mode such a store is
  * granted and counted. A file off the DAX file system is not mapped {@code MAP_SYNC}.</li>
  * <li>a replay with eight submitting threads, under pku, its devices on the DAX file system, verifies;</li>
- * <li>a store made durable just before a power cut (sysrq b) is there after the next boot's mount.</li>
+ * <li>a store made durable just before a power cut (sysrq b) is there after the next boot's mount;</li>
+ * <li>on a second NVDIMM made a device-dax ({@code /dev/dax0.0}, no file system), a pmem cache under pku:
+ * a verified replay, a second one resuming the first's state, dump and check of the device.</li>
  * </ul>
- * Part of {@code mvn -B verify -Pkernel}; about three minutes (three boots).
+ * Part of {@code mvn -B verify -Pkernel}; about four minutes (four boots).
  */
 class GuestHardwareKernelIT {
     private static final List<String> SCENARIOS = List.of("pmem-recovery", "pmem-crash", "pmem-writeback");
@@ -157,6 +159,82 @@ class GuestHardwareKernelIT {
                 ""));
         rc = bootAgain(work, tar, after, work.resolve("after"), "after-console.log");
         assertEquals(0, rc, "the boot after the power cut: " + Files.readString(work.resolve("after-console.log")));
+        // a fourth boot on another NVDIMM, made a device-dax (no file system): dmwc's pmem cache on /dev/dax0.0
+        String replay = "$J -jar /opt/dmwc.jar replay --protection pku --origin /tmp/o.img --cache /dev/dax0.0 /scenario/"
+                + trace.getFileName();
+        Path devdax = Files.writeString(work.resolve("devdax.sh"), String.join("\n",
+                "#!/bin/sh",
+                "tar xf /scenario/guest.tar -C / || exit 3",
+                "ndctl create-namespace -f -e namespace0.0 --mode=devdax > /results/ndctl.txt 2>&1 || exit 5",
+                "ls -l /dev/dax0.0 > /results/ls.txt 2>&1",
+                "J='/opt/jre/bin/java -XX:TieredStopAtLevel=1 -XX:-CreateCoredumpOnCrash'",
+                "$J -jar /opt/dmwc.jar info > /results/info.txt 2>&1",
+                replay + " --queue-depth 8 --verify --limit 6000 > /results/verify.txt 2>&1; echo $? > /results/verify.rc",
+                "$J -jar /opt/dmwc.jar dump /dev/dax0.0 > /results/dump1.txt 2>&1; echo $? > /results/dump1.rc",
+                // the same device again: resumed from what the first run committed, and left with dirty blocks
+                replay + " --limit 3000 > /results/again.txt 2>&1; echo $? > /results/again.rc",
+                "$J -jar /opt/dmwc.jar dump /dev/dax0.0 > /results/dump2.txt 2>&1; echo $? > /results/dump2.rc",
+                "$J -jar /opt/dmwc.jar check /dev/dax0.0 --origin /tmp/o.img > /results/check.txt 2>&1; echo $? > /results/check.rc",
+                // serve on it (the devices of serve and bench), asked for its status, stopped by SIGTERM
+                "$J -jar /opt/dmwc.jar serve --listen unix:/tmp/wc.sock --protection pku --origin /tmp/o.img --cache /dev/dax0.0 "
+                        + "> /results/serve.txt 2>&1 & P=$!",
+                "i=0; while [ ! -S /tmp/wc.sock.ctl ] && [ $i -lt 120 ]; do sleep 1; i=$((i+1)); done",
+                "$J -jar /opt/dmwc.jar status --listen unix:/tmp/wc.sock > /results/status.txt 2>&1; echo $? > /results/status.rc",
+                "kill -TERM $P; wait $P; echo $? > /results/serve.rc",
+                "$J -jar /opt/dmwc.jar replay --mode s --limit 10 --origin /tmp/s.img --cache /dev/dax0.0 /scenario/"
+                        + trace.getFileName() + " > /results/ssd.txt 2>&1; echo $? > /results/ssd.rc",
+                ""));
+        rc = boot(work, work.resolve("devdax.img"), tar, devdax, work.resolve("devdax"), "devdax-console.log", trace);
+        assertEquals(0, rc, "the device-dax boot: " + Files.readString(work.resolve("devdax-console.log")));
+    }
+
+    /**
+     * A device-dax (/dev/dax0.0, an NVDIMM namespace with no file system) as the pmem cache under
+     * pku: a threaded replay verifies every read and the written-back origin; its permanent mapping
+     * is a second mmap (Chronicle Bytes maps files only); a second replay resumes what the first
+     * committed (its seq_count goes on from there); dump and check read the device; serve runs on it
+     * and stops cleanly; ssd mode refuses it; {@code dmwc info} lists it.
+     */
+    @Test
+    void aDeviceDaxIsAPmemCache() throws IOException {
+        Path r = out.getParent().resolve("devdax");
+        assertTrue(Files.readString(r.resolve("ls.txt")).startsWith("c"), "a character device: " + Files.readString(r.resolve("ls.txt"))
+                + Files.readString(r.resolve("ndctl.txt")));
+        String info = Files.readString(r.resolve("info.txt"));
+        assertTrue(java.util.regex.Pattern.compile("device-dax: +/dev/dax0\\.0 \\(\\d+ MiB, align ").matcher(info).find(), info);
+        String verify = Files.readString(r.resolve("verify.txt"));
+        assertEquals("0", Files.readString(r.resolve("verify.rc")).trim(), verify);
+        assertTrue(verify.contains("replayed  6000 requests") && verify.contains(": 0 mismatches"), verify);
+        assertTrue(verify.contains("protection pku, strict: 0 stray accesses refused; mapped MAP_SYNC (a device-dax)"), verify);
+        String again = Files.readString(r.resolve("again.txt"));
+        assertEquals("0", Files.readString(r.resolve("again.rc")).trim(), again);
+        String dump1 = Files.readString(r.resolve("dump1.txt"));
+        String dump2 = Files.readString(r.resolve("dump2.txt"));
+        assertEquals("0", Files.readString(r.resolve("dump1.rc")).trim(), dump1);
+        assertEquals("0", Files.readString(r.resolve("dump2.rc")).trim(), dump2);
+        long seq1 = seqCount(dump1);
+        long seq2 = seqCount(dump2);
+        assertTrue(seq1 > 0 && seq2 > seq1, "the second run went on from the first's seq_count " + seq1 + ": " + seq2 + "\n" + dump2);
+        String check = Files.readString(r.resolve("check.txt"));
+        assertEquals("0", Files.readString(r.resolve("check.rc")).trim(), check);
+        String serve = Files.readString(r.resolve("serve.txt"));
+        String status = Files.readString(r.resolve("status.txt"));
+        assertEquals("0", Files.readString(r.resolve("status.rc")).trim(), status + serve);
+        assertTrue(status.matches("(?s).*protection\\.map_sync +true.*") && status.matches("(?s).*protection\\.device_dax +true.*"),
+                status);
+        assertEquals("0", Files.readString(r.resolve("serve.rc")).trim(), serve);
+        assertTrue(serve.contains("target suspended, everything acknowledged is on the devices"), serve);
+        assertTrue(serve.contains("pmem cache /dev/dax0.0: dax range is map_protected (pku); using a permanent mapping "
+                + "(a second mmap of the device-dax)"), serve);
+        String ssd = Files.readString(r.resolve("ssd.txt"));
+        assertEquals("2", Files.readString(r.resolve("ssd.rc")).trim(), ssd);
+        assertTrue(ssd.contains("the cache /dev/dax0.0 is a device-dax: it can only be the cache of pmem mode"), ssd);
+    }
+
+    private static long seqCount(String dump) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("seq_count\\s*[:=]?\\s*(\\d+)").matcher(dump);
+        assertTrue(m.find(), "no seq_count in the dump: " + dump);
+        return Long.parseLong(m.group(1));
     }
 
     /**
@@ -257,9 +335,20 @@ class GuestHardwareKernelIT {
 
     /** Boots the VM again on the same NVDIMM file to run {@code script}; its exit status (run.sh's). */
     private static int bootAgain(Path work, Path tar, Path script, Path results, String log) throws Exception {
+        return boot(work, work.resolve("pmem.img"), tar, script, results, log);
+    }
+
+    /**
+     * Boots the VM on the NVDIMM file {@code pmem} (made, 256 MiB, if missing) to run {@code script}, with
+     * {@code tar} and {@code more} in /scenario; its exit status.
+     */
+    private static int boot(Path work, Path pmem, Path tar, Path script, Path results, String log, Path... more) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", KernelImageKernelIT.oracle.resolve("run.sh").toString(), "--accel", "tcg",
-                "--quiet", "--mem", "1G", "--timeout", "300", "--pmem", work.resolve("pmem.img").toString(), "--add", tar.toString(),
+                "--quiet", "--mem", "1G", "--timeout", "300", "--pmem", pmem.toString(), "--add", tar.toString(),
                 "--log", work.resolve(log).toString()));
+        for (Path m : more) {
+            cmd.addAll(List.of("--add", m.toString()));
+        }
         if (results != null) {
             cmd.addAll(List.of("--out", results.toString()));
         }
