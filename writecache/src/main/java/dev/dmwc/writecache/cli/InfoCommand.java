@@ -9,10 +9,11 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "info", header = "Java, OS, CPU features, persistence, protection backends, DAX file systems.",
+@Command(name = "info", header = "Java, OS, CPU features, persistence, protection backends, DAX file systems, device-dax.",
         mixinStandardHelpOptions = true,
         description = "Java and OS versions, CPU features, the persistence implementation, the protection backend and why, "
-                + "and the mounted DAX file systems (a pmem cache file on one is real persistent memory, mapped MAP_SYNC).")
+                + "the mounted DAX file systems (a pmem cache file on one is real persistent memory, mapped MAP_SYNC), and the "
+                + "device-dax devices (/dev/daxN.M, each usable as a pmem cache itself).")
 final class InfoCommand implements Callable<Integer> {
     @Option(names = "--json", description = "JSON output.")
     boolean json;
