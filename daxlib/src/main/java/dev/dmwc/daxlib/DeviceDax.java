@@ -16,10 +16,10 @@ public final class DeviceDax {
     private static final int S_IFCHR = 0020000;
     private static final Path SYS_DEV_CHAR = Path.of("/sys/dev/char");
 
+    private static final Path DAX_BUS = Path.of("/sys/bus/dax/devices");
+
     private DeviceDax() {
     }
-
-    private static final Path DAX_BUS = Path.of("/sys/bus/dax/devices");
 
     /** A device-dax found on this machine: its device node, size and alignment in bytes. */
     public record Found(Path path, long size, long align) {
@@ -47,7 +47,7 @@ public final class DeviceDax {
                 }
             }
         } catch (IOException e) {
-            return found;
+            // no dax bus: none
         }
         return found;
     }
@@ -129,19 +129,21 @@ public final class DeviceDax {
     }
 
     /**
-     * Copies the whole device into the regular file {@code to} (created or truncated), leaving holes
-     * where a 64 KiB chunk is all zeros: a device-dax has no read(2), so tools that read an image
-     * ({@code dump}, {@code check}) read this copy. The device is mapped read-only; nothing is
-     * written to it.
+     * Copies the device's first {@code length} bytes into the regular file {@code to} (created or
+     * truncated) and gives the file the device's size, leaving holes where a 64 KiB chunk is all
+     * zeros and past {@code length}: a device-dax has no read(2), so tools that read an image's
+     * metadata ({@code dump}, {@code check}) read this copy. The device is mapped read-only; nothing
+     * is written to it.
      */
-    public static void copySparse(Path device, Path to) throws IOException {
+    public static void copySparse(Path device, Path to, long length) throws IOException {
         withMapping(device, (addr, size) -> {
+            long end = Math.min(length, size);
             try (java.io.RandomAccessFile out = new java.io.RandomAccessFile(to.toFile(), "rw")) {
                 out.setLength(0);
                 com.sun.jna.Pointer base = new com.sun.jna.Pointer(addr);
                 byte[] buf = new byte[1 << 16];
-                for (long off = 0; off < size; off += buf.length) {
-                    int n = (int) Math.min(buf.length, size - off);
+                for (long off = 0; off < end; off += buf.length) {
+                    int n = (int) Math.min(buf.length, end - off);
                     base.read(off, buf, 0, n);
                     if (!allZero(buf, n)) {
                         out.seek(off);

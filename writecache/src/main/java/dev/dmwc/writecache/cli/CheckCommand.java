@@ -42,7 +42,7 @@ final class CheckCommand implements Callable<Integer> {
         }
         List<String> problems = new ArrayList<>();
         long entriesCount = 0;
-        try (ImageFiles.Readable file = ImageFiles.open(image)) {
+        try (ImageFiles.Readable file = ImageFiles.open(image, startSector)) {
             CacheImage img = CacheImage.open(file.path(), startSector);
             try {
                 problems.addAll(img.loadProblems());

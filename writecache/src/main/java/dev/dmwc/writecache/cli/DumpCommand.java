@@ -34,7 +34,7 @@ final class DumpCommand implements Callable<Integer> {
         ImageFiles.Readable file;
         CacheImage img;
         try {
-            file = ImageFiles.open(image);
+            file = ImageFiles.open(image, startSector);
         } catch (IOException e) {
             throw new Main.UsageError("cannot read cache image " + e.getMessage());
         }

@@ -2,11 +2,14 @@ package dev.dmwc.writecache.cli;
 
 import dev.dmwc.daxlib.DeviceDax;
 import dev.dmwc.writecache.block.ScratchFiles;
+import dev.dmwc.writecache.format.EntryLayout;
+import dev.dmwc.writecache.format.SuperblockLayout;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
@@ -18,8 +21,9 @@ import java.util.zip.ZipException;
 /**
  * Device images opened for reading ({@code dump}, {@code check}): a gzip-compressed image, as the
  * kernel's images are kept in {@code ../shared/kernel} and {@code test-data/kernel}, is inflated
- * first into a sparse scratch copy, removed when done; so is a device-dax copied, which has no
- * read(2). The given file is never written.
+ * first into a sparse scratch copy, removed when done. A device-dax, which has no read(2), is
+ * copied too, its superblock and entries only (all that dump and check read; a device can be
+ * hundreds of GiB), into a sparse file of its size. The given file is never written.
  */
 final class ImageFiles {
     private ImageFiles() {
@@ -39,11 +43,12 @@ final class ImageFiles {
      * Opens {@code given} for reading; an IOException names why it cannot be read (no such file, a
      * directory, permission denied, corrupt gzip data), with the path.
      */
-    static Readable open(Path given) throws IOException {
+    static Readable open(Path given, long startSector) throws IOException {
         refuseNonImage(given);
         if (DeviceDax.is(given)) {
             warnIfInUse(given);
-            return scratchCopy(given, copy -> DeviceDax.copySparse(given, copy));
+            long metadata = metadataEnd(given, startSector);
+            return scratchCopy(given, copy -> DeviceDax.copySparse(given, copy, metadata));
         }
         byte[] head = new byte[2];
         int n;
@@ -59,6 +64,22 @@ final class ImageFiles {
             return new Readable(given, given, false);
         }
         return scratchCopy(given, copy -> inflateSparse(given, copy));
+    }
+
+    /**
+     * Where the superblock at {@code startSector} and the entries its {@code n_blocks} counts end
+     * on the device-dax {@code given} (its size at most: a corrupt count is the image's problem,
+     * which {@code CacheImage} reports).
+     */
+    private static long metadataEnd(Path given, long startSector) throws IOException {
+        long size = DeviceDax.size(given);
+        long end = startSector * 512 + SuperblockLayout.LENGTH;
+        if (end > size) {
+            return size;
+        }
+        long nBlocks = ByteBuffer.wrap(DeviceDax.read(given, startSector * 512, SuperblockLayout.LENGTH)).order(ByteOrder.LITTLE_ENDIAN)
+                .getLong(SuperblockLayout.N_BLOCKS_OFFSET);
+        return nBlocks < 0 || nBlocks > (size - end) / EntryLayout.LENGTH ? size : end + nBlocks * EntryLayout.LENGTH;
     }
 
     /** Read all the same: the state of a live cache is worth seeing. */

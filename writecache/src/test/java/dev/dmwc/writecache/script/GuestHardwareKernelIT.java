@@ -215,8 +215,11 @@ class GuestHardwareKernelIT {
         long seq1 = seqCount(dump1);
         long seq2 = seqCount(dump2);
         assertTrue(seq1 > 0 && seq2 > seq1, "the second run went on from the first's seq_count " + seq1 + ": " + seq2 + "\n" + dump2);
+        assertTrue(java.util.regex.Pattern.compile("entries: [1-9]\\d* committed").matcher(dump2).find(), "dirty blocks left: " + dump2);
         String check = Files.readString(r.resolve("check.txt"));
         assertEquals("0", Files.readString(r.resolve("check.rc")).trim(), check);
+        assertTrue(check.contains("/dev/dax0.0: clean (" + dump2.lines().findFirst().orElseThrow().replaceAll(".*n_blocks (\\d+).*", "$1")
+                + " entries)"), check);
         String serve = Files.readString(r.resolve("serve.txt"));
         String status = Files.readString(r.resolve("status.txt"));
         assertEquals("0", Files.readString(r.resolve("status.rc")).trim(), status + serve);
