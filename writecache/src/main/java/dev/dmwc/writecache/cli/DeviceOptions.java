@@ -53,7 +53,8 @@ final class DeviceOptions {
     @Option(names = "--origin-direct", description = "Open the origin file with O_DIRECT (not on tmpfs).")
     boolean originDirect;
 
-    @Option(names = "--cache", paramLabel = "FILE", description = "Cache device file; or in ssd mode a block device, in pmem mode a device-dax (/dev/daxN.M) (default: a sparse file in /dev/shm, removed at exit).")
+    @Option(names = "--cache", paramLabel = "FILE", description = "Cache device file; or in ssd mode a block device, in pmem mode "
+            + "a device-dax (/dev/daxN.M) (default: a sparse file in /dev/shm, removed at exit).")
     Path cache;
 
     @Option(names = "--cache-size", paramLabel = "SIZE", defaultValue = "256M", description = "Size of a new cache. Default: ${DEFAULT-VALUE}")

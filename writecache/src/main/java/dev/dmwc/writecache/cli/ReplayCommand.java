@@ -131,8 +131,8 @@ final class ReplayCommand implements Callable<Integer> {
 
     @Option(names = "--cache", paramLabel = "IMG",
             description = "Replay onto this cache file: an existing one is loaded as the kernel's resume loads it (e.g. an image "
-                    + "Linux left), a missing one is made at --cache-size; or, in ssd mode, a block device; in pmem mode, a device-dax (/dev/daxN.M). It stays, committed, for dmwc "
-                    + "dump/check or the kernel.")
+                    + "Linux left), a missing one is made at --cache-size; or, in ssd mode, a block device; in pmem mode, a device-dax "
+                    + "(/dev/daxN.M). It stays, committed, for dmwc dump/check or the kernel.")
     Path cacheFile;
 
     @Option(names = "--keep", description = "Keep the device files (their folder is printed).")
