@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Test;
  * <li>on a second NVDIMM made a device-dax ({@code /dev/dax0.0}, no file system), a pmem cache under pku:
  * a verified replay, a second one resuming the first's state, dump and check of the device.</li>
  * </ul>
- * Part of {@code mvn -B verify -Pkernel}; about four minutes (four boots).
+ * Part of {@code mvn -B verify -Pkernel}; about six minutes (four boots under TCG).
  */
 class GuestHardwareKernelIT {
     private static final List<String> SCENARIOS = List.of("pmem-recovery", "pmem-crash", "pmem-writeback");
