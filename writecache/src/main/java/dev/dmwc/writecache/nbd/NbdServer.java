@@ -261,13 +261,14 @@ public final class NbdServer implements AutoCloseable {
     }
 
     /**
-     * A connection's end for the log. A peer that closes its socket while the server still writes
-     * (a port probe, a client killed mid-run) shows up as the errno text; say what happened.
+     * A connection's end for the log. A peer that closes its socket while the server writes to it
+     * (a port probe during the handshake) or resets it (a killed client) shows up as the errno
+     * text; say what happened.
      */
     static String failure(IOException e, boolean transmitting) {
         String why = String.valueOf(e.getMessage());
-        if (why.equals("Broken pipe") || why.equals("Connection reset by peer")) {
-            return "the client hung up " + (transmitting ? "before all its replies were sent" : "during the handshake") + " (" + why + ")";
+        if (why.equals("Broken pipe") || why.startsWith("Connection reset")) { // Java says "Connection reset" for ECONNRESET
+            return "the client hung up" + (transmitting ? "" : " during the handshake") + " (" + why + ")";
         }
         return why;
     }

@@ -275,11 +275,33 @@ class NbdServerTest {
     }
 
     /** A socket path in use, or not a socket, is refused and left alone; a socket left by a server that is gone is replaced. */
+    /**
+     * A TCP client that resets its connection (SO_LINGER 0: a killed client's kernel does the same)
+     * while the server waits for its next request: the log says the client hung up, not the bare
+     * errno text. (A reply that cannot be sent hangs the connection up without a line.)
+     */
+    @Test
+    void aClientThatResetsItsConnectionIsLoggedAsSuch() throws Exception {
+        try (NbdServer tcp = new NbdServer(new CacheExport(target), "tcp:127.0.0.1:0", new NbdServer.Options().log(log::add)
+                .exportName(""))) {
+            tcp.start();
+            NbdTestClient c = NbdTestClient.connected(tcp.address());
+            assertEquals(4096, c.pread(0, 4096).length);
+            c.ch.setOption(java.net.StandardSocketOptions.SO_LINGER, 0);
+            c.close();
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (log.stream().noneMatch(l -> l.contains("hung up")) && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(log.contains("connection 1: the client hung up (Connection reset)"), String.join("\n", log));
+        }
+    }
+
     @Test
     void aClientThatHangsUpIsLoggedAsSuch() {
         assertEquals("the client hung up during the handshake (Broken pipe)",
                 NbdServer.failure(new java.io.IOException("Broken pipe"), false));
-        assertEquals("the client hung up before all its replies were sent (Connection reset by peer)",
+        assertEquals("the client hung up (Connection reset by peer)",
                 NbdServer.failure(new java.io.IOException("Connection reset by peer"), true));
         assertEquals("Input/output error", NbdServer.failure(new java.io.IOException("Input/output error"), true));
     }
