@@ -375,6 +375,9 @@ final class ReplayCommand implements Callable<Integer> {
      * device-dax, or a zeroed file, is such a cache.
      */
     private static boolean unformatted(Path cache, List<List<String>> features) throws IOException {
+        if (!Files.isRegularFile(cache) && !DeviceFiles.isBlockDevice(cache) && !dev.dmwc.daxlib.DeviceDax.is(cache)) {
+            return true; // not a device at all: the replay refuses it with that reason, before it touches anything
+        }
         for (List<String> f : features) {
             long startSector = 0;
             int i = f.indexOf("start_sector");
@@ -387,7 +390,7 @@ final class ReplayCommand implements Callable<Integer> {
             }
             long at = startSector << 9;
             if (at < 0 || at + 8 > DeviceFiles.size(cache)) {
-                return false;
+                return true; // no room for a superblock there: the replay or the table refuses its size
             }
             byte[] head = DeviceFiles.read(cache, at, 8);
             for (byte b : head) {

@@ -326,6 +326,16 @@ class CliTest {
         assertTrue(formatted.err().contains("--verify knows what a device holds only when the replay made it, or, for a cache, when it "
                 + "is not formatted yet"), formatted.err());
         assertFalse(Files.exists(o5));
+        // with --verify too, a cache that cannot be one is refused for what it is, not for --verify's rule
+        Path tiny = Files.write(dir.resolve("tiny-cache.img"), new byte[] {1, 2, 3});
+        Run small = run("replay", "-q", "--verify", "--origin", o5.toString(), "--cache", tiny.toString(), read.toString());
+        assertEquals(2, small.code(), small.err());
+        assertTrue(small.err().contains("is 3 bytes, not a whole number of 4096-byte pages"), small.err());
+        Run nul = run("replay", "-q", "--verify", "--origin", o5.toString(), "--cache", "/dev/null", read.toString());
+        assertEquals(2, nul.code(), nul.err());
+        assertTrue(nul.err().contains("the cache /dev/null is neither a regular file nor a block device"), nul.err());
+        assertFalse(Files.exists(o5), "nothing made for a refused replay");
+        assertArrayEquals(new byte[] {1, 2, 3}, Files.readAllBytes(tiny));
         Path o3 = dir.resolve("o3.img");
         Path c3 = dir.resolve("c3.img");
         Run bad = run("replay", "-q", "--origin", o3.toString(), "--cache", c3.toString(), "--table", "high_watermark 200", read.toString());
