@@ -71,12 +71,13 @@ public interface Scheduler {
     }
 
     /**
-     * DM core is about to map the rest of a bio the target accepted only in part. In the kernel the
-     * workers (writeback, endio) run on other CPUs, and one that the part just mapped woke takes
-     * {@code wc_lock} before the rest is mapped. Default: nothing (real threads race as the
-     * kernel's do); {@link VirtualScheduler}: one queued work item runs.
+     * DM core is about to map the rest of a bio the target accepted only in part. In the kernel, a
+     * worker of {@code queue} that a part woke ({@code queue_work}) preempts the submitting task
+     * before the rest is mapped; I/O completions and the endio thread run in device time, which is
+     * longer (the endio thread starts with a flush of the origin). Default: nothing (real threads
+     * race as the kernel's do); {@link VirtualScheduler}: the queued work of {@code queue} runs.
      */
-    default void beforeSplitRemainder() {
+    default void beforeSplitRemainder(String queue) {
     }
 
     /** Cancel everything of this target (dtr). */

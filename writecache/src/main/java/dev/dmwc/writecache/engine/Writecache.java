@@ -1380,7 +1380,7 @@ public final class Writecache implements AutoCloseable {
 
     /** DM core is about to map the rest of a split bio: see {@link Scheduler#beforeSplitRemainder}. */
     public void beforeSplitRemainder() {
-        sched.beforeSplitRemainder();
+        sched.beforeSplitRemainder(WQ);
     }
 
     /** How many times the port stepped around a state in which Linux 6.1 oopses (see {@link #kernelBugAvoided}). */

@@ -1,0 +1,67 @@
+package dev.dmwc.writecache.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * What runs when in virtual time. The end-to-end check of the split-bio rule is the kernel's
+ * scenario {@code test-data/kernel/ssd-split-write-second-writeback} in {@code KernelEquivalenceTest}.
+ */
+class VirtualSchedulerTest {
+    private final VirtualScheduler sched = new VirtualScheduler();
+    private final List<String> ran = new ArrayList<>();
+
+    @Test
+    void betweenThePartsOfASplitBioOnlyTheWokenQueueRunsAndIoAndEndioWait() {
+        sched.submitIo(() -> ran.add("copy 1"));
+        Scheduler.Work endio = sched.newWork("endio", "endio", () -> ran.add("endio"));
+        endio.queue();
+        Scheduler.Work writeback = sched.newWork("wq", "writeback", () -> ran.add("writeback"));
+        writeback.queue();
+
+        sched.beforeSplitRemainder("wq");
+
+        assertEquals(List.of("writeback"), ran, "the copy and the endio work were queued first, but only the writeback runs");
+        assertFalse(writeback.pending());
+        assertTrue(endio.pending());
+        assertFalse(sched.idle());
+        sched.runPending();
+        assertEquals(List.of("writeback", "copy 1", "endio"), ran, "the rest runs in queue order afterwards");
+        assertTrue(sched.idle());
+    }
+
+    @Test
+    void aWritebackThatQueuesItselfAgainRunsAgainBeforeTheRest() {
+        int[] rounds = {0};
+        Scheduler.Work[] self = new Scheduler.Work[1];
+        self[0] = sched.newWork("wq", "writeback", () -> {
+            ran.add("writeback " + ++rounds[0]);
+            sched.submitIo(() -> ran.add("copy " + rounds[0]));
+            if (rounds[0] < 3) {
+                self[0].queue();   // WRITEBACK_LATENCY reached: queue_work(writeback_work) and stop
+            }
+        });
+        self[0].queue();
+
+        sched.beforeSplitRemainder("wq");
+
+        assertEquals(List.of("writeback 1", "writeback 2", "writeback 3"), ran);
+        sched.runPending();
+        assertEquals(List.of("writeback 1", "writeback 2", "writeback 3", "copy 3", "copy 3", "copy 3"), ran,
+                "each copy reads the round counter when it runs: all after the third round");
+    }
+
+    @Test
+    void nothingQueuedOnTheWokenQueueRunsNothing() {
+        sched.submitIo(() -> ran.add("copy"));
+        sched.beforeSplitRemainder("wq");
+        assertEquals(List.of(), ran);
+        assertFalse(sched.idle());
+    }
+}
