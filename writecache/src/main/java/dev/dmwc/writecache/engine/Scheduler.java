@@ -80,6 +80,25 @@ public interface Scheduler {
     default void beforeSplitRemainder(String queue) {
     }
 
+    /**
+     * Whether the calling work item may wait here ({@link #waitForProgress}). False only where the
+     * kernel's worker would sleep and let the task that woke it go on, which a scheduler running
+     * everything on one thread cannot do by waiting: {@link VirtualScheduler} between the parts of a
+     * split bio. The caller then hands the rest of its work to {@link #deferBlocked}.
+     */
+    default boolean mayBlock() {
+        return true;
+    }
+
+    /**
+     * The work item running on {@code queue} sleeps, and {@code rest} is what it does when it wakes:
+     * it runs later, ahead of the queue's other work (a workqueue with {@code max_active 1} runs the
+     * next item only after this one returns). Only called when {@link #mayBlock} is false.
+     */
+    default void deferBlocked(String queue, String name, Runnable rest) {
+        throw new UnsupportedOperationException("this scheduler's work items block where they wait");
+    }
+
     /** Cancel everything of this target (dtr). */
     void shutdown();
 }

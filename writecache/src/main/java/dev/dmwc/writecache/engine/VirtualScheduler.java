@@ -24,6 +24,9 @@ public final class VirtualScheduler implements Scheduler {
     private final List<TimerImpl> timers = new ArrayList<>();
     private int epoch;
 
+    private boolean inSplit;
+    private boolean deferred;
+
     private final class WorkImpl implements Work {
         final String queue;
         final String name;
@@ -109,6 +112,7 @@ public final class VirtualScheduler implements Scheduler {
 
     /** Run one runnable work item of {@code queue} (any queue: null); false if none. */
     private boolean runOneOf(String queue) {
+        deferred = false;
         for (Iterator<WorkImpl> it = pending.iterator(); it.hasNext();) {
             WorkImpl w = it.next();
             if ((queue == null || w.queue.equals(queue)) && !running.contains(w.queue)) {
@@ -166,9 +170,34 @@ public final class VirtualScheduler implements Scheduler {
      */
     @Override
     public void beforeSplitRemainder(String queue) {
-        while (runOneOf(queue)) {
-            // a writeback that walked too far queues itself again, and the kworker runs it next
+        inSplit = true;
+        try {
+            // a writeback that walked too far queues itself again, and the kworker runs it next;
+            // one that sleeps in its throttle (deferBlocked) holds the queue until it wakes
+            while (runOneOf(queue) && !deferred) {
+                // keep going
+            }
+        } finally {
+            inSplit = false;
         }
+    }
+
+    /**
+     * Between the parts of a split bio a work item must not wait: in the kernel it sleeps there,
+     * and the submitter maps the next part (traced: a writeback throttled by
+     * {@code writeback_jobs} finishes its batch only after the write).
+     */
+    @Override
+    public boolean mayBlock() {
+        return !inSplit;
+    }
+
+    @Override
+    public void deferBlocked(String queue, String name, Runnable rest) {
+        WorkImpl w = new WorkImpl(queue, name, rest);
+        w.isPending = true;
+        pending.addFirst(w);
+        deferred = true;
     }
 
     /** Run queued work until none can run. */

@@ -1216,7 +1216,11 @@ public final class Writecache implements AutoCloseable {
         } finally {
             wcUnlock();
         }
-        submitRuns(wbl);
+        submitRuns(wbl, 0);
+    }
+
+    /** The end of {@code writecache_writeback()}, after the runs went out. */
+    private void finishWriteback() {
         if (writebackAll != 0) {
             wcLock();
             try {
@@ -1394,12 +1398,13 @@ public final class Writecache implements AutoCloseable {
      * issues its jobs in order), so they reach the origin's queue in list order; here each run is
      * copied on an I/O thread, and the runs take their turns at the origin ({@link #originTurn}).
      */
-    private void submitRuns(List<WritebackRun> wbl) {
+    private void submitRuns(List<WritebackRun> wbl, int from) {
         long inBatch = 0;
-        for (WritebackRun r : wbl) {
-            inBatch += r.count;
+        for (int i = from; i < wbl.size(); i++) {
+            inBatch += wbl.get(i).count;
         }
-        for (WritebackRun run : wbl) {
+        for (int i = from; i < wbl.size(); i++) {
+            WritebackRun run = wbl.get(i);
             inBatch -= run.count;
             // the bio (pmem) or kcopyd job (ssd) goes out; its completion queues the endio work.
             // Tickets are taken in the order the I/O pool starts the tasks, so none waits for a
@@ -1426,18 +1431,41 @@ public final class Writecache implements AutoCloseable {
                     endioWork.queue();
                 });
             }
-            // __writeback_throttle: a lockless look first (READ_ONCE), wc_lock only when over the limit
-            if (maxWritebackJobs != 0 && (long) WRITEBACK_SIZE.getOpaque(this) - inBatch >= maxWritebackJobs) {
-                wcLock();
-                try {
-                    while (writebackSize - inBatch >= maxWritebackJobs) {
-                        waitOnFreelist();
-                    }
-                } finally {
-                    wcUnlock();
-                }
+            if (!throttle(wbl, i + 1, inBatch)) {
+                return;     // the worker sleeps in the throttle; the rest of the batch goes out later
             }
         }
+        finishWriteback();
+    }
+
+    /**
+     * {@code __writeback_throttle}: a lockless look first (READ_ONCE), wc_lock only when over the
+     * limit, then wait until fewer than {@code writeback_jobs} blocks outside this batch's rest
+     * ({@code inBatch}) are in flight. Where the worker's sleep must let the submitter go on
+     * ({@link Scheduler#mayBlock}: between the parts of a split bio), the rest of the batch, from
+     * run {@code next}, is left to {@link Scheduler#deferBlocked} instead, and false is returned.
+     */
+    private boolean throttle(List<WritebackRun> wbl, int next, long inBatch) {
+        if (maxWritebackJobs == 0 || (long) WRITEBACK_SIZE.getOpaque(this) - inBatch < maxWritebackJobs) {
+            return true;
+        }
+        wcLock();
+        try {
+            if (writebackSize - inBatch >= maxWritebackJobs && !sched.mayBlock()) {
+                sched.deferBlocked(WQ, "writeback_work (throttled)", () -> {
+                    if (throttle(wbl, next, inBatch)) {
+                        submitRuns(wbl, next);
+                    }
+                });
+                return false;
+            }
+            while (writebackSize - inBatch >= maxWritebackJobs) {
+                waitOnFreelist();
+            }
+        } finally {
+            wcUnlock();
+        }
+        return true;
     }
 
     /** {@code READ_ONCE(wc->writeback_size)} outside wc_lock ({@link #submitRuns}). */

@@ -58,6 +58,40 @@ class VirtualSchedulerTest {
     }
 
     @Test
+    void aWorkItemThatWouldWaitBetweenThePartsSleepsAndHoldsItsQueueUntilItWakes() {
+        boolean[] full = {true};
+        Scheduler.Work writeback = sched.newWork("wq", "writeback", () -> {
+            ran.add("writeback: run 1");
+            throttled(full);
+        });
+        writeback.queue();
+        assertTrue(sched.mayBlock(), "outside a split bio a work item waits where it is");
+
+        sched.beforeSplitRemainder("wq");
+        assertEquals(List.of("writeback: run 1", "asleep"), ran);
+        writeback.queue();     // the next part queues writeback again while the first one sleeps
+        sched.beforeSplitRemainder("wq");
+        assertEquals(List.of("writeback: run 1", "asleep", "asleep"), ran,
+                "still asleep at the next part, and the writeback queued behind it does not run");
+
+        full[0] = false;
+        sched.runPending();
+        assertEquals(List.of("writeback: run 1", "asleep", "asleep", "writeback: run 2", "writeback: run 1", "writeback: run 2"), ran,
+                "woken, it finishes its batch before the queue's next item runs");
+        assertTrue(sched.idle());
+    }
+
+    /** The shape of {@code Writecache.throttle}: sleep (defer) while full and not allowed to wait. */
+    private void throttled(boolean[] full) {
+        if (full[0] && !sched.mayBlock()) {
+            ran.add("asleep");
+            sched.deferBlocked("wq", "writeback (throttled)", () -> throttled(full));
+            return;
+        }
+        ran.add("writeback: run 2");
+    }
+
+    @Test
     void nothingQueuedOnTheWokenQueueRunsNothing() {
         sched.submitIo(() -> ran.add("copy"));
         sched.beforeSplitRemainder("wq");
