@@ -15,7 +15,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link #waitForProgress}); a queue runs one item at a time (the writeback workqueue has
  * {@code max_active 1}), so a wait inside a work item can only be served by other queues or timers.
  * Writeback I/O completes as a work item of its own ({@link #submitIo}), and the writeback queue's
- * work runs between the parts of a split bio ({@link #beforeSplitRemainder}).
+ * work runs between the parts of a split bio ({@link #beforeSplitRemainder}); a work item that
+ * would wait there leaves the rest of its work for later instead ({@link #deferBlocked}).
  */
 public final class VirtualScheduler implements Scheduler {
     private long now;

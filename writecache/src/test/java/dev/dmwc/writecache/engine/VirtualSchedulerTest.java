@@ -10,8 +10,9 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * What runs when in virtual time. The end-to-end check of the split-bio rule is the kernel's
- * scenario {@code test-data/kernel/ssd-split-write-second-writeback} in {@code KernelEquivalenceTest}.
+ * What runs when in virtual time. The end-to-end checks of the split-bio rules are the kernel's
+ * scenarios {@code test-data/kernel/ssd-split-write-second-writeback} and
+ * {@code ssd-split-write-throttled-writeback} in {@code KernelEquivalenceTest}.
  */
 class VirtualSchedulerTest {
     private final VirtualScheduler sched = new VirtualScheduler();
