@@ -18,6 +18,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 3 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ -f "$1" ] || { echo "oracle-trace: no script $1" >&2; exit 2; }
 SCRIPT=$(realpath "$1") OUTDIR=$2 AT=$3
 shift 3
 ORACLE=
