@@ -1468,7 +1468,7 @@ public final class Writecache implements AutoCloseable {
         return true;
     }
 
-    /** {@code READ_ONCE(wc->writeback_size)} outside wc_lock ({@link #submitRuns}). */
+    /** {@code READ_ONCE(wc->writeback_size)} outside wc_lock ({@link #throttle}). */
     private static final java.lang.invoke.VarHandle WRITEBACK_SIZE;
 
     static {

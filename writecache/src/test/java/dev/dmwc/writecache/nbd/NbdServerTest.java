@@ -274,7 +274,6 @@ class NbdServerTest {
         return b;
     }
 
-    /** A socket path in use, or not a socket, is refused and left alone; a socket left by a server that is gone is replaced. */
     /**
      * A TCP client that resets its connection (SO_LINGER 0: a killed client's kernel does the same)
      * while the server waits for its next request: the log says the client hung up, not the bare
@@ -297,6 +296,7 @@ class NbdServerTest {
         }
     }
 
+    /** The log line for a peer that went away: what happened, then the errno text; other errors as they are. */
     @Test
     void aClientThatHangsUpIsLoggedAsSuch() {
         assertEquals("the client hung up during the handshake (Broken pipe)",
@@ -306,6 +306,7 @@ class NbdServerTest {
         assertEquals("Input/output error", NbdServer.failure(new java.io.IOException("Input/output error"), true));
     }
 
+    /** A socket path in use, or not a socket, is refused and left alone; a socket left by a server that is gone is replaced. */
     @Test
     void aUnixPathInUseOrNotASocketIsRefused(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
         java.nio.file.Path file = java.nio.file.Files.writeString(dir.resolve("notes.txt"), "keep me");
