@@ -38,6 +38,13 @@ final class ScriptCommand implements Callable<Integer> {
                     + "instead of fresh zero devices, as runscript.sh --images does.")
     List<Path> images;
 
+    @Option(names = "--shuffle-schedule", paramLabel = "SEED",
+            description = "Run background work (writeback, commits, I/O completions) in an order drawn from SEED instead of "
+                    + "the order the kernel was traced taking: any queue may run next, and any amount of work may run between "
+                    + "the parts of a split write. Runs with different seeds that differ show that the script's result "
+                    + "depends on timing (a scenario meant to be exact should not).")
+    Long shuffleSeed;
+
     @Spec
     CommandSpec spec;
 
@@ -83,6 +90,9 @@ final class ScriptCommand implements Callable<Integer> {
             throw new Main.UsageError("cannot make OUTDIR " + outDir + " (" + e.getMessage() + ")");
         }
         ScriptRunner r = new ScriptRunner(s, outDir, backend, fm);
+        if (shuffleSeed != null) {
+            r.withScheduler(dev.dmwc.writecache.engine.VirtualScheduler.shuffled(shuffleSeed));
+        }
         if (images != null) {
             for (Path p : images) {
                 if (!Files.isRegularFile(p)) {

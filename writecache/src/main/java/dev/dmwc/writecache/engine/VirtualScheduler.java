@@ -6,7 +6,10 @@ import java.util.Deque;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -17,6 +20,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * Writeback I/O completes as a work item of its own ({@link #submitIo}), and the writeback queue's
  * work runs between the parts of a split bio ({@link #beforeSplitRemainder}); a work item that
  * would wait there leaves the rest of its work for later instead ({@link #deferBlocked}).
+ *
+ * <p>{@link #shuffled} makes a scheduler that takes other orders the kernel could take: whichever
+ * queue runs next is drawn at random (each queue still runs its own items in order, one at a
+ * time), and between the parts of a split bio any amount of any queue's work may run. A script
+ * whose results change with the draw depends on timing that this class otherwise fixes to what
+ * the kernel was traced doing; those are the scripts worth running on the kernel.
  */
 public final class VirtualScheduler implements Scheduler {
     private long now;
@@ -27,6 +36,27 @@ public final class VirtualScheduler implements Scheduler {
 
     private boolean inSplit;
     private boolean deferred;
+    /** Null: the order the kernel was traced taking; else the draws of {@link #shuffled}. */
+    private final SplittableRandom shuffle;
+
+    /** Work in the order the kernel was traced taking (FIFO across queues). */
+    public VirtualScheduler() {
+        this.shuffle = null;
+    }
+
+    private VirtualScheduler(long seed) {
+        this.shuffle = new SplittableRandom(seed);
+    }
+
+    /**
+     * A scheduler whose order of work is drawn from {@code seed}: the next queue to run is any
+     * runnable one, and between the parts of a split bio none, some or all pending work runs (the
+     * kernel on another machine, or on several CPUs, may do any of these). The same seed gives the
+     * same order.
+     */
+    public static VirtualScheduler shuffled(long seed) {
+        return new VirtualScheduler(seed);
+    }
 
     private final class WorkImpl implements Work {
         final String queue;
@@ -114,21 +144,51 @@ public final class VirtualScheduler implements Scheduler {
     /** Run one runnable work item of {@code queue} (any queue: null); false if none. */
     private boolean runOneOf(String queue) {
         deferred = false;
-        for (Iterator<WorkImpl> it = pending.iterator(); it.hasNext();) {
-            WorkImpl w = it.next();
-            if ((queue == null || w.queue.equals(queue)) && !running.contains(w.queue)) {
-                it.remove();
-                w.isPending = false;
-                running.add(w.queue);
-                try {
-                    w.body.run();
-                } finally {
-                    running.remove(w.queue);
-                }
-                return true;
+        WorkImpl next = shuffle == null ? firstRunnable(queue) : drawRunnable(queue);
+        if (next == null) {
+            return false;
+        }
+        pending.remove(next);
+        next.isPending = false;
+        running.add(next.queue);
+        try {
+            next.body.run();
+        } finally {
+            running.remove(next.queue);
+        }
+        return true;
+    }
+
+    private boolean runnable(WorkImpl w, String queue) {
+        return (queue == null || w.queue.equals(queue)) && !running.contains(w.queue);
+    }
+
+    private WorkImpl firstRunnable(String queue) {
+        for (WorkImpl w : pending) {
+            if (runnable(w, queue)) {
+                return w;
             }
         }
-        return false;
+        return null;
+    }
+
+    /** The first item of a queue drawn among those with runnable work: queues keep their own order. */
+    private WorkImpl drawRunnable(String queue) {
+        Map<String, WorkImpl> heads = new LinkedHashMap<>();
+        for (WorkImpl w : pending) {
+            if (runnable(w, queue)) {
+                heads.putIfAbsent(w.queue, w);
+            }
+        }
+        if (heads.isEmpty()) {
+            return null;
+        }
+        int pick = shuffle.nextInt(heads.size());
+        Iterator<WorkImpl> it = heads.values().iterator();
+        for (int i = 0; i < pick; i++) {
+            it.next();
+        }
+        return it.next();
     }
 
     /** Fire the earliest due timer (advancing time to it) if one is due by {@code limit}. */
@@ -173,6 +233,13 @@ public final class VirtualScheduler implements Scheduler {
     public void beforeSplitRemainder(String queue) {
         inSplit = true;
         try {
+            if (shuffle != null && shuffle.nextInt(3) != 0) {
+                // another order: a few items of any queue (none, when the first draw says stop)
+                while (shuffle.nextInt(3) != 0 && runOneOf(null)) {
+                    // keep going
+                }
+                return;
+            }
             // a writeback that walked too far queues itself again, and the kworker runs it next;
             // one that sleeps in its throttle (deferBlocked) holds the queue until it wakes
             while (runOneOf(queue) && !deferred) {

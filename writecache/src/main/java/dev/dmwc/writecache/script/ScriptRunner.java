@@ -35,7 +35,7 @@ public final class ScriptRunner {
     private final FaultMode faultMode;
     private final List<String> transcript = new ArrayList<>();
     private final List<String> kernelLog = new ArrayList<>();
-    private final VirtualScheduler sched = new VirtualScheduler();
+    private VirtualScheduler sched = new VirtualScheduler();
     private final Consumer<String> log = kernelLog::add;
 
     private Path originPath;
@@ -67,6 +67,15 @@ public final class ScriptRunner {
     public ScriptRunner withImages(Path origin, Path cache) {
         this.initialOrigin = origin;
         this.initialCache = cache;
+        return this;
+    }
+
+    /**
+     * Run on {@code scheduler} instead of one taking the order the kernel was traced taking
+     * ({@link VirtualScheduler#shuffled}: does this script's result depend on timing?). Before {@link #run}.
+     */
+    public ScriptRunner withScheduler(VirtualScheduler scheduler) {
+        this.sched = scheduler;
         return this;
     }
 

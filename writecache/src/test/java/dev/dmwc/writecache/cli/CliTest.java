@@ -3,6 +3,7 @@ package dev.dmwc.writecache.cli;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -1013,6 +1014,25 @@ class CliTest {
         Run quiet = run("script", "../test-data/kernel/ssd-beyond-end/script.wcs", dir.resolve("ok").toString());
         assertEquals(0, quiet.code(), quiet.err());
         assertEquals("", quiet.err(), "a run on the kernel's path prints nothing");
+    }
+
+    @Test
+    void scriptShuffleScheduleShowsWhetherAResultDependsOnTiming() throws Exception {
+        String split = "../test-data/kernel/ssd-split-write-second-writeback/script.wcs";
+        assertEquals(0, run("script", split, dir.resolve("traced").toString()).code());
+        assertEquals(0, run("script", "--shuffle-schedule", "1", split, dir.resolve("shuffled").toString()).code());
+        assertNotEquals(Files.readString(dir.resolve("traced").resolve("transcript.txt")),
+                Files.readString(dir.resolve("shuffled").resolve("transcript.txt")),
+                "another order of writeback between the parts of the split write leaves another free count");
+        String settled = "../test-data/kernel/ssd-writeback/script.wcs";
+        assertEquals(0, run("script", settled, dir.resolve("a").toString()).code());
+        assertEquals(0, run("script", "--shuffle-schedule", "3", settled, dir.resolve("b").toString()).code());
+        assertEquals(Files.readString(dir.resolve("a").resolve("transcript.txt")), Files.readString(dir.resolve("b").resolve("transcript.txt")));
+        assertArrayEquals(Files.readAllBytes(dir.resolve("a").resolve("cache.img")), Files.readAllBytes(dir.resolve("b").resolve("cache.img")),
+                "a script that settles comes out the same in any order");
+        Run bad = run("script", "--shuffle-schedule", "x", settled, dir.resolve("c").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--shuffle-schedule"), bad.err());
     }
 
     @Test

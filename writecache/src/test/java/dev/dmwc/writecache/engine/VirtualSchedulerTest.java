@@ -92,6 +92,58 @@ class VirtualSchedulerTest {
         ran.add("writeback: run 2");
     }
 
+    /** Queue a1..a3, b1..b3 and two I/Os, run everything on {@code s}, and return the order. */
+    private static List<String> runAll(VirtualScheduler s) {
+        List<String> order = new ArrayList<>();
+        for (String q : new String[] {"a", "b"}) {
+            for (int i = 1; i <= 3; i++) {
+                String name = q + i;
+                s.newWork(q, name, () -> order.add(name)).queue();
+            }
+        }
+        s.submitIo(() -> order.add("io1"));
+        s.submitIo(() -> order.add("io2"));
+        s.runPending();
+        return order;
+    }
+
+    @Test
+    void aShuffledScheduleDrawsTheNextQueueButKeepsEachQueuesOwnOrder() {
+        assertEquals(List.of("a1", "a2", "a3", "b1", "b2", "b3", "io1", "io2"), runAll(new VirtualScheduler()),
+                "the traced order: first queued, first run");
+        java.util.Set<List<String>> seen = new java.util.HashSet<>();
+        for (long seed = 1; seed <= 20; seed++) {
+            List<String> order = runAll(VirtualScheduler.shuffled(seed));
+            assertEquals(8, order.size(), "everything runs: " + order);
+            assertTrue(order.indexOf("a1") < order.indexOf("a2") && order.indexOf("a2") < order.indexOf("a3")
+                    && order.indexOf("b1") < order.indexOf("b2") && order.indexOf("b2") < order.indexOf("b3"),
+                    "a queue runs its items in order: " + order);
+            assertEquals(order, runAll(VirtualScheduler.shuffled(seed)), "the same seed, the same order");
+            seen.add(order);
+        }
+        assertTrue(seen.size() >= 10, "20 seeds give many orders, not one: " + seen);
+        assertTrue(seen.stream().anyMatch(o -> o.indexOf("io2") < o.indexOf("io1")), "I/Os complete in any order: " + seen);
+    }
+
+    @Test
+    void aShuffledScheduleRunsAnyAmountOfAnyWorkBetweenTheParts() {
+        java.util.Set<List<String>> seen = new java.util.HashSet<>();
+        for (long seed = 1; seed <= 40; seed++) {
+            VirtualScheduler s = VirtualScheduler.shuffled(seed);
+            List<String> order = new ArrayList<>();
+            s.submitIo(() -> order.add("copy"));
+            s.newWork("endio", "endio", () -> order.add("endio")).queue();
+            s.newWork("wq", "writeback", () -> order.add("writeback")).queue();
+            s.beforeSplitRemainder("wq");
+            seen.add(List.copyOf(order));
+            s.runPending();
+            assertEquals(3, order.size(), "the rest runs afterwards: " + order);
+        }
+        assertTrue(seen.contains(List.of("writeback")), "the traced order is one of them: " + seen);
+        assertTrue(seen.contains(List.of()), "nothing at all is another: " + seen);
+        assertTrue(seen.stream().anyMatch(o -> o.contains("copy") || o.contains("endio")), "and work of other queues: " + seen);
+    }
+
     @Test
     void nothingQueuedOnTheWokenQueueRunsNothing() {
         sched.submitIo(() -> ran.add("copy"));

@@ -24,6 +24,8 @@ final class RandomScript {
     /** Draws added after the first release of this class, so that older seeds keep their main sequence. */
     private final SplittableRandom extra;
     private final boolean pmem;
+    /** {@link #generateSplitting}: larger writes, which the ssd freelist splits into parts. */
+    private boolean largeWrites;
     private final List<String> ops = new ArrayList<>();
     private int bsSectors;
     private long originSectors;
@@ -49,6 +51,22 @@ final class RandomScript {
         boolean pmem = mode != null ? mode.equals("p") : (seed & 1) == 1;
         RandomScript s = new RandomScript(seed, pmem);
         s.build(length);
+        return s.ops;
+    }
+
+    /**
+     * A script of the same kind whose writes are larger (up to 64 blocks, half of them over 8), in
+     * a cache of 1 or 2 MiB: in ssd mode such a write often lands on a fragmented freelist and is
+     * split, and a part may cross the high watermark, which is where dmwc's order of background
+     * work decides the result (ScheduleScreen). The same seed gives another script than
+     * {@link #generate}.
+     */
+    static List<String> generateSplitting(long seed, String mode, int length) {
+        boolean pmem = mode != null ? mode.equals("p") : (seed & 1) == 1;
+        RandomScript s = new RandomScript(seed, pmem);
+        s.largeWrites = true;
+        s.build(length);
+        s.ops.set(0, s.ops.get(0) + ", large writes");
         return s.ops;
     }
 
@@ -204,7 +222,7 @@ final class RandomScript {
 
     private void write(boolean fua) {
         long start = alignedStart(16);
-        int blocks = 1 + rnd.nextInt(rnd.nextInt(4) == 0 ? 32 : 4);
+        int blocks = largeWrites ? 1 + rnd.nextInt(rnd.nextBoolean() ? 64 : 8) : 1 + rnd.nextInt(rnd.nextInt(4) == 0 ? 32 : 4);
         long nsect = Math.min((long) blocks * bsSectors, originSectors - start);
         ops.add("write " + start + " " + nsect + " w" + (++tags) + (fua ? " fua" : ""));
         cachedBound += nsect / bsSectors;
