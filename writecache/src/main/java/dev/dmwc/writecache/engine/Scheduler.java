@@ -64,7 +64,7 @@ public interface Scheduler {
     /**
      * Send one I/O to a device; {@code io} performs it and then its completion. The kernel's bios
      * are asynchronous: many are in flight at once. Default: now, on the caller's thread;
-     * {@link VirtualScheduler}: as a work item of its own, after the one that submitted it.
+     * {@link VirtualScheduler}: as a work item of its own, when no other work can run.
      */
     default void submitIo(Runnable io) {
         io.run();

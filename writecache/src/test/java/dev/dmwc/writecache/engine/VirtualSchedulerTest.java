@@ -33,8 +33,31 @@ class VirtualSchedulerTest {
         assertTrue(endio.pending());
         assertFalse(sched.idle());
         sched.runPending();
-        assertEquals(List.of("writeback", "copy 1", "endio"), ran, "the rest runs in queue order afterwards");
+        assertEquals(List.of("writeback", "endio", "copy 1"), ran, "the rest runs afterwards, the device's completion last");
         assertTrue(sched.idle());
+    }
+
+    @Test
+    void workQueuedAfterAnIoRunsBeforeTheIoCompletes() {
+        // kernel seed 1677 (pmem, message cleaner): the writeback worker's rounds run back to back,
+        // each queuing the next, while the FUA writes of the first rounds are still at the origin
+        int[] rounds = {0};
+        Scheduler.Work[] self = new Scheduler.Work[1];
+        self[0] = sched.newWork("wq", "writeback", () -> {
+            ran.add("writeback " + ++rounds[0]);
+            if (rounds[0] < 3) {
+                self[0].queue();   // WRITEBACK_LATENCY: queue_work(writeback_work), then submit this round's runs
+            }
+            int round = rounds[0];
+            sched.submitIo(() -> {
+                ran.add("write " + round);
+                sched.newWork("endio", "endio", () -> ran.add("endio")).queue();
+            });
+        });
+        self[0].queue();
+        sched.runPending();
+        assertEquals(List.of("writeback 1", "writeback 2", "writeback 3", "write 1", "endio", "write 2", "endio", "write 3", "endio"), ran,
+                "the rounds first, then each completion and the endio work it wakes");
     }
 
     @Test
@@ -110,7 +133,7 @@ class VirtualSchedulerTest {
     @Test
     void aShuffledScheduleDrawsTheNextQueueButKeepsEachQueuesOwnOrder() {
         assertEquals(List.of("a1", "a2", "a3", "b1", "b2", "b3", "io1", "io2"), runAll(new VirtualScheduler()),
-                "the traced order: first queued, first run");
+                "the traced order: first queued, first run, and I/O when no work is left");
         java.util.Set<List<String>> seen = new java.util.HashSet<>();
         for (long seed = 1; seed <= 20; seed++) {
             List<String> order = runAll(VirtualScheduler.shuffled(seed));
