@@ -145,7 +145,7 @@ public final class DeviceDax {
                 for (long off = 0; off < end; off += buf.length) {
                     int n = (int) Math.min(buf.length, end - off);
                     base.read(off, buf, 0, n);
-                    if (!allZero(buf, n)) {
+                    if (!SparseFiles.allZero(buf, n)) {
                         out.seek(off);
                         out.write(buf, 0, n);
                     }
@@ -153,15 +153,6 @@ public final class DeviceDax {
                 out.setLength(size);
             }
         });
-    }
-
-    private static boolean allZero(byte[] b, int n) {
-        for (int i = 0; i < n; i++) {
-            if (b[i] != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static long attribute(Path p, String name) throws IOException {

@@ -13,6 +13,22 @@ import java.nio.file.Path;
 public final class SparseFiles {
     private SparseFiles() {}
 
+    private static final byte[] ZEROS = new byte[1 << 16];
+
+    /**
+     * Whether the first {@code n} bytes of {@code b} are all zero: a chunk a sparse copy leaves as a
+     * hole. Chunks of any size; compared 64 KiB at a time ({@link java.util.Arrays#mismatch}).
+     */
+    public static boolean allZero(byte[] b, int n) {
+        for (int off = 0; off < n; off += ZEROS.length) {
+            int len = Math.min(ZEROS.length, n - off);
+            if (java.util.Arrays.mismatch(b, off, off + len, ZEROS, 0, len) >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /**
      * {@code fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)} over {@code [offset, offset +
      * length)} of {@code file}: the range reads back as zeros afterwards, through any descriptor

@@ -122,7 +122,7 @@ final class ImageFiles {
                 if (got == 0) {
                     break;
                 }
-                if (!allZero(chunk, got)) {
+                if (!dev.dmwc.daxlib.SparseFiles.allZero(chunk, got)) {
                     ch.write(ByteBuffer.wrap(chunk, 0, got), length);
                 }
                 length += got;
@@ -131,15 +131,6 @@ final class ImageFiles {
         } catch (ZipException | EOFException e) {
             throw new IOException(gz + ": truncated or corrupt gzip data (" + e.getMessage() + ")", e);
         }
-    }
-
-    private static boolean allZero(byte[] b, int n) {
-        for (int i = 0; i < n; i++) {
-            if (b[i] != 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /**
