@@ -30,7 +30,10 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class VirtualScheduler implements Scheduler {
     private long now;
+    /** Queued work items, first queued first. */
     private final Deque<WorkImpl> pending = new ArrayDeque<>();
+    /** Queued I/O ({@link #submitIo}), first submitted first: each its own queue, so always runnable. */
+    private final Deque<WorkImpl> ioPending = new ArrayDeque<>();
     private final Set<String> running = new HashSet<>();
     private final List<TimerImpl> timers = new ArrayList<>();
     private int epoch;
@@ -40,7 +43,7 @@ public final class VirtualScheduler implements Scheduler {
     /** Null: the order the kernel was traced taking; else the draws of {@link #shuffled}. */
     private final SplittableRandom shuffle;
 
-    /** Work in the order the kernel was traced taking (FIFO across queues). */
+    /** Work in the order the kernel was traced taking: first queued, first run; I/O when no work item can run. */
     public VirtualScheduler() {
         this.shuffle = null;
     }
@@ -83,7 +86,7 @@ public final class VirtualScheduler implements Scheduler {
         public void queue() {
             if (!isPending && workEpoch == epoch) {
                 isPending = true;
-                pending.addLast(this);
+                (io ? ioPending : pending).addLast(this);
             }
         }
 
@@ -156,7 +159,9 @@ public final class VirtualScheduler implements Scheduler {
         if (next == null) {
             return false;
         }
-        pending.remove(next);
+        if (!(next.io ? ioPending : pending).remove(next)) {
+            throw new IllegalStateException(next + " ran but was not queued");
+        }
         next.isPending = false;
         running.add(next.queue);
         try {
@@ -176,18 +181,12 @@ public final class VirtualScheduler implements Scheduler {
      * faster than devices, so work queued after an I/O still runs before it completes.
      */
     private WorkImpl firstRunnable(String queue) {
-        WorkImpl firstIo = null;
         for (WorkImpl w : pending) {
             if (runnable(w, queue)) {
-                if (!w.io) {
-                    return w;
-                }
-                if (firstIo == null) {
-                    firstIo = w;
-                }
+                return w;
             }
         }
-        return firstIo;
+        return queue == null ? ioPending.peekFirst() : null;
     }
 
     /** The first item of a queue drawn among those with runnable work: queues keep their own order. */
@@ -196,6 +195,11 @@ public final class VirtualScheduler implements Scheduler {
         for (WorkImpl w : pending) {
             if (runnable(w, queue)) {
                 heads.putIfAbsent(w.queue, w);
+            }
+        }
+        if (queue == null) {
+            for (WorkImpl w : ioPending) {
+                heads.put(w.queue, w);
             }
         }
         if (heads.isEmpty()) {
@@ -309,7 +313,7 @@ public final class VirtualScheduler implements Scheduler {
 
     /** Whether anything is queued. */
     public boolean idle() {
-        return pending.isEmpty();
+        return pending.isEmpty() && ioPending.isEmpty();
     }
 
     @Override
@@ -342,10 +346,12 @@ public final class VirtualScheduler implements Scheduler {
     @Override
     public void shutdown() {
         epoch++;
-        for (WorkImpl w : pending) {
-            w.isPending = false;
+        for (Deque<WorkImpl> q : List.of(pending, ioPending)) {
+            for (WorkImpl w : q) {
+                w.isPending = false;
+            }
+            q.clear();
         }
-        pending.clear();
         for (TimerImpl t : timers) {
             t.due = -1;
         }
