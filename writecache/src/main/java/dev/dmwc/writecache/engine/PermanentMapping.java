@@ -7,6 +7,7 @@ import dev.dmwc.daxlib.Pmem;
 import java.io.IOException;
 import net.openhft.chronicle.bytes.MappedBytesStore;
 import net.openhft.chronicle.bytes.MappedFile;
+import net.openhft.chronicle.core.io.BackgroundResourceReleaser;
 import net.openhft.chronicle.core.io.ReferenceOwner;
 
 /**
@@ -64,5 +65,13 @@ final class PermanentMapping implements AutoCloseable {
         }
         store.release(owner);
         file.releaseLast();
+        // Chronicle Bytes 2.27ea9: a single-mapping file keeps its reference to the store after its
+        // own release, and the pages stayed mapped until exit (a pmem cache file deleted after a
+        // run, as `script` does for its next run, kept its blocks: session 22 filled the disk with
+        // them). Drop that reference, and let the releaser unmap now, not on its own thread later.
+        if (store.refCount() > 0) {
+            store.releaseLast();
+        }
+        BackgroundResourceReleaser.releasePendingResources();
     }
 }
