@@ -42,12 +42,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * result in dmwc ({@link ScheduleScreen}); the others are replaced before the kernel sees them.
  * Together about one ssd script in 16 passes, against one in 190 of the default profile; in pmem
  * mode fewer (2 in 150), so {@code -Ddmwc.kernelDiff.mode=s} (or {@code p}) fixes the mode, which
- * otherwise alternates with the seed. A
- * screened script may depend on timing on the kernel too (the oracle's CPU is emulated, its
+ * otherwise alternates with the seed.
+ *
+ * <p>A screened script may depend on timing on the kernel too (the oracle's CPU is emulated, its
  * devices are files on the host), so it runs on the kernel twice: when the two runs agree, dmwc
  * must match them; when they differ ({@code kernel-varies.txt} says how), dmwc must match one of
- * them. Screened seeds keep their own folders ({@code kernel-diff/screened-N}, {@code
- * screened-large-N}), since seed N names another script there.
+ * them. Each combination of knobs has its own folders ({@code kernel-diff/screened-large-s-N} for
+ * all three), since {@code seed-N} names another script.
  */
 class RandomScriptsKernelIT {
     static final int DEFAULT_SCRIPTS = 6;
