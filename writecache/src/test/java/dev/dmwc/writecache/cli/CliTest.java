@@ -392,7 +392,8 @@ class CliTest {
                 while (filesIn(work).isEmpty() && System.currentTimeMillis() < deadline && p.isAlive()) {
                     Thread.sleep(20);
                 }
-                Thread.sleep(1500); // the first write is replayed, the second is a minute away
+                // the first write is replayed, the second is a minute away: the replay goes idle
+                waitUntilIdle(p);
                 assertEquals(130, sigterm(p, "replay"), Files.readString(out));
                 String text = Files.readString(out);
                 String j = Files.readString(Path.of(args[args.length - 2])).replaceAll("\\s+", "");
@@ -475,6 +476,26 @@ class CliTest {
     private static Process child(Path out, String... args) throws java.io.IOException {
         return new ProcessBuilder(childCommand(args)).redirectError(ProcessBuilder.Redirect.DISCARD)
                 .redirectOutput(out == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(out.toFile())).start();
+    }
+
+    /**
+     * Until process {@code p} has used (almost) no CPU for 1.5 s, or 50 s have passed: a replay
+     * in a long pause of its trace. A fixed sleep was too short on a loaded machine (CI beside a
+     * build: the first request was not yet replayed after 1.5 s).
+     */
+    private static void waitUntilIdle(Process p) throws Exception {
+        Path stat = Path.of("/proc", Long.toString(p.pid()), "stat");
+        long deadline = System.currentTimeMillis() + 50_000;
+        long last = -1;
+        int idleSamples = 0;
+        while (idleSamples < 6 && System.currentTimeMillis() < deadline && p.isAlive()) {
+            String text = Files.readString(stat);
+            String[] f = text.substring(text.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime + stime
+            idleSamples = last >= 0 && ticks - last <= 1 ? idleSamples + 1 : 0;
+            last = ticks;
+            Thread.sleep(250);
+        }
     }
 
     private static List<Path> filesIn(Path d) throws java.io.IOException {
