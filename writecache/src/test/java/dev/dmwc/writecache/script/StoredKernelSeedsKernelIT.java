@@ -24,7 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * did not finish (a line {@code !! runner} in the transcript) are left out.
  *
  * <p>{@code mvn -B verify -Pkernel -pl daxlib,writecache -Dit.test=StoredKernelSeedsKernelIT}
- * (session 22: 1,131 results, 100 s). Without any stored result it is skipped and says so.
+ * (session 22: 1,144 results, 117 s). Without any stored result it is skipped and says so. The
+ * kernel profile runs its ITs in name order, so in a whole {@code -Pkernel} run (CI) it follows
+ * {@link RandomScriptsKernelIT} and runs again the seeds that one just left.
  */
 class StoredKernelSeedsKernelIT {
     private static final String[] FILES = {"transcript.txt", "origin.img", "cache.img"};
