@@ -13,12 +13,15 @@
  *   dmwc_memcpy_flushcache_clflushopt() the dm-writecache "optimized" variant for >= 768 bytes:
  *                                     plain copy, then clflushopt of every line
  * Nothing here fences except dmwc_drain(): callers say where durability happens.
+ * And one switch of the thread's protection key rights (pkey_set), for the pku backend.
  */
+#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cpuid.h>
 #include <immintrin.h>
+#include <sys/mman.h>
 
 #define CL 64
 
@@ -256,4 +259,17 @@ DMWC_JNI(assign16MemcpyFlushcache)(void *env, void *cls, int64_t entry, int64_t 
 	(void)cls;
 	dmwc_assign16_memcpy_flushcache((void *)(uintptr_t)entry, lo, hi, (void *)(uintptr_t)dst,
 					(const void *)(uintptr_t)src, (size_t)len);
+}
+
+/*
+ * JNI entry point of the pku backend's window switch, for class dev.dmwc.daxlib.JniPkeys: glibc's
+ * pkey_set (RDPKRU, then WRPKRU of the thread's register with the key's two bits replaced). A
+ * bracketed access switches it twice; through JNA that was two generic dispatches per access.
+ */
+__attribute__((visibility("default"))) int32_t Java_dev_dmwc_daxlib_JniPkeys_set(void *env, void *cls, int32_t pkey,
+									     int32_t rights)
+{
+	(void)env;
+	(void)cls;
+	return pkey_set(pkey, (unsigned int)rights);
 }

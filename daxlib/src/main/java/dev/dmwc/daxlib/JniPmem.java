@@ -9,8 +9,9 @@ import java.nio.file.StandardCopyOption;
  * The hot persistence primitives of libdmwcnative called through JNI rather than JNA: the same
  * library, copied from the class path and linked with {@link System#load}. A JNA direct call pays
  * for its generic argument dispatch on every call (measured in BENCHMARKS.md: as much as the 4 KiB
- * copy it makes); a JNI static method with primitive arguments does not. Everything else in
- * daxlib (mmap, pkeys, cpuid) stays on JNA. {@link #available()} is false, with
+ * copy it makes); a JNI static method with primitive arguments does not. The pku window switch
+ * is the other hot call ({@link JniPkeys}, linked from this library); everything else in daxlib
+ * (mmap, pkey allocation, cpuid) stays on JNA. {@link #available()} is false, with
  * {@link #loadError()} saying why, when the library or the JNI symbols are missing; callers then
  * use {@link NativeLib}.
  */

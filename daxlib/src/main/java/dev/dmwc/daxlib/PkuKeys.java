@@ -6,6 +6,8 @@ package dev.dmwc.daxlib;
  */
 final class PkuKeys implements ProtectionKeys {
     private final int pkey;
+    /** Switch the window through JNI ({@link JniPkeys}) when the library has it, else through JNA. */
+    private final boolean jni = JniPkeys.available();
 
     PkuKeys() {
         String why = unavailableReason();
@@ -48,11 +50,19 @@ final class PkuKeys implements ProtectionKeys {
         if (Posix.pkey_mprotect(addr, len, Posix.PROT_READ | Posix.PROT_WRITE, pkey) != 0) {
             throw new IllegalStateException("pkey_mprotect failed: errno " + Posix.errno());
         }
-        Posix.pkey_set(pkey, Posix.PKEY_DISABLE_ACCESS);
+        setRights(Posix.PKEY_DISABLE_ACCESS);
     }
 
-    @Override public void open() { Posix.pkey_set(pkey, 0); }
-    @Override public void close() { Posix.pkey_set(pkey, Posix.PKEY_DISABLE_ACCESS); }
+    @Override public void open() { setRights(0); }
+    @Override public void close() { setRights(Posix.PKEY_DISABLE_ACCESS); }
+
+    private void setRights(int rights) {
+        if (jni) {
+            JniPkeys.set(pkey, rights);
+        } else {
+            Posix.pkey_set(pkey, rights);
+        }
+    }
     @Override public boolean checkedInSoftware() { return false; }
 
     @Override

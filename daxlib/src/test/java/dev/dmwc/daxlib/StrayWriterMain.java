@@ -3,8 +3,8 @@ package dev.dmwc.daxlib;
 import java.nio.file.Path;
 
 /**
- * Run in a child JVM by {@link MprotectStrayAccessTest}: opens the device with the mprotect
- * backend, makes an allowed access inside a setReadwrite/setNoaccess bracket, reports it, then
+ * Run in a child JVM by {@link HardwareStrayAccessTest}: opens the device (argument 1) with the
+ * backend named by argument 2 ({@code mprotect} or {@code pku}), makes an allowed access inside a setReadwrite/setNoaccess bracket, reports it, then
  * stores through the protected address without opening access. That store must kill the JVM with
  * SIGSEGV; if it returns, this prints "stray store survived" and exits 0 (the test then fails).
  */
@@ -13,7 +13,7 @@ public final class StrayWriterMain {
 
     public static void main(String[] args) throws Exception {
         try (DaxDevice d = DaxDevice.open(Path.of(args[0]),
-                new DaxDevice.Options().backend(ProtectionKeys.Backend.MPROTECT))) {
+                new DaxDevice.Options().backend(ProtectionKeys.Backend.parse(args[1])))) {
             long seen;
             d.setReadwrite();
             try {
