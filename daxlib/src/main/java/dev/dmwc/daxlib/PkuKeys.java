@@ -20,8 +20,11 @@ final class PkuKeys implements ProtectionKeys {
         }
     }
 
-    /** Null when usable, else why not: CPU flag, OS enablement, or pkey_alloc refusing. */
+    /** Null when usable, else why not: switched off, CPU flag, OS enablement, or pkey_alloc refusing. */
     static String unavailableReason() {
+        if (Boolean.getBoolean("dmwc.pku.disable")) {
+            return "disabled by -Ddmwc.pku.disable=true";
+        }
         CpuFeatures f = CpuFeatures.current();
         if (!f.pku()) {
             return "the CPU has no pku (protection keys for user pages)";

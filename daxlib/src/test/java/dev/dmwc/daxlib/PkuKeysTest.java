@@ -32,6 +32,17 @@ class PkuKeysTest {
     }
 
     @Test
+    void aSwitchMakesThisMachineLookLikeOneWithoutPku() {
+        System.setProperty("dmwc.pku.disable", "true");
+        try {
+            assertEquals("disabled by -Ddmwc.pku.disable=true", ProtectionKeys.Backend.PKU.unavailableReason());
+            assertEquals(ProtectionKeys.Backend.SOFTWARE, ProtectionKeys.Backend.best());
+        } finally {
+            System.clearProperty("dmwc.pku.disable");
+        }
+    }
+
+    @Test
     void theBackendOpensAndClosesOnlyItsOwnKeyForThisThread() throws Exception {
         DaxDeviceContractTest.assumeUsable(ProtectionKeys.Backend.PKU);
         PkuKeys keys = new PkuKeys();
