@@ -66,6 +66,7 @@ final class PkuKeys implements ProtectionKeys {
             Posix.pkey_set(pkey, rights);
         }
     }
+
     @Override public boolean checkedInSoftware() { return false; }
 
     @Override

@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", header = "Measure absorb and write-back beside this machine's limits.", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"How fast the cache absorbs writes and how fast it writes back, beside this machine's limits measured "
                 + "in the same run. Phases: absorb (random writes below the high watermark; baseline: raw copies into a "
-                + "mapped file of the cache's size, durable copies into a DAX mapping in pmem mode; --rounds pairs of a "
+                + "mapped file of the cache's size (at most 1 GiB, and halved, down to 64 MiB, until it fits beside the "
+                + "scratch devices), durable copies into a DAX mapping in pmem mode; --rounds pairs of a "
                 + "baseline round and an absorb round of the same bytes, the median ratio reported), drain (a "
                 + "sequential fill written back by 'message flush'; baseline: the origin's sequential 1 MiB write "
                 + "rate), overflow (twice the cache: write-back bound; its write-back rate beside the origin's sequential rate), "
@@ -212,6 +213,11 @@ final class BenchCommand implements Callable<Integer> {
         try {
             long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();
             int bs = d.target().engine().blockSize();
+            // the baseline's mapping: the cache's data area, or smaller where that is big or does not fit (DeviceOptions)
+            long mapBytes = Math.max(Math.min(cacheBytes, devices.baselineBytes) / 4096 * 4096, 1 << 20);
+            String mapSize = mapBytes < cacheBytes ? String.format(Locale.ROOT, " of %d MiB (the cache's %d MiB %s)", mapBytes >> 20,
+                    cacheBytes >> 20, mapBytes < Math.min(cacheBytes, DeviceOptions.BASELINE_MAX) ? "did not fit beside the devices" : "is past the cap")
+                    : "";
             double copy;
             String copyName;
             Bench.Baseline copyRound;
@@ -219,7 +225,7 @@ final class BenchCommand implements Callable<Integer> {
             if (mode.equals("p")) {
                 // pmem: the engine's data path is a durable copy into the DAX mapping; so is the baseline
                 try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(scratch.toFile(), "rw")) {
-                    f.setLength(Math.max((cacheBytes + 4095) / 4096 * 4096, 1 << 20)); // dax: whole pages
+                    f.setLength(mapBytes); // dax: whole pages
                 }
                 dev.dmwc.daxlib.DaxDevice s = dev.dmwc.daxlib.DaxDevice.open(scratch, new dev.dmwc.daxlib.DaxDevice.Options()
                         .backend(devices.protection == null ? dev.dmwc.daxlib.ProtectionKeys.Backend.best()
@@ -227,13 +233,13 @@ final class BenchCommand implements Callable<Integer> {
                 scratchDevice = s;
                 copy = Bench.durableCopyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
                 copyRound = bytes -> Bench.durableCopyRound(s, bs, threads, bytes, ++round[0]);
-                copyName = "durable copy (memcpy_flushcache) into a DAX mapping";
+                copyName = "durable copy (memcpy_flushcache) into a DAX mapping" + mapSize;
             } else {
-                BlockDevice s = MappedBlockDevice.create(scratch, Math.max(cacheBytes, 1 << 20), false);
+                BlockDevice s = MappedBlockDevice.create(scratch, mapBytes, false);
                 scratchDevice = s;
                 copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
                 copyRound = bytes -> Bench.copyRound(s, bs, threads, bytes, ++round[0]);
-                copyName = "raw copy into a mapped file";
+                copyName = "raw copy into a mapped file" + mapSize;
             }
             double prefaultSeconds = Double.NaN;
             if (willPrefault()) {
@@ -264,6 +270,7 @@ final class BenchCommand implements Callable<Integer> {
             run.put("block_size", bs);
             run.put("threads", threads);
             run.put("baseline_copy_mb_per_s", copy);
+            run.put("baseline_copy_mapping_bytes", mapBytes);
             run.put("baseline_origin_sequential_mb_per_s", seq);
             run.put("prefault_seconds", Double.isNaN(prefaultSeconds) ? null : prefaultSeconds);
             List<Object> ps = new ArrayList<>();

@@ -117,6 +117,9 @@ final class DeviceOptions {
      */
     boolean bench;
 
+    /** Set by {@link #open} for bench: the size of its copy baseline's mapping ({@link #baselineSize}). */
+    long baselineBytes;
+
     /** A loaded target and what must be closed with it. */
     static final class Opened {
         private final WritecacheTarget target;
@@ -284,6 +287,25 @@ final class DeviceOptions {
                 + "; writes past that will fail (device files elsewhere: --origin/--cache)");
     }
 
+    static final long BASELINE_MAX = 1L << 30;
+    static final long BASELINE_MIN = 64L << 20;
+
+    /**
+     * The size of bench's copy baseline, a scratch mapping beside the scratch devices: the cache's
+     * size, at most {@link #BASELINE_MAX} (random 4 KiB copies go no faster into a bigger one: it is
+     * far past the CPU's caches either way), halved while it does not fit in {@code free} beside
+     * {@code devices} bytes, down to {@link #BASELINE_MIN}. A device-dax or a big cache file is often
+     * larger than the memory /dev/shm has; the report names the mapping's size when it is smaller
+     * than the cache. Still too big at the floor: {@link #checkSpace} refuses.
+     */
+    static long baselineSize(long free, long devices, long cacheBytes) {
+        long size = Math.min(cacheBytes, BASELINE_MAX);
+        while (size > BASELINE_MIN && devices + size > free) {
+            size = Math.max(BASELINE_MIN, size / 2);
+        }
+        return size;
+    }
+
     private static String human(long b) {
         return b >= 1L << 30 ? String.format(java.util.Locale.ROOT, "%.1f GiB", b / (double) (1L << 30))
                 : String.format(java.util.Locale.ROOT, "%.1f MiB", b / (double) (1L << 20));
@@ -356,7 +378,10 @@ final class DeviceOptions {
         }
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : DeviceFiles.size(c);
-        checkSpace(shm, origin == null ? oSize : 0, cache == null ? cSize : 0, bench ? cSize : 0);
+        long oNeed = origin == null ? oSize : 0;
+        long cNeed = cache == null ? cSize : 0;
+        baselineBytes = bench ? baselineSize(Files.getFileStore(shm).getUsableSpace(), oNeed + cNeed, cSize) : 0;
+        checkSpace(shm, oNeed, cNeed, baselineBytes);
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));
         // a device another dmwc has open is refused before anything here touches it (the kernel opens a

@@ -183,6 +183,10 @@ class GuestHardwareKernelIT {
                 "kill -TERM $P; wait $P; echo $? > /results/serve.rc",
                 "$J -jar /opt/dmwc.jar replay --mode s --limit 10 --origin /tmp/s.img --cache /dev/dax0.0 /scenario/"
                         + trace.getFileName() + " > /results/ssd.txt 2>&1; echo $? > /results/ssd.rc",
+                // bench on it, last (it overwrites the cache): a short absorb and drain, beside their baselines
+                "$J -jar /opt/dmwc.jar bench -q --modes p --phases absorb,drain --rounds 1 --scale 0.05 --protection pku"
+                        + " --origin /tmp/b.img --origin-size 64M --cache /dev/dax0.0 --json=/results/bench.json"
+                        + " > /results/bench.txt 2>&1; echo $? > /results/bench.rc",
                 ""));
         rc = boot(work, work.resolve("devdax.img"), tar, devdax, work.resolve("devdax"), "devdax-console.log", trace);
         assertEquals(0, rc, "the device-dax boot: " + Files.readString(work.resolve("devdax-console.log")));
@@ -193,7 +197,8 @@ class GuestHardwareKernelIT {
      * pku: a threaded replay verifies every read and the written-back origin; its permanent mapping
      * is a second mmap (Chronicle Bytes maps files only); a second replay resumes what the first
      * committed (its seq_count goes on from there); dump and check read the device; serve runs on it
-     * and stops cleanly; ssd mode refuses it; {@code dmwc info} lists it.
+     * and stops cleanly; ssd mode refuses it; {@code dmwc info} lists it; bench measures absorb and
+     * drain on it.
      */
     @Test
     void aDeviceDaxIsAPmemCache() throws IOException {
@@ -232,6 +237,16 @@ class GuestHardwareKernelIT {
         String ssd = Files.readString(r.resolve("ssd.txt"));
         assertEquals("2", Files.readString(r.resolve("ssd.rc")).trim(), ssd);
         assertTrue(ssd.contains("the cache /dev/dax0.0 is a device-dax: it can only be the cache of pmem mode"), ssd);
+        String bench = Files.readString(r.resolve("bench.txt"));
+        assertEquals("0", Files.readString(r.resolve("bench.rc")).trim(), bench);
+        assertTrue(java.util.regex.Pattern.compile("cache +/dev/dax0\\.0 \\(\\d+ MiB, pmem mode\\)").matcher(bench).find()
+                && bench.contains("protection pku, strict: 0 stray accesses refused"), bench);
+        String json = Files.readString(r.resolve("bench.json"));
+        for (String phase : List.of("absorb", "drain")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                    "\"phase\": \"" + phase + "\",\\s*\"ops\": (\\d+),.*?\"ratio\": ([0-9.]+)", java.util.regex.Pattern.DOTALL).matcher(json);
+            assertTrue(m.find() && Long.parseLong(m.group(1)) > 0 && Double.parseDouble(m.group(2)) > 0, phase + " ran, with its ratio: " + json);
+        }
     }
 
     private static long seqCount(String dump) {
