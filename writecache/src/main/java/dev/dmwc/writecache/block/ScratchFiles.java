@@ -60,6 +60,11 @@ public final class ScratchFiles {
         return devicePrefix() + kind + "-";
     }
 
+    /** Where scratch devices go by default: /dev/shm (memory), else the temporary directory. */
+    public static Path defaultDir() {
+        return Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
     /**
      * A new empty file {@code dmwc-PID-KIND-N…SUFFIX} in {@code dir} ({@link Files#createTempFile}), registered.
      * The first file made in a directory sweeps it first ({@link #sweep}).

@@ -78,6 +78,12 @@ final class BenchCommand implements Callable<Integer> {
                     + "is given (faulting in a sparse file on disk would allocate all of it)")
     Boolean prefault;
 
+    @Option(names = "--baseline-dir", paramLabel = "DIR",
+            description = "Where the absorb baseline's scratch file goes (default: /dev/shm, else the temporary directory). "
+                    + "With the cache on persistent memory, a directory on a DAX file system makes the pmem baseline a "
+                    + "durable copy into persistent memory too, as the cache's data path is, not into DRAM.")
+    Path baselineDir;
+
     @picocli.CommandLine.Mixin
     JsonOutput json;
 
@@ -106,6 +112,10 @@ final class BenchCommand implements Callable<Integer> {
                 throw new Main.UsageError("--modes: s and/or p, not '" + m + "'");
             }
         }
+        if (baselineDir != null && !Files.isDirectory(baselineDir)) {
+            throw new Main.UsageError("--baseline-dir: " + baselineDir + " is not a directory");
+        }
+        devices.baselineDir = baselineDir;
         devices.backend(modes.contains("p")); // refused now, not after the ssd runs
         devices.faultMode();
         for (int bs : devices.blockSizes) {
@@ -207,8 +217,7 @@ final class BenchCommand implements Callable<Integer> {
         devices.bench = true;
         DeviceOptions.Opened d = devices.open();
         // registered: a bench stopped by SIGINT or SIGTERM leaves nothing in /dev/shm
-        Path scratch = ScratchFiles.createFile(Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" : System.getProperty("java.io.tmpdir")),
-                "bench-copy", ".img");
+        Path scratch = ScratchFiles.createFile(devices.baselineDir(), "bench-copy", ".img");
         AutoCloseable scratchDevice = null;
         try {
             long cacheBytes = d.target().engine().nBlocks() * d.target().engine().blockSize();
@@ -271,6 +280,7 @@ final class BenchCommand implements Callable<Integer> {
             run.put("threads", threads);
             run.put("baseline_copy_mb_per_s", copy);
             run.put("baseline_copy_mapping_bytes", mapBytes);
+            run.put("baseline_copy_dir", devices.baselineDir().toString());
             run.put("baseline_origin_sequential_mb_per_s", seq);
             run.put("prefault_seconds", Double.isNaN(prefaultSeconds) ? null : prefaultSeconds);
             List<Object> ps = new ArrayList<>();
@@ -330,8 +340,9 @@ final class BenchCommand implements Callable<Integer> {
     private String table(String mode, int threads, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq,
             double prefaultSeconds) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%nmode %s, %d-byte blocks, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s, origin sequential %.0f MB/s%n",
-                mode, devices.blockSize, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy, seq));
+        sb.append(String.format(Locale.ROOT, "%nmode %s, %d-byte blocks, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s (in %s), origin sequential %.0f MB/s%n",
+                mode, devices.blockSize, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy,
+                devices.baselineDir(), seq));
         sb.append(Double.isNaN(prefaultSeconds) ? "  pages not faulted in beforehand (--no-prefault, or device files given): first touches are measured"
                 : String.format(Locale.ROOT, "  every page of both devices faulted in beforehand (%.2f s, untimed)", prefaultSeconds));
         sb.append(String.format("; overflow, flush-heavy, mixed and zipf each start from a clean cache%n"));

@@ -120,6 +120,14 @@ final class DeviceOptions {
     /** Set by {@link #open} for bench: the size of its copy baseline's mapping ({@link #baselineSize}). */
     long baselineBytes;
 
+    /** bench's {@code --baseline-dir}; null: {@link ScratchFiles#defaultDir()}. */
+    Path baselineDir;
+
+    /** Where bench's copy baseline goes. */
+    Path baselineDir() {
+        return baselineDir != null ? baselineDir : ScratchFiles.defaultDir();
+    }
+
     /** A loaded target and what must be closed with it. */
     static final class Opened {
         private final WritecacheTarget target;
@@ -352,7 +360,7 @@ final class DeviceOptions {
             throw new Main.UsageError("--origin and --cache name the same file");
         }
         List<Path> temporary = new ArrayList<>();
-        Path shm = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+        Path shm = ScratchFiles.defaultDir();
         ScratchFiles.sweep(shm); // before the space check: the space of what a killed dmwc left counts
         String tag = ScratchFiles.devicePrefix();
         Path o = origin;
@@ -380,8 +388,14 @@ final class DeviceOptions {
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : DeviceFiles.size(c);
         long oNeed = origin == null ? oSize : 0;
         long cNeed = cache == null ? cSize : 0;
-        baselineBytes = bench ? baselineSize(Files.getFileStore(shm).getUsableSpace(), oNeed + cNeed, cSize) : 0;
-        checkSpace(shm, oNeed, cNeed, baselineBytes);
+        if (bench && !Files.getFileStore(baselineDir()).equals(Files.getFileStore(shm))) { // --baseline-dir elsewhere
+            baselineBytes = baselineSize(Files.getFileStore(baselineDir()).getUsableSpace(), 0, cSize);
+            checkSpace(shm, oNeed, cNeed, 0);
+            checkSpace(baselineDir(), 0, 0, baselineBytes);
+        } else {
+            baselineBytes = bench ? baselineSize(Files.getFileStore(shm).getUsableSpace(), oNeed + cNeed, cSize) : 0;
+            checkSpace(shm, oNeed, cNeed, baselineBytes);
+        }
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));
         // a device another dmwc has open is refused before anything here touches it (the kernel opens a

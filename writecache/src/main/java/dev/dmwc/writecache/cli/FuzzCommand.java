@@ -49,7 +49,7 @@ final class FuzzCommand implements Callable<Integer> {
             trace = TraceInput.resolve(trace); // before the long part, not after it
         }
         Path dir = workDir != null ? workDir
-                : Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
+                : dev.dmwc.writecache.block.ScratchFiles.defaultDir();
         Fuzzer f = new Fuzzer(dir);
         dev.dmwc.writecache.nbd.NbdFuzzer nf = new dev.dmwc.writecache.nbd.NbdFuzzer(dir);
         stoppedBy = Signals.stopGracefully("fuzz", "finishing the case in progress, then reporting", () -> {

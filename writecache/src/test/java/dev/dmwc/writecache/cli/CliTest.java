@@ -1445,6 +1445,20 @@ class CliTest {
         java.util.regex.Matcher blocks = java.util.regex.Pattern.compile("\"status\": \"\\d+ (\\d+) ").matcher(j.out());
         assertTrue(map.find() && blocks.find(), j.out());
         assertEquals(Long.parseLong(blocks.group(1)) * 4096, Long.parseLong(map.group(1)), j.out());
+        assertTrue(j.out().contains("\"baseline_copy_dir\": \"" + dev.dmwc.writecache.block.ScratchFiles.defaultDir() + "\""), j.out());
+        assertTrue(r.out().contains("MB/s (in " + dev.dmwc.writecache.block.ScratchFiles.defaultDir() + "), origin sequential"), r.out());
+        // --baseline-dir: the baseline's file goes there (on a DAX file system, into persistent memory), and is gone after
+        Path bdir = Files.createDirectories(dir.resolve("baseline"));
+        Run b = run("bench", "--modes", "p", "--phases", "absorb", "--rounds", "1", "--origin-size", "64M", "--cache-size", "8M",
+                "--json", "--origin-model", "file", "--protection", "software", "--baseline-dir", bdir.toString());
+        assertEquals(0, b.code(), b.err());
+        assertTrue(b.out().contains("\"baseline_copy_dir\": \"" + bdir + "\""), b.out());
+        try (var left = Files.list(bdir)) {
+            assertEquals(0, left.count(), "the baseline's file is removed");
+        }
+        Run noDir = run("bench", "--modes", "p", "--baseline-dir", dir.resolve("missing").toString());
+        assertEquals(2, noDir.code());
+        assertTrue(noDir.err().contains("--baseline-dir: " + dir.resolve("missing") + " is not a directory"), noDir.err());
         // both devices faulted in before the phases, unless --no-prefault
         assertTrue(java.util.regex.Pattern.compile("\"prefault_seconds\": \\d").matcher(j.out()).find(), j.out());
         assertTrue(r.out().contains("every page of both devices faulted in beforehand"), r.out());
