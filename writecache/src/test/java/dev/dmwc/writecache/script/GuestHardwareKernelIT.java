@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Test;
  * SEGV_PKUERR ends the JVM) and leave the file as it was; with the relaxed fault mode such a store is
  * granted and counted. A file off the DAX file system is not mapped {@code MAP_SYNC}.</li>
  * <li>a replay with eight submitting threads, under pku, its devices on the DAX file system, verifies;</li>
+ * <li>bench runs there with its absorb baseline on the DAX file system ({@code --baseline-dir});</li>
  * <li>a store made durable just before a power cut (sysrq b) is there after the next boot's mount;</li>
  * <li>on a second NVDIMM made a device-dax ({@code /dev/dax0.0}, no file system), a pmem cache under pku:
  * a verified replay, a second one resuming the first's state, dump and check of the device.</li>
@@ -118,6 +119,12 @@ class GuestHardwareKernelIT {
                 "$J -jar /opt/dmwc.jar replay --protection pku --queue-depth 8 --verify --limit 6000 --cache-size 64M "
                         + "--origin /mnt/r-origin.img --cache /mnt/r-cache.img /scenario/" + trace.getFileName() + " > /results/replay.txt 2>&1",
                 "echo $? > /results/replay.rc",
+                // bench with its cache and its absorb baseline on the DAX file system: both durable copies into pmem
+                "$J -jar /opt/dmwc.jar bench -q --modes p --phases absorb --rounds 1 --scale 0.05 --protection pku --origin-size 64M "
+                        + "--cache /mnt/b-cache.img --cache-size 32M --baseline-dir /mnt --json=/results/bench-dax.json "
+                        + "> /results/bench-dax.txt 2>&1",
+                "echo $? > /results/bench-dax.rc",
+                "ls /mnt > /results/bench-dax-ls.txt",
                 "dd if=/dev/zero of=/mnt/dax.img bs=4096 count=16 2> /dev/null",
                 "for c in " + String.join(" ", PROBES) + "; do",
                 "  " + probe + " /mnt/dax.img $c > /results/$c.txt 2>&1",
@@ -313,6 +320,16 @@ class GuestHardwareKernelIT {
         assertEquals("0", Files.readString(out.resolve("replay.rc")).trim(), said);
         assertTrue(said.contains("protection pku, strict: 0 stray accesses refused; mapped MAP_SYNC (a DAX file system)"), said);
         assertTrue(said.contains("replayed  6000 requests") && said.contains(": 0 mismatches"), said);
+    }
+
+    /** bench with {@code --baseline-dir} on the DAX file system: its baseline ran there (into pmem) and left nothing. */
+    @Test
+    void benchTakesItsBaselineOnTheDaxFileSystemWhenAsked() throws IOException {
+        String bench = Files.readString(out.resolve("bench-dax.txt"));
+        assertEquals("0", Files.readString(out.resolve("bench-dax.rc")).trim(), bench);
+        assertTrue(bench.contains("MB/s (in /mnt), origin sequential") && bench.contains("cache  /mnt/b-cache.img (32 MiB, pmem mode)"), bench);
+        assertTrue(Files.readString(out.resolve("bench-dax.json")).contains("\"baseline_copy_dir\": \"/mnt\""), bench);
+        assertFalse(Files.readString(out.resolve("bench-dax-ls.txt")).contains("bench-copy"), "the baseline's file is removed");
     }
 
     @Test
