@@ -289,7 +289,8 @@ final class DeviceOptions {
                 baselineBytes > 0 ? ", the copy baseline " + human(baselineBytes) : "", human(free));
         if (bench) {
             throw new Main.UsageError("the scratch devices would not fit: they take " + what + "; give a smaller --origin-size "
-                    + "or --cache-size, or device files elsewhere with --origin/--cache");
+                    + "or --cache-size, or device files elsewhere with --origin/--cache"
+                    + (baselineBytes > 0 ? ", or the baseline's file elsewhere with --baseline-dir" : ""));
         }
         System.err.println("dmwc: warning: the new devices may not fit: written whole they take " + what
                 + "; writes past that will fail (device files elsewhere: --origin/--cache)");

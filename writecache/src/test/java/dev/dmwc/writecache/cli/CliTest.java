@@ -1456,6 +1456,11 @@ class CliTest {
         try (var left = Files.list(bdir)) {
             assertEquals(0, left.count(), "the baseline's file is removed");
         }
+        // the baseline's space is checked where it goes, not in /dev/shm: /proc has none, so nothing is made
+        Run proc = run("bench", "--modes", "p", "--phases", "absorb", "--origin-size", "64M", "--cache-size", "8M", "--baseline-dir", "/proc");
+        assertEquals(2, proc.code(), proc.err());
+        assertTrue(proc.err().contains("in /proc (origin 0.0 MiB, cache 0.0 MiB, the copy baseline 8.0 MiB)")
+                && proc.err().contains("--baseline-dir"), proc.err());
         Run noDir = run("bench", "--modes", "p", "--baseline-dir", dir.resolve("missing").toString());
         assertEquals(2, noDir.code());
         assertTrue(noDir.err().contains("--baseline-dir: " + dir.resolve("missing") + " is not a directory"), noDir.err());
