@@ -15,9 +15,12 @@ import dev.dmwc.writecache.engine.ThreadedScheduler;
 import dev.dmwc.writecache.target.WritecacheTarget;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Model.CommandSpec;
@@ -271,26 +274,68 @@ final class DeviceOptions {
     }
 
     /**
-     * The scratch devices made in {@code dir} (sparse files, in memory on /dev/shm) against its free
-     * space, before any is made: bench, which fills them whole, is refused if they cannot fit; a
-     * serve whose clients could write more than fits is warned.
+     * The devices this command will make, against the free space where each goes, before any is
+     * made: bench, which fills them whole, is refused if they cannot fit; a serve whose clients
+     * could write more than fits is warned. Scratch devices go to /dev/shm, a missing file named
+     * with --origin or --cache to its own directory, bench's copy baseline to {@link #baselineDir()};
+     * those that share a file system are added up.
      */
-    private void checkSpace(Path dir, long originBytes, long cacheBytes, long baselineBytes) throws IOException {
-        long need = originBytes + cacheBytes + baselineBytes;
-        if (need == 0) {
-            return;
+    private void checkSpace(Path shm, Path o, long oNeed, Path c, long cNeed, long cSize) throws IOException {
+        Map<FileStore, long[]> need = new LinkedHashMap<>(); // origin, cache, baseline
+        Map<FileStore, Path> where = new HashMap<>();
+        if (oNeed > 0) {
+            add(need, where, dirOf(o, shm), 0, oNeed);
         }
-        long free = Files.getFileStore(dir).getUsableSpace();
-        if (need <= free) {
-            return;
+        if (cNeed > 0) {
+            add(need, where, dirOf(c, shm), 1, cNeed);
         }
-        String what = String.format(java.util.Locale.ROOT, "%s in %s (origin %s, cache %s%s), and %s is free there",
-                human(need), dir, human(originBytes), human(cacheBytes),
-                baselineBytes > 0 ? ", the copy baseline " + human(baselineBytes) : "", human(free));
         if (bench) {
-            throw new Main.UsageError("the scratch devices would not fit: they take " + what + "; give a smaller --origin-size "
-                    + "or --cache-size, or device files elsewhere with --origin/--cache"
-                    + (baselineBytes > 0 ? ", or the baseline's file elsewhere with --baseline-dir" : ""));
+            FileStore store = Files.getFileStore(baselineDir());
+            long[] there = need.getOrDefault(store, new long[3]);
+            baselineBytes = baselineSize(store.getUsableSpace(), there[0] + there[1], cSize);
+            add(need, where, baselineDir(), 2, baselineBytes);
+        } else {
+            baselineBytes = 0;
+        }
+        for (Map.Entry<FileStore, long[]> e : need.entrySet()) {
+            checkSpace(where.get(e.getKey()), e.getKey(), e.getValue());
+        }
+    }
+
+    /** The directory a device file will be made in (scratch devices: /dev/shm). */
+    private static Path dirOf(Path file, Path shm) {
+        Path parent = file.toAbsolutePath().getParent();
+        return parent != null ? parent : shm;
+    }
+
+    private static void add(Map<FileStore, long[]> need, Map<FileStore, Path> where, Path dir,
+            int slot, long bytes) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return; // making the file fails, and says so
+        }
+        FileStore store = Files.getFileStore(dir);
+        need.computeIfAbsent(store, k -> new long[3])[slot] += bytes;
+        where.putIfAbsent(store, dir);
+    }
+
+    private void checkSpace(Path dir, FileStore store, long[] bytes) throws IOException {
+        long need = bytes[0] + bytes[1] + bytes[2];
+        long free = store.getUsableSpace();
+        if (need == 0 || need <= free) {
+            return;
+        }
+        List<String> parts = new ArrayList<>();
+        String[] names = {"origin ", "cache ", "the copy baseline "};
+        for (int i = 0; i < 3; i++) {
+            if (bytes[i] > 0) {
+                parts.add(names[i] + human(bytes[i]));
+            }
+        }
+        String what = String.format(java.util.Locale.ROOT, "%s in %s (%s), and %s is free there", human(need), dir,
+                String.join(", ", parts), human(free));
+        if (bench) {
+            throw new Main.UsageError("the files bench makes would not fit: they take " + what + "; give a smaller --origin-size or --cache-size, or device files elsewhere with "
+                    + "--origin/--cache" + (bytes[2] > 0 ? ", or the baseline's file elsewhere with --baseline-dir" : ""));
         }
         System.err.println("dmwc: warning: the new devices may not fit: written whole they take " + what
                 + "; writes past that will fail (device files elsewhere: --origin/--cache)");
@@ -387,16 +432,7 @@ final class DeviceOptions {
         }
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : DeviceFiles.size(c);
-        long oNeed = origin == null ? oSize : 0;
-        long cNeed = cache == null ? cSize : 0;
-        if (bench && !Files.getFileStore(baselineDir()).equals(Files.getFileStore(shm))) { // --baseline-dir elsewhere
-            baselineBytes = baselineSize(Files.getFileStore(baselineDir()).getUsableSpace(), 0, cSize);
-            checkSpace(shm, oNeed, cNeed, 0);
-            checkSpace(baselineDir(), 0, 0, baselineBytes);
-        } else {
-            baselineBytes = bench ? baselineSize(Files.getFileStore(shm).getUsableSpace(), oNeed + cNeed, cSize) : 0;
-            checkSpace(shm, oNeed, cNeed, baselineBytes);
-        }
+        checkSpace(shm, o, newOrigin ? oSize : 0, c, newCache ? cSize : 0, cSize);
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));
         // a device another dmwc has open is refused before anything here touches it (the kernel opens a

@@ -1459,7 +1459,7 @@ class CliTest {
         // the baseline's space is checked where it goes, not in /dev/shm: /proc has none, so nothing is made
         Run proc = run("bench", "--modes", "p", "--phases", "absorb", "--origin-size", "64M", "--cache-size", "8M", "--baseline-dir", "/proc");
         assertEquals(2, proc.code(), proc.err());
-        assertTrue(proc.err().contains("in /proc (origin 0.0 MiB, cache 0.0 MiB, the copy baseline 8.0 MiB)")
+        assertTrue(proc.err().contains("the files bench makes would not fit: they take 8.0 MiB in /proc (the copy baseline 8.0 MiB)")
                 && proc.err().contains("--baseline-dir"), proc.err());
         Run noDir = run("bench", "--modes", "p", "--baseline-dir", dir.resolve("missing").toString());
         assertEquals(2, noDir.code());
@@ -1502,8 +1502,15 @@ class CliTest {
         // scratch devices that cannot fit: refused before any file is made, prefaulted or not
         Run huge = run("bench", "--modes", "s", "--phases", "absorb", "--origin-size", "64T");
         assertEquals(2, huge.code(), huge.err());
-        assertTrue(huge.err().contains("the scratch devices would not fit"), huge.err());
+        assertTrue(huge.err().contains("the files bench makes would not fit: they take ") && huge.err().contains("in /dev/shm (origin 65536.0 GiB, cache 256.0 MiB"), huge.err());
         assertEquals(2, run("bench", "--modes", "s", "--phases", "absorb", "--origin-size", "64T", "--no-prefault").code());
+        // a device file named but missing is made where it is named: its space is checked there, not in /dev/shm
+        Path farOrigin = dir.resolve("far-origin.img");
+        Run far = run("bench", "--modes", "s", "--phases", "absorb", "--origin", farOrigin.toString(), "--origin-size", "64T");
+        assertEquals(2, far.code(), far.err());
+        assertTrue(far.err().contains("the files bench makes would not fit: they take 65536.0 GiB in " + dir + " (origin 65536.0 GiB)"),
+                far.err());
+        assertFalse(Files.exists(farOrigin), "no origin made");
         // device files given: the copy baseline, a file of the cache's size in /dev/shm, is capped at 1 GiB,
         // so a 1 TiB cache file is not refused for it (the ssd metadata of so big a cache is, further on)
         if (Files.getFileStore(Path.of("/dev/shm")).getUsableSpace() < (1L << 40)) {
