@@ -47,7 +47,12 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>A screened script may depend on timing on the kernel too (the oracle's CPU is emulated, its
  * devices are files on the host), so it runs on the kernel twice: when the two runs agree, dmwc
  * must match them; when they differ ({@code kernel-varies.txt} says how), dmwc must match one of
- * them. Each combination of knobs has its own folders ({@code kernel-diff/screened-large-s-N} for
+ * them.
+ *
+ * <p>{@code -Ddmwc.kernelDiff.profile=mutate} draws {@link ScenarioMutant}s instead: a stored
+ * scenario of test-data/kernel changed in one to three ops. A mutant is not made timing-proof, so
+ * when dmwc's result differs from the kernel's the kernel runs it again, and dmwc must match one
+ * of the two. Each combination of knobs has its own folders ({@code kernel-diff/screened-large-s-N} for
  * all three), since {@code seed-N} names another script.
  */
 class RandomScriptsKernelIT {
@@ -88,18 +93,22 @@ class RandomScriptsKernelIT {
     @MethodSource("seeds")
     void dmwcAndTheKernelLeaveTheSameTranscriptAndImages(long seed) throws Exception {
         int draws = Integer.getInteger("dmwc.kernelDiff.screen", 0);
-        boolean large = switch (System.getProperty("dmwc.kernelDiff.profile", "default")) {
-            case "default" -> false;
-            case "large-writes" -> true;
-            default -> throw new IllegalArgumentException("dmwc.kernelDiff.profile: default or large-writes, not "
-                    + System.getProperty("dmwc.kernelDiff.profile"));
-        };
+        String profile = System.getProperty("dmwc.kernelDiff.profile", "default");
+        if (!profile.matches("default|large-writes|mutate")) {
+            throw new IllegalArgumentException("dmwc.kernelDiff.profile: default, large-writes or mutate, not " + profile);
+        }
+        boolean large = profile.equals("large-writes");
+        boolean mutate = profile.equals("mutate");
         String forced = System.getProperty("dmwc.kernelDiff.mode");
+        if (forced != null && mutate) {
+            throw new IllegalArgumentException("dmwc.kernelDiff.mode: a mutant keeps its scenario's mode");
+        }
         if (forced != null && !forced.matches("[sp]")) {
             throw new IllegalArgumentException("dmwc.kernelDiff.mode: s or p, not " + forced);
         }
         // a fixed mode gives odd seeds other scripts than the alternating default: another folder
-        String folder = (draws > 0 ? "screened-" : "seed-") + (large ? "large-" : "") + (forced != null ? forced + "-" : "") + seed;
+        String folder = (draws > 0 ? "screened-" : "seed-") + (large ? "large-" : "") + (mutate ? "mutant-" : "")
+                + (forced != null ? forced + "-" : "") + seed;
         Path work = Path.of("target", "kernel-diff", folder).toAbsolutePath();
         Files.createDirectories(work);
         Path script = work.resolve("script.wcs");
@@ -115,7 +124,8 @@ class RandomScriptsKernelIT {
         while (true) {
             long drawn = seed + attempt * 1_000_002L;
             String mode = forced != null ? forced : (seed & 1) == 1 ? "p" : "s";
-            List<String> ops = large ? RandomScript.generateSplitting(drawn, mode, OPS) : RandomScript.generate(drawn, mode, OPS);
+            List<String> ops = mutate ? new java.util.ArrayList<>(ScenarioMutant.generate(drawn))
+                    : large ? RandomScript.generateSplitting(drawn, mode, OPS) : RandomScript.generate(drawn, mode, OPS);
             ops.add(1, "# seed " + seed + ", attempt " + attempt);
             Files.write(script, ops);
             WcScript parsed = WcScript.parse(script, null);
@@ -145,13 +155,17 @@ class RandomScriptsKernelIT {
         runOnKernel(seed, script, kernel);
         String diff = compare(kernel, ours);
         Files.writeString(work.resolve("compare.txt"), diff.isEmpty() ? "identical\n" : diff);
-        if (draws == 0) {
+        if (draws == 0 && !mutate) {
             assertEquals("", diff, "seed " + seed + ": dmwc (right) differs from the kernel (left); script " + script + "\n" + diff);
             return;
         }
+        if (mutate && diff.isEmpty()) {
+            return;
+        }
         // A script that the screen picked depends on timing in dmwc, and may on the kernel too (the
-        // oracle's I/O completes in host time, its CPUs are emulated): the kernel runs it twice, and
-        // when the two runs differ, dmwc's result must be one of them.
+        // oracle's I/O completes in host time, its CPUs are emulated), as may a mutant that dmwc
+        // does not match: the kernel runs it again, and when the two runs differ, dmwc's result
+        // must be one of them.
         Path again = work.resolve("kernel-again");
         runOnKernel(seed, script, again);
         String kernels = compare(kernel, again);

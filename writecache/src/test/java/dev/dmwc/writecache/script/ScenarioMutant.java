@@ -1,0 +1,230 @@
+package dev.dmwc.writecache.script;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+
+/**
+ * Scripts made by changing a stored kernel scenario a little (RandomScriptsKernelIT with {@code
+ * -Ddmwc.kernelDiff.profile=mutate}). Each stored scenario was written to pin down one behaviour,
+ * and the kernel ran it; a mutant keeps its devices, table and purpose and moves one to three of its
+ * ops: deletes, duplicates or swaps them, shifts or resizes an I/O, toggles a FUA, or inserts a
+ * flush, a status, a commit message, a suspend, a reload, a power cut, a write, a discard or a
+ * read. So the kernel's time goes to states next to the ones the scenarios meant to reach, which a
+ * generator from scratch ({@link RandomScript}) seldom gets to.
+ *
+ * <p>A mutant is not made timing-proof: an inserted write is followed by {@code settle}, but a
+ * deleted {@code settle} or a moved write can leave background work to chance. The IT therefore
+ * runs the kernel a second time whenever dmwc's result differs, and accepts dmwc's when it matches
+ * either kernel run. In pmem mode a read of several blocks is split into one read per block:
+ * Linux 6.1 returns zeros for the end of a read over hits then misses
+ * (test-data/kernel-bugs/pmem-read-hits-then-misses), which a mutant could otherwise reach.
+ */
+final class ScenarioMutant {
+    static final Path KERNEL = Path.of("..", "test-data", "kernel");
+
+    private final SplittableRandom rnd;
+    private final List<String> head = new ArrayList<>();
+    private final List<String> body = new ArrayList<>();
+    private final List<String> done = new ArrayList<>();
+    private boolean pmem;
+    private int bsSectors = 8;
+    private boolean bsKnown;
+    private long originSectors;
+    private int tags;
+
+    private ScenarioMutant(long seed) {
+        this.rnd = new SplittableRandom(seed);
+    }
+
+    /** The stored scenarios, in name order. */
+    static List<Path> scenarios() {
+        try (Stream<Path> dirs = Files.list(KERNEL)) {
+            return dirs.map(d -> d.resolve("script.wcs")).filter(Files::isRegularFile).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The mutant of seed {@code seed}: a scenario drawn from {@link #scenarios()}, changed. */
+    static List<String> generate(long seed) throws IOException {
+        ScenarioMutant m = new ScenarioMutant(seed);
+        List<Path> all = scenarios();
+        Path from = all.get(m.rnd.nextInt(all.size()));
+        return m.mutate(from.getParent().getFileName().toString(), Files.readAllLines(from));
+    }
+
+    /** {@code lines} of scenario {@code name}, changed one to three times. */
+    List<String> mutate(String name, List<String> lines) {
+        boolean created = false;
+        for (String raw : lines) {
+            String op = stripComment(raw);
+            if (op.isEmpty()) {
+                continue;
+            }
+            String[] t = op.split(" ");
+            switch (t[0]) {
+                case "origin" -> originSectors = size(t[1]) / 512;
+                case "pmem" -> pmem = true;
+                case "table" -> {
+                    // the first valid block size (a scenario of refused tables starts with bad ones)
+                    if (t.length > 2 && t[2].matches("512|1024|2048|4096") && !bsKnown) {
+                        bsSectors = Integer.parseInt(t[2]) / 512;
+                        bsKnown = true;
+                    }
+                }
+                default -> { }
+            }
+            // the devices, the first table and its create stay: they are what the scenario is about
+            if (!created) {
+                head.add(op);
+                created = op.equals("create");
+            } else {
+                body.add(op);
+            }
+        }
+        List<String> original = List.copyOf(body);
+        int n = 1 + rnd.nextInt(3);
+        for (int i = 0; i < n || body.equals(original); i++) { // a swap of equal ops, say, changes nothing
+            mutateOnce();
+        }
+        List<String> out = new ArrayList<>();
+        out.add("# mutant of " + name + ": " + String.join("; ", done));
+        out.addAll(head);
+        for (String op : body) {
+            out.addAll(pmem ? splitPmemRead(op) : List.of(op));
+        }
+        return out;
+    }
+
+    private void mutateOnce() {
+        int kind = body.isEmpty() ? 6 : rnd.nextInt(7);
+        int at = body.isEmpty() ? 0 : rnd.nextInt(body.size());
+        switch (kind) {
+            case 0 -> done.add("deleted '" + body.remove(at) + "'");
+            case 1 -> {
+                body.add(at + 1, body.get(at));
+                done.add("duplicated '" + body.get(at) + "'");
+            }
+            case 2 -> {
+                if (at + 1 < body.size() && !body.get(at).equals(body.get(at + 1))) {
+                    String a = body.get(at);
+                    body.set(at, body.get(at + 1));
+                    body.set(at + 1, a);
+                    done.add("swapped '" + body.get(at + 1) + "' with the next op");
+                } else {
+                    insert(at);
+                }
+            }
+            case 3, 4, 5 -> {
+                int io = findIo(at);
+                if (io < 0) {
+                    insert(at);
+                    return;
+                }
+                String before = body.get(io);
+                String[] t = before.split(" ");
+                int s = t[0].equals("dump") ? 2 : 1;
+                long sector = Long.parseLong(t[s]);
+                long nsect = Long.parseLong(t[s + 1]);
+                if (kind == 3) {
+                    sector = Math.max(0, sector + (rnd.nextBoolean() ? 1 : -1) * bsSectors * (1L + rnd.nextInt(4)));
+                } else if (kind == 4) {
+                    nsect = rnd.nextBoolean() ? nsect * 2 : Math.max(bsSectors, nsect / 2 / bsSectors * bsSectors);
+                } else if (t[0].equals("write")) {
+                    boolean fua = t[t.length - 1].equals("fua");
+                    String w = fua ? before.substring(0, before.length() - 4) : before + " fua";
+                    body.set(io, w);
+                    done.add((fua ? "FUA taken from '" : "FUA added to '") + before + "'");
+                    return;
+                }
+                if (!t[0].equals("dump") && sector + nsect > originSectors) {
+                    nsect = Math.max(0, originSectors - sector);
+                }
+                t[s] = Long.toString(sector);
+                t[s + 1] = Long.toString(nsect);
+                if (nsect == 0 || String.join(" ", t).equals(before)) {
+                    insert(at); // clamped to what it was
+                    return;
+                }
+                body.set(io, String.join(" ", t));
+                done.add("'" + before + "' became '" + body.get(io) + "'");
+            }
+            default -> insert(at);
+        }
+    }
+
+    /** The first I/O op at or after {@code from} (wrapping around), or -1. */
+    private int findIo(int from) {
+        for (int k = 0; k < body.size(); k++) {
+            int i = (from + k) % body.size();
+            String op = body.get(i);
+            if (op.startsWith("write ") || op.startsWith("read ") || op.startsWith("discard ") || op.startsWith("dump ")) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private void insert(int at) {
+        long blocks = Math.max(1, originSectors / bsSectors);
+        long start = rnd.nextLong(Math.min(blocks, 64)) * bsSectors;
+        long len = bsSectors * (1L + rnd.nextInt(4));
+        len = Math.max(bsSectors, Math.min(len, originSectors - start));
+        List<String> ops = switch (rnd.nextInt(9)) {
+            case 0 -> List.of("flush");
+            case 1 -> List.of("status");
+            case 2 -> List.of("message flush", "settle");
+            case 3 -> List.of("suspend", "status", "resume");
+            case 4 -> List.of("reload");
+            case 5 -> List.of("crash", "create");
+            case 6 -> List.of("write " + start + " " + len + " m" + (++tags) + (rnd.nextInt(4) == 0 ? " fua" : ""), "settle");
+            case 7 -> List.of("discard " + start + " " + len);
+            default -> List.of("read " + start + " " + len);
+        };
+        body.addAll(at, ops);
+        done.add("inserted '" + String.join(", ", ops) + "'");
+    }
+
+    /** pmem mode: a read of several blocks as one read per block (see the class comment). */
+    private List<String> splitPmemRead(String op) {
+        String[] t = op.split(" ");
+        if (!t[0].equals("read") || t.length != 3) {
+            return List.of(op);
+        }
+        long sector = Long.parseLong(t[1]);
+        long nsect = Long.parseLong(t[2]);
+        if (nsect <= bsSectors || sector % bsSectors != 0 || nsect % bsSectors != 0) {
+            return List.of(op);
+        }
+        List<String> reads = new ArrayList<>();
+        for (long s = sector; s < sector + nsect; s += bsSectors) {
+            reads.add("read " + s + " " + bsSectors);
+        }
+        return reads;
+    }
+
+    private static String stripComment(String line) {
+        StringBuilder sb = new StringBuilder();
+        for (String tok : line.trim().split("\\s+")) {
+            if (tok.startsWith("#")) {
+                break;
+            }
+            if (!tok.isEmpty()) {
+                sb.append(sb.length() == 0 ? "" : " ").append(tok);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static long size(String s) {
+        char c = Character.toUpperCase(s.charAt(s.length() - 1));
+        int shift = c == 'K' ? 10 : c == 'M' ? 20 : c == 'G' ? 30 : 0;
+        return Long.parseLong(shift == 0 ? s : s.substring(0, s.length() - 1)) << shift;
+    }
+}
