@@ -280,14 +280,14 @@ final class DeviceOptions {
      * with --origin or --cache to its own directory, bench's copy baseline to {@link #baselineDir()};
      * those that share a file system are added up.
      */
-    private void checkSpace(Path shm, Path o, long oNeed, Path c, long cNeed, long cSize) throws IOException {
+    private void checkSpace(Path o, long oNeed, Path c, long cNeed, long cSize) throws IOException {
         Map<FileStore, long[]> need = new LinkedHashMap<>(); // origin, cache, baseline
         Map<FileStore, Path> where = new HashMap<>();
         if (oNeed > 0) {
-            add(need, where, dirOf(o, shm), 0, oNeed);
+            add(need, where, o.toAbsolutePath().getParent(), 0, oNeed);
         }
         if (cNeed > 0) {
-            add(need, where, dirOf(c, shm), 1, cNeed);
+            add(need, where, c.toAbsolutePath().getParent(), 1, cNeed);
         }
         if (bench) {
             FileStore store = Files.getFileStore(baselineDir());
@@ -302,15 +302,9 @@ final class DeviceOptions {
         }
     }
 
-    /** The directory a device file will be made in (scratch devices: /dev/shm). */
-    private static Path dirOf(Path file, Path shm) {
-        Path parent = file.toAbsolutePath().getParent();
-        return parent != null ? parent : shm;
-    }
-
     private static void add(Map<FileStore, long[]> need, Map<FileStore, Path> where, Path dir,
             int slot, long bytes) throws IOException {
-        if (!Files.isDirectory(dir)) {
+        if (dir == null || !Files.isDirectory(dir)) {
             return; // making the file fails, and says so
         }
         FileStore store = Files.getFileStore(dir);
@@ -334,8 +328,9 @@ final class DeviceOptions {
         String what = String.format(java.util.Locale.ROOT, "%s in %s (%s), and %s is free there", human(need), dir,
                 String.join(", ", parts), human(free));
         if (bench) {
-            throw new Main.UsageError("the files bench makes would not fit: they take " + what + "; give a smaller --origin-size or --cache-size, or device files elsewhere with "
-                    + "--origin/--cache" + (bytes[2] > 0 ? ", or the baseline's file elsewhere with --baseline-dir" : ""));
+            throw new Main.UsageError("the files bench makes would not fit: they take " + what + "; give a smaller "
+                    + "--origin-size or --cache-size, or device files elsewhere with --origin/--cache"
+                    + (bytes[2] > 0 ? ", or the baseline's file elsewhere with --baseline-dir" : ""));
         }
         System.err.println("dmwc: warning: the new devices may not fit: written whole they take " + what
                 + "; writes past that will fail (device files elsewhere: --origin/--cache)");
@@ -432,7 +427,7 @@ final class DeviceOptions {
         }
         boolean newCache = !Files.exists(c);
         long cSize = newCache ? Sizes.parse(cacheSize, "--cache-size") : DeviceFiles.size(c);
-        checkSpace(shm, o, newOrigin ? oSize : 0, c, newCache ? cSize : 0, cSize);
+        checkSpace(o, newOrigin ? oSize : 0, c, newCache ? cSize : 0, cSize);
         // both mappings at once, before either file is made (the origin used to be left behind)
         MappedBlockDevice.checkMappable((originDirect ? 0 : oSize) + (mode.equals("s") ? cSize : 0));
         // a device another dmwc has open is refused before anything here touches it (the kernel opens a
