@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * dmwc on hardware this machine lacks, in the oracle's VM (QEMU TCG, {@code -cpu max}, Linux 6.1),
@@ -37,8 +39,11 @@ import org.junit.jupiter.api.Test;
  * <li>on a second NVDIMM made a device-dax ({@code /dev/dax0.0}, no file system), a pmem cache under pku:
  * a verified replay, a second one resuming the first's state, dump and check of the device.</li>
  * </ul>
- * Part of {@code mvn -B verify -Pkernel}; about six minutes (four boots under TCG).
+ * Part of {@code mvn -B verify -Pkernel}; about six minutes (four boots under TCG). The profile
+ * runs it beside the other kernel ITs, which run one after another (writecache/pom.xml): its VM
+ * and theirs each keep one CPU busy, and nothing here shares a file with them.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class GuestHardwareKernelIT {
     private static final List<String> SCENARIOS = List.of("pmem-recovery", "pmem-crash", "pmem-writeback");
     private static final List<String> PROBES = List.of("window", "closed", "other-thread", "relaxed");

@@ -30,7 +30,7 @@ class KernelImageKernelIT {
     static Path oracle;
 
     @BeforeAll
-    static void setUpOracle() throws IOException, InterruptedException {
+    static synchronized void setUpOracle() throws IOException, InterruptedException { // GuestHardwareKernelIT runs beside
         oracle = Path.of("target", "oracle").toAbsolutePath();
         if (Files.exists(oracle.resolve("build/vmlinuz")) && Files.exists(oracle.resolve("build/initramfs.cpio.gz"))) {
             return;
