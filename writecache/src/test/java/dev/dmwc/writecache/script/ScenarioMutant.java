@@ -13,9 +13,9 @@ import java.util.stream.Stream;
  * Scripts made by changing a stored kernel scenario a little (RandomScriptsKernelIT with {@code
  * -Ddmwc.kernelDiff.profile=mutate}). Each stored scenario was written to pin down one behaviour,
  * and the kernel ran it; a mutant keeps its devices, table and purpose and moves one to three of its
- * ops: deletes, duplicates or swaps them, shifts or resizes an I/O, toggles a FUA, or inserts a
- * flush, a status, a commit message, a suspend, a reload, a power cut, a write, a discard or a
- * read. So the kernel's time goes to states next to the ones the scenarios meant to reach, which a
+ * ops: deletes, duplicates or swaps them, shifts or resizes an I/O, toggles a FUA, adds a feature
+ * to a table or takes one away (the first table too: {@link #mutateTable}), or inserts a flush, a
+ * status, a commit message, a suspend, a reload, a power cut, a write, a discard or a read. So the kernel's time goes to states next to the ones the scenarios meant to reach, which a
  * generator from scratch ({@link RandomScript}) seldom gets to.
  *
  * <p>A mutant is not made timing-proof: an inserted write is followed by {@code settle}, but a
@@ -80,7 +80,7 @@ final class ScenarioMutant {
                 }
                 default -> { }
             }
-            // the devices, the first table and its create stay: they are what the scenario is about
+            // the devices and the first create stay where they are (a table may change: mutateTable)
             if (!created) {
                 head.add(op);
                 created = op.equals("create");
@@ -103,7 +103,7 @@ final class ScenarioMutant {
     }
 
     private void mutateOnce() {
-        int kind = body.isEmpty() ? 6 : rnd.nextInt(7);
+        int kind = body.isEmpty() ? 6 : rnd.nextInt(8);
         int at = body.isEmpty() ? 0 : rnd.nextInt(body.size());
         switch (kind) {
             case 0 -> done.add("deleted '" + body.remove(at) + "'");
@@ -155,7 +155,116 @@ final class ScenarioMutant {
                 body.set(io, String.join(" ", t));
                 done.add("'" + before + "' became '" + body.get(io) + "'");
             }
+            case 7 -> mutateTable(at);
             default -> insert(at);
+        }
+    }
+
+    /** Feature arguments (after the name) of the table features a mutant may add or remove. */
+    private static final java.util.Map<String, Integer> FEATURE_ARGS = java.util.Map.ofEntries(
+            java.util.Map.entry("high_watermark", 1), java.util.Map.entry("low_watermark", 1),
+            java.util.Map.entry("writeback_jobs", 1), java.util.Map.entry("autocommit_blocks", 1),
+            java.util.Map.entry("autocommit_time", 1), java.util.Map.entry("max_age", 1), java.util.Map.entry("start_sector", 1),
+            java.util.Map.entry("pause_writeback", 1), java.util.Map.entry("nofua", 0), java.util.Map.entry("fua", 0),
+            java.util.Map.entry("cleaner", 0), java.util.Map.entry("metadata_only", 0));
+
+    /**
+     * A table line (the first one too) with a feature added or removed. Never {@code max_age}, nor
+     * {@code autocommit_blocks} in ssd mode: both start background work at times of the kernel's
+     * choosing; and {@code autocommit_time} stays. A table made {@code cleaner} is followed, after
+     * the create or reload that loads it, by {@code settle}. A table whose feature count does not
+     * count its features (a scenario of refused tables) is left as it is.
+     */
+    private void mutateTable(int at) {
+        List<Integer> tables = new ArrayList<>(); // head indices, then body indices + head.size()
+        for (int i = 0; i < head.size() + body.size(); i++) {
+            if (op(i).startsWith("table ")) {
+                tables.add(i);
+            }
+        }
+        if (tables.isEmpty()) {
+            insert(at);
+            return;
+        }
+        int ti = tables.get(rnd.nextInt(tables.size()));
+        String before = op(ti);
+        String[] t = before.split(" ");
+        List<List<String>> groups = new ArrayList<>();
+        boolean counts = t.length >= 4 && t[3].matches("\\d+") && Integer.parseInt(t[3]) == t.length - 4;
+        for (int i = 4; counts && i < t.length;) {
+            Integer n = FEATURE_ARGS.get(t[i]);
+            if (n == null || i + n >= t.length) {
+                counts = false;
+                break;
+            }
+            groups.add(List.of(t).subList(i, i + 1 + n));
+            i += 1 + n;
+        }
+        if (!counts) {
+            insert(at);
+            return;
+        }
+        List<Integer> removable = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            if (!groups.get(g).get(0).equals("autocommit_time")) {
+                removable.add(g);
+            }
+        }
+        boolean cleanerAdded = false;
+        if (!removable.isEmpty() && rnd.nextBoolean()) {
+            groups.remove((int) removable.get(rnd.nextInt(removable.size())));
+        } else {
+            List<String> add = switch (rnd.nextInt(6)) {
+                case 0 -> {
+                    int high = 5 + rnd.nextInt(91);
+                    yield List.of("high_watermark", Integer.toString(high), "low_watermark", Integer.toString(rnd.nextInt(high + 1)));
+                }
+                case 1 -> List.of("writeback_jobs", Integer.toString(1 + rnd.nextInt(8)));
+                case 2 -> List.of("cleaner");
+                case 3 -> pmem ? List.of(rnd.nextBoolean() ? "nofua" : "fua") : List.of("metadata_only");
+                case 4 -> pmem ? List.of("autocommit_blocks", Integer.toString(1 + rnd.nextInt(64)))
+                        : List.of("pause_writeback", Integer.toString(rnd.nextInt(2000)));
+                default -> List.of("high_watermark", Integer.toString(5 + rnd.nextInt(91)));
+            };
+            List<List<String>> added = new ArrayList<>();
+            for (int k = 0; k < add.size(); k += 1 + FEATURE_ARGS.get(add.get(k))) {
+                added.add(add.subList(k, k + 1 + FEATURE_ARGS.get(add.get(k))));
+            }
+            for (List<String> g : groups) {
+                for (List<String> a : added) {
+                    if (a.get(0).equals(g.get(0))) {
+                        insert(at); // present already: a repeated feature is a scenario of its own
+                        return;
+                    }
+                }
+            }
+            groups.addAll(added);
+            cleanerAdded = add.get(0).equals("cleaner");
+        }
+        List<String> feats = new ArrayList<>();
+        groups.forEach(feats::addAll);
+        String after = "table " + t[1] + " " + t[2] + " " + feats.size() + (feats.isEmpty() ? "" : " " + String.join(" ", feats));
+        setOp(ti, after);
+        done.add("'" + before + "' became '" + after + "'");
+        if (cleanerAdded) {
+            for (int i = ti + 1; i < head.size() + body.size(); i++) {
+                if (op(i).equals("create") || op(i).equals("reload")) {
+                    body.add(Math.max(0, i + 1 - head.size()), "settle");
+                    break;
+                }
+            }
+        }
+    }
+
+    private String op(int i) {
+        return i < head.size() ? head.get(i) : body.get(i - head.size());
+    }
+
+    private void setOp(int i, String op) {
+        if (i < head.size()) {
+            head.set(i, op);
+        } else {
+            body.set(i - head.size(), op);
         }
     }
 

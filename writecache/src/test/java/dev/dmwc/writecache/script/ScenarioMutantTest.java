@@ -25,6 +25,7 @@ class ScenarioMutantTest {
     @Test
     void aMutantIsAValidScriptThatDiffersFromItsScenarioAndIsTheSameForTheSameSeed() throws Exception {
         Set<String> scenariosDrawn = new HashSet<>();
+        int tablesChanged = 0;
         for (long seed = 1; seed <= 300; seed++) {
             List<String> m = ScenarioMutant.generate(seed);
             assertEquals(m, ScenarioMutant.generate(seed), "seed " + seed + " draws one mutant");
@@ -35,8 +36,16 @@ class ScenarioMutantTest {
             List<String> original = Files.readAllLines(ScenarioMutant.KERNEL.resolve(name).resolve("script.wcs"));
             List<String> mutantOps = ops(m); // parses: the kernel's runner would take it
             assertNotEquals(ops(original), mutantOps, "seed " + seed + " changes " + name + ": " + header);
+            for (String op : mutantOps) {
+                String[] t = op.split(" ");
+                if (t[0].equals("table") && !ops(original).contains(op)) { // a table the mutant changed counts its features
+                    tablesChanged++;
+                    assertEquals(Integer.toString(t.length - 4), t[3], "seed " + seed + ": " + op);
+                }
+            }
         }
         assertTrue(scenariosDrawn.size() > ScenarioMutant.scenarios().size() / 2, "draws spread over the scenarios: " + scenariosDrawn);
+        assertTrue(tablesChanged > 10, "tables are mutated too: " + tablesChanged);
     }
 
     @Test
@@ -47,7 +56,7 @@ class ScenarioMutantTest {
                 continue;
             }
             int bsSectors = m.stream().filter(l -> l.startsWith("table ")).map(l -> l.split(" "))
-                    .filter(t -> t.length > 2 && t[2].matches("\\d+")).findFirst().map(t -> Integer.parseInt(t[2]) / 512).orElse(8);
+                    .filter(t -> t.length > 2 && t[2].matches("512|1024|2048|4096")).findFirst().map(t -> Integer.parseInt(t[2]) / 512).orElse(8);
             for (String l : m) {
                 String[] t = l.split(" ");
                 if (t[0].equals("read") && Long.parseLong(t[1]) % bsSectors == 0 && Long.parseLong(t[2]) % bsSectors == 0) {
