@@ -52,7 +52,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>{@code -Ddmwc.kernelDiff.profile=mutate} draws {@link ScenarioMutant}s instead: a stored
  * scenario of test-data/kernel changed in one to three ops. A mutant is not made timing-proof, so
  * when dmwc's result differs from the kernel's the kernel runs it again, and dmwc must match one
- * of the two. Each combination of knobs has its own folders ({@code kernel-diff/screened-large-s-N} for
+ * of the two. {@code dmwc.kernelDiff.mode} does not apply to mutants. Every run also takes
+ * {@value #DEFAULT_MUTANTS} mutants beside its random scripts
+ * ({@link #aMutantOfAStoredScenarioLeavesWhatTheKernelLeaves}). Each combination of knobs has its own folders ({@code kernel-diff/screened-large-s-N} for
  * all three), since {@code seed-N} names another script.
  */
 class RandomScriptsKernelIT {
@@ -92,17 +94,36 @@ class RandomScriptsKernelIT {
     @ParameterizedTest(name = "seed {0}")
     @MethodSource("seeds")
     void dmwcAndTheKernelLeaveTheSameTranscriptAndImages(long seed) throws Exception {
+        compareWithTheKernel(seed, System.getProperty("dmwc.kernelDiff.profile", "default"));
+    }
+
+    /**
+     * {@value #DEFAULT_MUTANTS} mutants of the stored scenarios ({@link ScenarioMutant}) in every
+     * run, beside the random scripts; {@code -Ddmwc.kernelDiff.mutants=N} for another count (0:
+     * none), from seed {@code -Ddmwc.kernelDiff.mutantSeed} ({@value #FIRST_MUTANT}).
+     */
+    @ParameterizedTest(name = "mutant {0}")
+    @MethodSource("mutantSeeds")
+    void aMutantOfAStoredScenarioLeavesWhatTheKernelLeaves(long seed) throws Exception {
+        compareWithTheKernel(seed, "mutate");
+    }
+
+    static final int DEFAULT_MUTANTS = 3;
+    static final long FIRST_MUTANT = 101;
+
+    static Stream<Long> mutantSeeds() {
+        long first = Long.getLong("dmwc.kernelDiff.mutantSeed", FIRST_MUTANT);
+        return LongStream.range(first, first + Integer.getInteger("dmwc.kernelDiff.mutants", DEFAULT_MUTANTS)).boxed();
+    }
+
+    private void compareWithTheKernel(long seed, String profile) throws Exception {
         int draws = Integer.getInteger("dmwc.kernelDiff.screen", 0);
-        String profile = System.getProperty("dmwc.kernelDiff.profile", "default");
         if (!profile.matches("default|large-writes|mutate")) {
             throw new IllegalArgumentException("dmwc.kernelDiff.profile: default, large-writes or mutate, not " + profile);
         }
         boolean large = profile.equals("large-writes");
         boolean mutate = profile.equals("mutate");
-        String forced = System.getProperty("dmwc.kernelDiff.mode");
-        if (forced != null && mutate) {
-            throw new IllegalArgumentException("dmwc.kernelDiff.mode: a mutant keeps its scenario's mode");
-        }
+        String forced = mutate ? null : System.getProperty("dmwc.kernelDiff.mode"); // a mutant keeps its scenario's mode
         if (forced != null && !forced.matches("[sp]")) {
             throw new IllegalArgumentException("dmwc.kernelDiff.mode: s or p, not " + forced);
         }
