@@ -6,17 +6,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
 /**
  * Scripts made by changing a stored kernel scenario a little (RandomScriptsKernelIT with {@code
  * -Ddmwc.kernelDiff.profile=mutate}). Each stored scenario was written to pin down one behaviour,
- * and the kernel ran it; a mutant keeps its devices, table and purpose and moves one to three of its
- * ops: deletes, duplicates or swaps them, shifts or resizes an I/O, toggles a FUA, adds a feature
- * to a table or takes one away (the first table too: {@link #mutateTable}), or inserts a flush, a
- * status, a commit message, a suspend, a reload, a power cut, a write, a discard or a read. So the kernel's time goes to states next to the ones the scenarios meant to reach, which a
- * generator from scratch ({@link RandomScript}) seldom gets to.
+ * and the kernel ran it. A mutant keeps its devices and most of its ops, and changes one to three
+ * things: it deletes, duplicates or swaps ops, shifts or resizes an I/O, toggles a FUA, adds a
+ * feature to a table or takes one away ({@link #mutateTable}), or inserts a flush, a status, a
+ * commit message, a suspend, a reload, a power cut, a write, a discard or a read. So the kernel's
+ * time goes to states next to the ones the scenarios were written to reach, which a generator from
+ * scratch ({@link RandomScript}) seldom gets to.
  *
  * <p>A mutant is not made timing-proof: an inserted write is followed by {@code settle}, but a
  * deleted {@code settle} or a moved write can leave background work to chance. The IT therefore
@@ -51,7 +53,7 @@ final class ScenarioMutant {
         }
     }
 
-    /** The mutant of seed {@code seed}: a scenario drawn from {@link #scenarios()}, changed. */
+    /** The mutant of seed {@code seed}: a scenario drawn from {@link #scenarios()}, changed (a list the caller may change). */
     static List<String> generate(long seed) throws IOException {
         ScenarioMutant m = new ScenarioMutant(seed);
         List<Path> all = scenarios();
@@ -161,12 +163,11 @@ final class ScenarioMutant {
     }
 
     /** Feature arguments (after the name) of the table features a mutant may add or remove. */
-    private static final java.util.Map<String, Integer> FEATURE_ARGS = java.util.Map.ofEntries(
-            java.util.Map.entry("high_watermark", 1), java.util.Map.entry("low_watermark", 1),
-            java.util.Map.entry("writeback_jobs", 1), java.util.Map.entry("autocommit_blocks", 1),
-            java.util.Map.entry("autocommit_time", 1), java.util.Map.entry("max_age", 1), java.util.Map.entry("start_sector", 1),
-            java.util.Map.entry("pause_writeback", 1), java.util.Map.entry("nofua", 0), java.util.Map.entry("fua", 0),
-            java.util.Map.entry("cleaner", 0), java.util.Map.entry("metadata_only", 0));
+    private static final Map<String, Integer> FEATURE_ARGS = Map.ofEntries(Map.entry("high_watermark", 1),
+            Map.entry("low_watermark", 1), Map.entry("writeback_jobs", 1), Map.entry("autocommit_blocks", 1),
+            Map.entry("autocommit_time", 1), Map.entry("max_age", 1), Map.entry("start_sector", 1),
+            Map.entry("pause_writeback", 1), Map.entry("nofua", 0), Map.entry("fua", 0), Map.entry("cleaner", 0),
+            Map.entry("metadata_only", 0));
 
     /**
      * A table line (the first one too) with a feature added or removed. Never {@code max_age}, nor
