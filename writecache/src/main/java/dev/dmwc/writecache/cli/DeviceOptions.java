@@ -19,7 +19,6 @@ import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -281,41 +280,36 @@ final class DeviceOptions {
      * those that share a file system are added up.
      */
     private void checkSpace(Path o, long oNeed, Path c, long cNeed, long cSize) throws IOException {
-        Map<FileStore, long[]> need = new LinkedHashMap<>(); // origin, cache, baseline
-        Map<FileStore, Path> where = new HashMap<>();
-        if (oNeed > 0) {
-            add(need, where, o.toAbsolutePath().getParent(), 0, oNeed);
-        }
-        if (cNeed > 0) {
-            add(need, where, c.toAbsolutePath().getParent(), 1, cNeed);
-        }
+        Map<FileStore, Need> need = new LinkedHashMap<>();
+        add(need, o.toAbsolutePath().getParent(), 0, oNeed);
+        add(need, c.toAbsolutePath().getParent(), 1, cNeed);
+        baselineBytes = 0;
         if (bench) {
             FileStore store = Files.getFileStore(baselineDir());
-            long[] there = need.getOrDefault(store, new long[3]);
-            baselineBytes = baselineSize(store.getUsableSpace(), there[0] + there[1], cSize);
-            add(need, where, baselineDir(), 2, baselineBytes);
-        } else {
-            baselineBytes = 0;
+            Need there = need.get(store);
+            baselineBytes = baselineSize(store.getUsableSpace(), there == null ? 0 : there.bytes[0] + there.bytes[1], cSize);
+            add(need, baselineDir(), 2, baselineBytes);
         }
-        for (Map.Entry<FileStore, long[]> e : need.entrySet()) {
-            checkSpace(where.get(e.getKey()), e.getKey(), e.getValue());
+        for (Map.Entry<FileStore, Need> e : need.entrySet()) {
+            checkSpace(e.getValue().dir, e.getKey(), e.getValue().bytes);
         }
     }
 
-    private static void add(Map<FileStore, long[]> need, Map<FileStore, Path> where, Path dir,
-            int slot, long bytes) throws IOException {
-        if (dir == null || !Files.isDirectory(dir)) {
-            return; // making the file fails, and says so
+    /** What will be made on one file system: origin, cache and copy baseline bytes, and the first directory named there. */
+    private record Need(Path dir, long[] bytes) {
+    }
+
+    private static void add(Map<FileStore, Need> need, Path dir, int slot, long bytes) throws IOException {
+        if (bytes == 0 || dir == null || !Files.isDirectory(dir)) {
+            return; // nothing to make, or making the file fails, and says so
         }
-        FileStore store = Files.getFileStore(dir);
-        need.computeIfAbsent(store, k -> new long[3])[slot] += bytes;
-        where.putIfAbsent(store, dir);
+        need.computeIfAbsent(Files.getFileStore(dir), k -> new Need(dir, new long[3])).bytes[slot] += bytes;
     }
 
     private void checkSpace(Path dir, FileStore store, long[] bytes) throws IOException {
         long need = bytes[0] + bytes[1] + bytes[2];
         long free = store.getUsableSpace();
-        if (need == 0 || need <= free) {
+        if (need <= free) {
             return;
         }
         List<String> parts = new ArrayList<>();

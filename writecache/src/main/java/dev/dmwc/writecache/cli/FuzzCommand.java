@@ -1,5 +1,6 @@
 package dev.dmwc.writecache.cli;
 
+import dev.dmwc.writecache.block.ScratchFiles;
 import dev.dmwc.writecache.crash.Fuzzer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +50,7 @@ final class FuzzCommand implements Callable<Integer> {
             trace = TraceInput.resolve(trace); // before the long part, not after it
         }
         Path dir = workDir != null ? workDir
-                : dev.dmwc.writecache.block.ScratchFiles.defaultDir();
+                : ScratchFiles.defaultDir();
         Fuzzer f = new Fuzzer(dir);
         dev.dmwc.writecache.nbd.NbdFuzzer nf = new dev.dmwc.writecache.nbd.NbdFuzzer(dir);
         stoppedBy = Signals.stopGracefully("fuzz", "finishing the case in progress, then reporting", () -> {

@@ -96,7 +96,7 @@ final class ImageFiles {
 
     /** A sparse scratch copy of {@code given} made by {@code filler}, removed at close (or now, if filling fails). */
     private static Readable scratchCopy(Path given, Filler filler) throws IOException {
-        Path dir = dev.dmwc.writecache.block.ScratchFiles.defaultDir();
+        Path dir = ScratchFiles.defaultDir();
         Path copy = ScratchFiles.createFile(dir, "inflated", ".img");
         boolean ok = false;
         try {

@@ -75,7 +75,7 @@ public final class Replayer {
         public String volume;
         public long skipBad;
         public long limit = Long.MAX_VALUE;
-        public Path workDir = dev.dmwc.writecache.block.ScratchFiles.defaultDir();
+        public Path workDir = ScratchFiles.defaultDir();
         public Long originBytes;
         public ProtectionKeys.Backend backend = ProtectionKeys.Backend.best();
         public dev.dmwc.daxlib.FaultMode faultMode = dev.dmwc.daxlib.FaultMode.STRICT;

@@ -63,24 +63,21 @@ final class ScenarioMutant {
 
     /** {@code lines} of scenario {@code name}, changed one to three times. */
     List<String> mutate(String name, List<String> lines) {
+        WcScript parsed;
+        try {
+            parsed = WcScript.parse(name, lines, null); // the runner's own normalisation: comments and blanks gone
+        } catch (WcScript.ScriptException e) {
+            throw new IllegalArgumentException("a stored scenario that does not parse: " + e.getMessage(), e);
+        }
+        originSectors = parsed.originBytes / 512;
+        pmem = parsed.pmemBytes > 0;
         boolean created = false;
-        for (String raw : lines) {
-            String op = stripComment(raw);
-            if (op.isEmpty()) {
-                continue;
-            }
+        for (String op : parsed.lines) {
             String[] t = op.split(" ");
-            switch (t[0]) {
-                case "origin" -> originSectors = size(t[1]) / 512;
-                case "pmem" -> pmem = true;
-                case "table" -> {
-                    // the first valid block size (a scenario of refused tables starts with bad ones)
-                    if (t.length > 2 && t[2].matches("512|1024|2048|4096") && !bsKnown) {
-                        bsSectors = Integer.parseInt(t[2]) / 512;
-                        bsKnown = true;
-                    }
-                }
-                default -> { }
+            // the first valid block size (a scenario of refused tables starts with bad ones)
+            if (t[0].equals("table") && t.length > 2 && t[2].matches("512|1024|2048|4096") && !bsKnown) {
+                bsSectors = Integer.parseInt(t[2]) / 512;
+                bsKnown = true;
             }
             // the devices and the first create stay where they are (a table may change: mutateTable)
             if (!created) {
@@ -321,24 +318,5 @@ final class ScenarioMutant {
             reads.add("read " + s + " " + bsSectors);
         }
         return reads;
-    }
-
-    private static String stripComment(String line) {
-        StringBuilder sb = new StringBuilder();
-        for (String tok : line.trim().split("\\s+")) {
-            if (tok.startsWith("#")) {
-                break;
-            }
-            if (!tok.isEmpty()) {
-                sb.append(sb.length() == 0 ? "" : " ").append(tok);
-            }
-        }
-        return sb.toString();
-    }
-
-    private static long size(String s) {
-        char c = Character.toUpperCase(s.charAt(s.length() - 1));
-        int shift = c == 'K' ? 10 : c == 'M' ? 20 : c == 'G' ? 30 : 0;
-        return Long.parseLong(shift == 0 ? s : s.substring(0, s.length() - 1)) << shift;
     }
 }
