@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
  * A block device on a memory-mapped file: reads and writes are copies, no system call per I/O
@@ -22,6 +23,15 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * to a hole allocates it with {@code fallocate} first, and a full file system fails that write
  * with an {@link IOException} (the engine's path for a device error), before the mapping is
  * touched. Reads of holes are zeros, never read faults (which would allocate tmpfs pages).
+ *
+ * <p>A discard and the I/O on the pages it covers do not overlap: each view has a lock that reads
+ * and writes hold shared from their look at the page bits to their copy, and a discard exclusive
+ * while it clears the bits and punches the hole. Without it, a write to a page already written
+ * could find its bit set, the discard then clear it and punch the hole, and the write's store fill
+ * the hole again unmarked (zeros through the device, the data in the file; on a full file system,
+ * SIGBUS); a read could likewise fault a hole in. A device that takes no discards
+ * ({@link #createWithoutDiscards}: a cache device, which dm-writecache never discards, or bench's
+ * copy baseline) has no locks, and its I/O shares no state between threads.
  */
 public final class MappedBlockDevice implements BlockDevice {
     private static final int SHIFT = 30;
@@ -42,16 +52,23 @@ public final class MappedBlockDevice implements BlockDevice {
     private final AtomicReferenceArray<AtomicLongArray> written;
     /** Allocates holes ahead of stores; null where libc is not reachable (then a full file system can fault). */
     private final dev.dmwc.daxlib.SparseFiles.Allocator allocator;
+    /** A view's I/O (shared) against its discards (exclusive); see the class comment. null: no discards. */
+    private final ReentrantReadWriteLock[] gates;
     private static final int PAGE_SHIFT = 12;
     private static final int PAGES_PER_VIEW_SHIFT = SHIFT - PAGE_SHIFT;
 
-    private MappedBlockDevice(Path path, FileChannel ch, long size, boolean durable, boolean fresh) throws IOException {
+    private MappedBlockDevice(Path path, FileChannel ch, long size, boolean durable, boolean fresh, boolean discards)
+            throws IOException {
         this.path = path;
         this.ch = ch;
         this.size = size;
         this.durable = durable;
         int n = (int) ((size + MASK) >>> SHIFT);
         written = new AtomicReferenceArray<>(n);
+        gates = discards ? new ReentrantReadWriteLock[n] : null;
+        for (int i = 0; discards && i < n; i++) {
+            gates[i] = new ReentrantReadWriteLock();
+        }
         allocator = dev.dmwc.daxlib.SparseFiles.Allocator.open(path);
         if (!fresh) {
             long[] data = allocator == null ? null : allocator.dataRanges(size);
@@ -83,12 +100,24 @@ public final class MappedBlockDevice implements BlockDevice {
      *         of the process's mappings than are left ({@link #checkMappable})
      */
     public static MappedBlockDevice create(Path path, long size, boolean durable) throws IOException {
+        return create(path, size, durable, true);
+    }
+
+    /**
+     * {@link #create}, for a device that is never discarded (a cache device, a copy baseline): its
+     * I/O takes no lock, and a discard is refused with an {@link IOException}.
+     */
+    public static MappedBlockDevice createWithoutDiscards(Path path, long size, boolean durable) throws IOException {
+        return create(path, size, durable, false);
+    }
+
+    private static MappedBlockDevice create(Path path, long size, boolean durable, boolean discards) throws IOException {
         checkMappable(size);
         boolean fresh = !java.nio.file.Files.exists(path);
         FileBlockDevice.create(path, size, false).close();
         FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
-            return new MappedBlockDevice(path, ch, size, durable, fresh);
+            return new MappedBlockDevice(path, ch, size, durable, fresh, discards);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
@@ -162,7 +191,33 @@ public final class MappedBlockDevice implements BlockDevice {
     @Override
     public void read(long sector, ByteBuffer dst) throws IOException {
         BlockDevice.checkRange(this, sector, dst.remaining());
-        readTracked(sector << SECTOR_SHIFT, dst);
+        long pos = sector << SECTOR_SHIFT;
+        long end = pos + dst.remaining();
+        lockShared(pos, end);
+        try {
+            readTracked(pos, dst);
+        } finally {
+            unlockShared(pos, end);
+        }
+    }
+
+    /** Takes the gates of the views under {@code [from, to)} shared, in view order. */
+    private void lockShared(long from, long to) {
+        if (gates == null) {
+            return;
+        }
+        for (long v = from >>> SHIFT, last = (Math.max(from, to - 1)) >>> SHIFT; v <= last; v++) {
+            gates[(int) v].readLock().lock();
+        }
+    }
+
+    private void unlockShared(long from, long to) {
+        if (gates == null) {
+            return;
+        }
+        for (long v = from >>> SHIFT, last = (Math.max(from, to - 1)) >>> SHIFT; v <= last; v++) {
+            gates[(int) v].readLock().unlock();
+        }
     }
 
     /**
@@ -257,19 +312,24 @@ public final class MappedBlockDevice implements BlockDevice {
         long pos = sector << SECTOR_SHIFT;
         long start = pos;
         long end = start + src.remaining();
-        boolean backed = allWritten(start, end);
-        if (!backed && allocator != null) {
-            long from = start & ~((1L << PAGE_SHIFT) - 1);
-            allocator.allocate(from, Math.min(size, (end + (1 << PAGE_SHIFT) - 1) & ~((1L << PAGE_SHIFT) - 1)) - from);
-        }
-        while (src.hasRemaining()) {
-            int c = (int) Math.min(src.remaining(), VIEW - (pos & MASK));
-            views[(int) (pos >>> SHIFT)].put((int) (pos & MASK), src, src.position(), c);
-            src.position(src.position() + c);
-            pos += c;
-        }
-        if (!backed) {
-            markWritten(start, pos);
+        lockShared(start, end);
+        try {
+            boolean backed = allWritten(start, end);
+            if (!backed && allocator != null) {
+                long from = start & ~((1L << PAGE_SHIFT) - 1);
+                allocator.allocate(from, Math.min(size, (end + (1 << PAGE_SHIFT) - 1) & ~((1L << PAGE_SHIFT) - 1)) - from);
+            }
+            while (src.hasRemaining()) {
+                int c = (int) Math.min(src.remaining(), VIEW - (pos & MASK));
+                views[(int) (pos >>> SHIFT)].put((int) (pos & MASK), src, src.position(), c);
+                src.position(src.position() + c);
+                pos += c;
+            }
+            if (!backed) {
+                markWritten(start, pos);
+            }
+        } finally {
+            unlockShared(start, end);
         }
         if (fua && durable) {
             force(start, pos - start);
@@ -296,11 +356,24 @@ public final class MappedBlockDevice implements BlockDevice {
     @Override
     public void discard(long sector, long nSectors) throws IOException {
         BlockDevice.checkRange(this, sector, nSectors << SECTOR_SHIFT);
-        // the bits go before the data: a write racing the discard (a writeback landing on a
-        // block being discarded) then either sets its bit again or is punched away, so a page
-        // whose bit is clear always reads as zeros, whatever the size of the read
-        markHole(sector << SECTOR_SHIFT, (sector + nSectors) << SECTOR_SHIFT);
-        BlockDevice.punchHoleOrZeroFill(this, path, sector, nSectors); // zeros written instead set their bits again
+        if (gates == null) {
+            throw new IOException("discard refused: " + path + " was opened as a device that takes no discards");
+        }
+        // a view at a time, its I/O held off (the class comment says why); the bits go before
+        // the data, and zeros written where no hole can be punched set them again (a write
+        // under the exclusive gate takes it shared as well)
+        for (long from = sector << SECTOR_SHIFT, end = (sector + nSectors) << SECTOR_SHIFT; from < end;) {
+            long to = Math.min(end, (from | MASK) + 1);
+            ReentrantReadWriteLock.WriteLock gate = gates[(int) (from >>> SHIFT)].writeLock();
+            gate.lock();
+            try {
+                markHole(from, to);
+                BlockDevice.punchHoleOrZeroFill(this, path, from >>> SECTOR_SHIFT, (to - from) >>> SECTOR_SHIFT);
+            } finally {
+                gate.unlock();
+            }
+            from = to;
+        }
     }
 
     @Override

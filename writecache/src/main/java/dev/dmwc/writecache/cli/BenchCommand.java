@@ -244,7 +244,7 @@ final class BenchCommand implements Callable<Integer> {
                 copyRound = bytes -> Bench.durableCopyRound(s, bs, threads, bytes, ++round[0]);
                 copyName = "durable copy (memcpy_flushcache) into a DAX mapping" + mapSize;
             } else {
-                BlockDevice s = MappedBlockDevice.create(scratch, mapBytes, false);
+                BlockDevice s = MappedBlockDevice.createWithoutDiscards(scratch, mapBytes, false);
                 scratchDevice = s;
                 copy = Bench.copyBaseline(s, bs, threads, Math.max(cacheBytes / 2, 64L << 20));
                 copyRound = bytes -> Bench.copyRound(s, bs, threads, bytes, ++round[0]);

@@ -454,7 +454,7 @@ final class DeviceOptions {
                 cd = dax;
                 cacheObject = dax;
             } else {
-                BlockDevice b = MappedBlockDevice.create(c, cSize, true);
+                BlockDevice b = MappedBlockDevice.createWithoutDiscards(c, cSize, true);
                 cd = b;
                 cacheObject = b;
             }

@@ -397,7 +397,7 @@ public final class Replayer {
                 dax = DaxDevice.open(cachePath, new DaxDevice.Options().backend(s.backend).faultMode(s.faultMode));
                 cache = dax;
             } else {
-                ssd = MappedBlockDevice.create(cachePath, s.cacheBytes, false);
+                ssd = MappedBlockDevice.createWithoutDiscards(cachePath, s.cacheBytes, false);
                 cache = ssd;
             }
             lockDevice(locks, originPath, newOriginFile);

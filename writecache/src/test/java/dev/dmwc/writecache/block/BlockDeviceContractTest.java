@@ -228,6 +228,77 @@ class BlockDeviceContractTest {
     }
 
     /**
+     * A write and a discard of the same page, racing, end as one of the two orders: the page reads
+     * back the data (discard first) or zeros (write first), and the file agrees (a reopened device
+     * reads the same). Once a write to a page already written checked its bit, then the discard
+     * cleared it and punched the hole, and the write's store filled the hole again unmarked: zeros
+     * through the device, the data after a reopen, and on a full file system that store was SIGBUS.
+     */
+    @org.junit.jupiter.api.Test
+    void aWriteRacingADiscardOfItsPageEndsAsOneOrTheOther() throws Exception {
+        onTmpfs((f, d) -> {
+            int rounds = Integer.getInteger("dmwc.test.raceRounds", 20_000);
+            byte[] page = pattern(4096, 13);
+            java.util.concurrent.atomic.AtomicInteger round = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread discarder = new Thread(() -> {
+                try {
+                    for (int r = 1; r <= rounds; r++) {
+                        while (round.get() < r) {
+                            Thread.onSpinWait();
+                        }
+                        d.discard((r & 1023) * 8L, 8);
+                        done.incrementAndGet();
+                    }
+                } catch (Throwable t) {
+                    failed.set(t);
+                    done.set(Integer.MAX_VALUE);
+                }
+            }, "discarder");
+            discarder.start();
+            ByteBuffer got = ByteBuffer.allocateDirect(4096);
+            ByteBuffer inFile = ByteBuffer.allocate(4096);
+            long torn = 0;
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f)) {
+                for (int r = 1; r <= rounds && failed.get() == null; r++) {
+                    long sector = (r & 1023) * 8L;
+                    d.write(sector, ByteBuffer.wrap(page), false); // the page holds data: the next write's bit is set
+                    round.set(r); // the discard starts
+                    d.write(sector, ByteBuffer.wrap(page), false);
+                    while (done.get() < r) {
+                        Thread.onSpinWait();
+                    }
+                    d.read(sector, got.clear());
+                    ch.read(inFile.clear(), sector << 9);
+                    if (!got.flip().equals(inFile.flip())) {
+                        torn++;
+                    }
+                }
+            } finally {
+                discarder.join();
+            }
+            if (failed.get() != null) {
+                throw new AssertionError("the discarder failed", failed.get());
+            }
+            assertEquals(0, torn, "of " + rounds + " races, pages that read otherwise through the device than in its file");
+        });
+    }
+
+    /** A device made without discards (a cache device) refuses one, naming it, and keeps its data. */
+    @org.junit.jupiter.api.Test
+    void aDeviceMadeWithoutDiscardsRefusesOneAndKeepsItsData() throws IOException {
+        Path f = dir.resolve("cache.img");
+        try (MappedBlockDevice d = MappedBlockDevice.createWithoutDiscards(f, 1 << 20, false)) {
+            byte[] page = pattern(4096, 14);
+            d.write(8, ByteBuffer.wrap(page), false);
+            IOException e = assertThrows(IOException.class, () -> d.discard(8, 8));
+            assertEquals("discard refused: " + f + " was opened as a device that takes no discards", e.getMessage());
+            assertArrayEquals(page, read(d, 8, 4096));
+        }
+    }
+
+    /**
      * A file that existed before the device has no record of what was written: its large reads are
      * preads, which copy the zero page for holes rather than allocate them.
      */
