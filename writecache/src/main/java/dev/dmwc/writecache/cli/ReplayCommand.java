@@ -422,7 +422,7 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     /** "25%" as 0.25; NaN when what comes before the '%' is not a number. */
-    private static double share(String percent) {
+    static double share(String percent) {
         try {
             return Double.parseDouble(percent.substring(0, percent.length() - 1).trim()) / 100;
         } catch (NumberFormatException e) {

@@ -210,18 +210,47 @@ final class TraceCommand implements Runnable {
     @Command(name = "convert", mixinStandardHelpOptions = true,
             description = {"Convert a trace to fio iolog v3 (µs timestamps; PREFLUSH becomes a 'sync' line before the write, FUA "
                 + "a 'datasync' after it), so it can be replayed with fio --read_iolog against an NBD export. OUT "
-                + "ending in .gz is compressed."})
+                + "ending in .gz is compressed.",
+                "Or (--to wcs, or OUT ending in .wcs) to a WCSCRIPT: each request the op that sends the same bio (PREFLUSH a "
+                + "'flush' before it, FUA the write's 'fua'), the trace's times dropped, then a write-back of everything "
+                + "('message flush', 'settle') between two 'status' lines, and 'remove'. 'dmwc script' runs it, and so does the "
+                + "kernel oracle's runscript.sh on the real dm-writecache: compare the two."})
     static final class Convert implements Callable<Integer> {
         @Parameters(index = "0", paramLabel = "TRACE", description = "The trace file (blktrace per-CPU files: any one of them, or their directory; "
                 + "'-': standard input).")
         Path trace;
 
-        @Parameters(index = "1", paramLabel = "OUT", description = "The fio log to write ('-': standard output, after a first reading of the whole trace, so that a bad line "
+        @Parameters(index = "1", paramLabel = "OUT", description = "The fio log or WCSCRIPT to write ('-': standard output, after a first reading of the whole trace, so that a bad line "
                 + "writes nothing there; ending in .gz: compressed).")
         Path out;
 
-        @Option(names = "--to", paramLabel = "fio3", defaultValue = "fio3", description = "Output format (fio3). Default: ${DEFAULT-VALUE}")
+        @Option(names = "--to", paramLabel = "fio3|wcs", description = "Output format: fio3 (fio iolog v3) or wcs (WCSCRIPT). "
+                + "Default: wcs when OUT ends in .wcs (or .wcs.gz), else fio3")
         String to;
+
+        @Option(names = "--table", paramLabel = "ARGS", description = "wcs: the writecache arguments without the devices, MODE "
+                + "BLOCK_SIZE NFEAT [FEATURE...], or the features alone (the mode then '@', which the runner's --mode sets, and "
+                + "4096). Default: '" + DEFAULT_FEATURES + "' (the 1 s commit timer would fire at times the script does not fix)")
+        String table;
+
+        @Option(names = "--origin-size", paramLabel = "SIZE", description = "wcs: the origin device. Default: the trace's extent, "
+                + "rounded up to 1 MiB")
+        String originSize;
+
+        @Option(names = "--cache-size", paramLabel = "SIZE|N%", description = "wcs: the cache device, or N%% of the trace's written "
+                + "footprint (its distinct 4 KiB pages written, the metadata added). Default: 250%% (the default high watermark is "
+                + "not reached, so no write-back runs in the background at times the script does not fix)")
+        String cacheSize;
+
+        @Option(names = "--requests", paramLabel = "N", defaultValue = "0", description = "Only the first N requests (0: all). "
+                + "Default: ${DEFAULT-VALUE}")
+        long requests;
+
+        @Option(names = "--split-reads", description = "wcs: a read as one read a cache block (Linux 6.1 in pmem mode answers a "
+                + "read of several blocks wrongly: test-data/kernel-bugs/pmem-read-hits-then-misses)")
+        boolean splitReads;
+
+        static final String DEFAULT_FEATURES = "autocommit_time 3600000";
 
         @Mixin
         TraceInput input;
@@ -238,9 +267,16 @@ final class TraceCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            if (!to.equals("fio3")) {
-                throw new Main.UsageError("--to: only fio3 is supported, not '" + to + "'");
+            String format = to != null ? to : out.toString().matches(".*\\.wcs(\\.gz)?") ? "wcs" : "fio3";
+            if (!format.equals("fio3") && !format.equals("wcs")) {
+                throw new Main.UsageError("--to: fio3 or wcs, not '" + to + "'");
             }
+            List<String> others = TableArgs.given(spec.commandLine().getParseResult(), format.equals("wcs")
+                    ? new String[] {"--file-name"} : new String[] {"--table", "--origin-size", "--cache-size", "--split-reads"});
+            if (!others.isEmpty()) {
+                throw new Main.UsageError(String.join(", ", others) + ": not for --to " + format);
+            }
+            Checks.atLeast(spec, "--requests", requests, 0);
             boolean toStdout = out.toString().equals("-");
             Path parent = out.toAbsolutePath().getParent();
             if (!toStdout && (parent == null || !Files.isDirectory(parent))) {
@@ -255,7 +291,8 @@ final class TraceCommand implements Runnable {
             Path tmp = toStdout ? null : dev.dmwc.writecache.block.ScratchFiles.register(out.resolveSibling(out.getFileName() + ".part"));
             Converted done;
             try {
-                if (toStdout) {
+                ScriptPlan plan = format.equals("wcs") ? planScript() : null;
+                if (toStdout && plan == null) {
                     writeLog(java.io.Writer.nullWriter());
                 }
                 try (OutputStream raw = toStdout ? new java.io.FilterOutputStream(System.out) {
@@ -274,7 +311,7 @@ final class TraceCommand implements Runnable {
                         } : Files.newOutputStream(tmp);
                         OutputStream o = out.toString().endsWith(".gz") ? new GZIPOutputStream(raw, 1 << 16) : raw;
                         BufferedWriter w = new BufferedWriter(new OutputStreamWriter(o, StandardCharsets.UTF_8), 1 << 16)) {
-                    done = writeLog(w);
+                    done = plan == null ? writeLog(w) : writeScript(plan, w);
                 }
             } catch (TraceFormatException e) {
                 deletePart(tmp);
@@ -290,8 +327,8 @@ final class TraceCommand implements Runnable {
                 Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                 dev.dmwc.writecache.block.ScratchFiles.keep(tmp); // renamed: nothing left to remove
             }
-            say.printf("%s: %d requests written as fio iolog v3%s%n", toStdout ? "stdout" : out, n,
-                    selection.volume == null ? "" : " (volume " + selection.volume + ")");
+            say.printf("%s: %d requests written as %s%s%n", toStdout ? "stdout" : out, n,
+                    format.equals("wcs") ? "a WCSCRIPT" : "fio iolog v3", selection.volume == null ? "" : " (volume " + selection.volume + ")");
             if (skipped != null) {
                 say.println(skipped);
             }
@@ -299,6 +336,67 @@ final class TraceCommand implements Runnable {
         }
 
         private record Converted(long requests, String skipped) {
+        }
+
+        /** A WCSCRIPT's settings, from the options and a first reading of the trace. */
+        private record ScriptPlan(dev.dmwc.writecache.script.TraceScript.Settings settings, List<String> header) {
+        }
+
+        /** Reads the trace once for what the script's devices need; refuses a request no op can send, and sizes that do not fit. */
+        private ScriptPlan planScript() throws IOException, TraceFormatException {
+            TableArgs t = TableArgs.parse(table == null ? DEFAULT_FEATURES : table, "--table");
+            int bs = t.full() ? t.blockSize() : 4096;
+            dev.dmwc.writecache.script.TraceScript.Scan scan;
+            String fmt;
+            try (SelectedReader in = selection.open(List.of(trace), input, spec)) {
+                fmt = in.format();
+                scan = dev.dmwc.writecache.script.TraceScript.scan(in, Traces.shown(trace), requests);
+                if (selection.volume == null && in.severalVolumes()) {
+                    throw new Main.UsageError("the trace has more than one volume (" + String.join(", ", in.volumesSeen().keySet())
+                            + ", …); a script has one origin: convert one with --volume ID (trace stats lists them)");
+                }
+                selection.checkVolume(in);
+            }
+            final long mib = 1 << 20;
+            long origin = originSize == null ? Math.max(mib, (scan.extent + mib - 1) / mib * mib) : Sizes.parse(originSize, "--origin-size");
+            if (origin % 4096 != 0 || origin < scan.extent) {
+                throw new Main.UsageError("--origin-size " + originSize + ": the origin is a whole number of 4 KiB and holds the "
+                        + "trace's extent, " + scan.extent + " bytes");
+            }
+            String c = cacheSize == null ? "250%" : cacheSize.trim();
+            long cache;
+            if (c.endsWith("%")) {
+                double share = ReplayCommand.share(c);
+                if (!(share > 0 && share <= 100)) {
+                    throw new Main.UsageError("--cache-size " + c + ": a share of the trace's written footprint is a percentage "
+                            + "above 0 and at most 10000, like 250%");
+                }
+                long blocks = Math.max(1, (long) Math.ceil(scan.written.bytes() * share / bs));
+                long bytes = dev.dmwc.writecache.format.MemoryLayout.metadataBytes(blocks, bs) + blocks * bs;
+                cache = Math.max(4 * mib, (bytes + mib - 1) / mib * mib);
+            } else {
+                cache = Sizes.parse(c, "--cache-size");
+                if (cache % 4096 != 0) {
+                    throw new Main.UsageError("--cache-size " + c + ": a WCSCRIPT device is a whole number of 4 KiB");
+                }
+            }
+            var settings = new dev.dmwc.writecache.script.TraceScript.Settings(t.mode(), bs, t.features(), origin, cache, requests,
+                    splitReads);
+            List<String> header = List.of("a WCSCRIPT of " + Traces.shown(trace) + " (" + fmt + ")"
+                    + (selection.volume == null ? "" : ", volume " + selection.volume) + ": "
+                    + (requests == 0 ? "all its " + scan.requests + " requests" : "its first " + scan.requests + " requests")
+                    + ", by dmwc trace convert",
+                    "the trace's times are dropped: the ops run one after another (dmwc script; the oracle's runscript.sh)",
+                    "written footprint " + dev.dmwc.writecache.replay.ReplayReport.size(scan.written.bytes()) + ", extent "
+                            + scan.extent + " bytes" + (splitReads ? "; reads split into one a cache block" : ""));
+            return new ScriptPlan(settings, header);
+        }
+
+        private Converted writeScript(ScriptPlan plan, java.io.Writer w) throws IOException, TraceFormatException {
+            try (SelectedReader in = selection.open(List.of(trace), input, spec)) {
+                var done = dev.dmwc.writecache.script.TraceScript.write(in, plan.settings(), plan.header(), w);
+                return new Converted(done.requests(), Selection.skipped(in));
+            }
         }
 
         /** Reads the trace once, writing its fio log to {@code w}; refuses what a log cannot hold before the end. */

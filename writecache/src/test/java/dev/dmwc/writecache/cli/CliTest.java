@@ -11,6 +11,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
@@ -1228,6 +1229,52 @@ class CliTest {
             String b = back.out().substring(back.out().indexOf("\"" + op + "\""));
             org.junit.jupiter.api.Assertions.assertEquals(a.substring(0, a.indexOf('}')), b.substring(0, b.indexOf('}')), op);
         }
+    }
+
+    /**
+     * A trace to a WCSCRIPT ({@code .wcs} chooses it): the devices sized from the trace, a script the
+     * runner parses, the first N requests when asked; options of the other format, a request of
+     * part sectors or an origin too small for the trace are refused, and no OUT is written.
+     */
+    @Test
+    void traceConvertToAWcscript() throws Exception {
+        Path wcs = dir.resolve("raw.wcs");
+        Run cv = run("trace", "convert", "--requests", "300", "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString());
+        assertEquals(0, cv.code(), cv.err());
+        assertEquals(wcs + ": 300 requests written as a WCSCRIPT\n", cv.out());
+        List<String> lines = Files.readAllLines(wcs);
+        assertTrue(lines.get(0).startsWith("# a WCSCRIPT of ") && lines.get(0).contains("its first 300 requests"), lines.get(0));
+        List<String> ops = lines.stream().filter(l -> !l.startsWith("#")).toList();
+        assertEquals("table @ 4096 2 autocommit_time 3600000", ops.get(2));
+        assertEquals(List.of("status", "message flush", "settle", "status", "remove"), ops.subList(ops.size() - 5, ops.size()));
+        assertTrue(ops.get(0).matches("origin \\d+M") && ops.get(1).matches("cache \\d+M"), ops.subList(0, 2).toString());
+        dev.dmwc.writecache.script.WcScript.parse(wcs, null); // the runner's own parser takes it
+        Run full = run("trace", "convert", "--table", "s 512 1 nofua", "--cache-size", "64M", "--origin-size", "1G",
+                "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString());
+        assertEquals(0, full.code(), full.err());
+        assertEquals(List.of("origin 1G", "cache 64M", "table s 512 1 nofua"),
+                Files.readAllLines(wcs).stream().filter(l -> !l.startsWith("#")).limit(3).toList());
+        String before = Files.readString(wcs);
+        Path bad = dir.resolve("bad.iolog");
+        Files.writeString(bad, "fio version 3 iolog\n0 d add\n0 d open\n1 d write 0 4096\n2 d write 100 512\n3 d close\n");
+        for (List<String> args : List.of(List.of("--cache-size", "64M", "--to", "fio3"), List.of("--file-name", "x"),
+                List.of("--to", "csv"), List.of("--origin-size", "1M"), List.of("--cache-size", "0%"), List.of("--cache-size", "1000"),
+                List.of("--table", "x 4096 0"), List.of("--requests", "-1"))) {
+            List<String> a = new ArrayList<>(List.of("trace", "convert"));
+            a.addAll(args);
+            a.addAll(List.of("../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString()));
+            Run r = run(a.toArray(String[]::new));
+            assertEquals(2, r.code(), args + ": " + r.out() + r.err());
+            assertEquals(before, Files.readString(wcs), args + " changed OUT");
+        }
+        assertTrue(run("trace", "convert", "--cache-size", "64M", "--to", "fio3", "../test-data/traces/raw-mixed.v3.iolog.gz",
+                wcs.toString()).err().contains("--cache-size: not for --to fio3"));
+        Run part = run("trace", "convert", bad.toString(), wcs.toString());
+        assertEquals(2, part.code(), part.err());
+        assertTrue(part.err().contains(bad + ":5: write at byte 100 of 512 bytes is not whole 512-byte sectors"), part.err());
+        assertEquals(before, Files.readString(wcs));
+        assertEquals(0, run("trace", "convert", "--requests", "1", bad.toString(), wcs.toString()).code(),
+                "the request before the bad one converts");
     }
 
     /**

@@ -211,15 +211,20 @@ class RandomScriptsKernelIT {
 
     /** Run {@code script} on the oracle into {@code out}; fail on an oops, a runner failure or a bad exit. */
     private static void runOnKernel(long seed, Path script, Path out) throws Exception {
+        runOnKernel("seed " + seed, script, out, 300);
+    }
+
+    /** {@link #runOnKernel(long, Path, Path)} for {@code what}, the VM given {@code timeoutSeconds}. */
+    static void runOnKernel(String what, Path script, Path out, int timeoutSeconds) throws Exception {
         Process p = new ProcessBuilder("bash", KernelImageKernelIT.oracle.resolve("runscript.sh").toString(),
-                "--timeout", "300", script.toString(), out.toString()).redirectErrorStream(true).start();
+                "--timeout", Integer.toString(timeoutSeconds), script.toString(), out.toString()).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(60, TimeUnit.MINUTES)) {
             p.destroyForcibly();
         }
         String oops = oopsIn(out);
         if (oops != null) {
-            throw new AssertionError("seed " + seed + ": Linux 6.1 oopsed where dmwc saw no kernel bug; script " + script
+            throw new AssertionError(what + ": Linux 6.1 oopsed where dmwc saw no kernel bug; script " + script
                     + "\n" + oops);
         }
         assertEquals(0, p.exitValue(), "the oracle could not run " + script + ":\n" + log);
@@ -230,7 +235,7 @@ class RandomScriptsKernelIT {
     }
 
     /** compare.sh's report of {@code a} against {@code b}; empty when they are identical. */
-    private static String compare(Path a, Path b) throws Exception {
+    static String compare(Path a, Path b) throws Exception {
         Process c = new ProcessBuilder("bash", KernelImageKernelIT.oracle.resolve("compare.sh").toString(),
                 a.toString(), b.toString()).redirectErrorStream(true).start();
         String diff = new String(c.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

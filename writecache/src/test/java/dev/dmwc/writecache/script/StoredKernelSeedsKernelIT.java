@@ -16,12 +16,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Every kernel result that {@link RandomScriptsKernelIT} left in {@code target/kernel-diff}, run
- * again in dmwc as it is now (Maven profile {@code kernel}; no VM): after a change to the engine
- * or the scheduler, this checks it against all the kernel runs kept so far in a minute or two,
- * where the kernel itself would take half a minute a script. A seed whose kernel ran twice and
- * differed ({@code kernel-again}) passes when dmwc matches either run. Results the oracle's runner
- * did not finish (a line {@code !! runner} in the transcript) are left out.
+ * Every kernel result that {@link RandomScriptsKernelIT} (or {@link TraceScriptsKernelIT}) left in
+ * {@code target/kernel-diff}, run again in dmwc as it is now (Maven profile {@code kernel}; no VM):
+ * after a change to the engine or the scheduler, this checks it against all the kernel runs kept
+ * so far in a minute or two, where the kernel itself would take half a minute a script. A seed
+ * whose kernel ran twice and differed ({@code kernel-again}) passes when dmwc matches either run.
+ * Results the oracle's runner did not finish (a line {@code !! runner} in the transcript) are left
+ * out.
  *
  * <p>{@code mvn -B verify -Pkernel -pl daxlib,writecache -Dit.test=StoredKernelSeedsKernelIT}
  * (session 22: 1,144 results, 117 s). Without any stored result it is skipped and says so. The

@@ -1,0 +1,146 @@
+package dev.dmwc.writecache.script;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.dmwc.writecache.trace.TraceFormatException;
+import dev.dmwc.writecache.trace.TraceReader;
+import dev.dmwc.writecache.trace.TraceRecord;
+import dev.dmwc.writecache.trace.TraceRecord.Op;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A trace as a WCSCRIPT: one op a bio, in order, and a script the runner parses and runs. */
+class TraceScriptTest {
+    @TempDir
+    Path dir;
+
+    /** The records given, as a trace reader (positions 1, 2, … as line numbers). */
+    static TraceReader trace(TraceRecord... records) {
+        Iterator<TraceRecord> it = List.of(records).iterator();
+        return new TraceReader() {
+            long line;
+
+            @Override
+            public boolean next(TraceRecord r) {
+                if (!it.hasNext()) {
+                    return false;
+                }
+                TraceRecord n = it.next();
+                r.set(n.timeNs, n.op, n.offset, n.length, n.flags, null, ++line);
+                return true;
+            }
+
+            @Override
+            public String format() {
+                return "test";
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    static TraceRecord rec(Op op, long offset, long length, int flags) {
+        return new TraceRecord().set(0, op, offset, length, flags, null, 0);
+    }
+
+    static final TraceRecord[] SAMPLE = {
+        rec(Op.READ, 0, 8192, 0), // two 4 KiB blocks
+        rec(Op.WRITE, 4096, 12288, TraceRecord.PREFLUSH | TraceRecord.FUA), // fsync's journal commit block
+        rec(Op.FLUSH, 0, 0, 0),
+        rec(Op.WRITE, 1024, 512, 0), // one sector: a misaligned bio, as the trace had it
+        rec(Op.DISCARD, 1 << 20, 1 << 20, 0),
+        rec(Op.WRITE, 0, 0, TraceRecord.PREFLUSH), // an empty write with PREFLUSH: the flush alone
+        rec(Op.READ, 2048, 4096, 0), // across a block boundary
+    };
+
+    static String script(TraceScript.Settings s, TraceRecord... records) throws Exception {
+        StringWriter w = new StringWriter();
+        TraceScript.Written done = TraceScript.write(trace(records), s, List.of("head"), w);
+        assertEquals(s.maxRequests() == 0 ? records.length : Math.min(records.length, s.maxRequests()), done.requests());
+        assertEquals(w.toString().lines().filter(l -> !l.startsWith("#")).count(), done.ops(), "ops counted");
+        return w.toString();
+    }
+
+    @Test
+    void eachRequestIsTheOpThatSendsTheSameBio() throws Exception {
+        var s = new TraceScript.Settings(null, 4096, List.of("autocommit_time", "3600000"), 4 << 20, 8 << 20, 0, false);
+        assertEquals("""
+                # head
+                origin 4M
+                cache 8M
+                table @ 4096 2 autocommit_time 3600000
+                create
+                read 0 16
+                flush
+                write 8 24 w1 fua
+                flush
+                write 2 1 w2
+                discard 2048 2048
+                flush
+                read 4 8
+                status
+                message flush
+                settle
+                status
+                remove
+                """, script(s, SAMPLE));
+    }
+
+    @Test
+    void pmemModeHasAnNvdimmAndSplitReadsOneABlock() throws Exception {
+        var s = new TraceScript.Settings("p", 4096, List.of(), 4 << 20, 20 << 20, 3, true);
+        String out = script(s, SAMPLE);
+        List<String> lines = out.lines().toList();
+        assertEquals("pmem 32M", lines.get(2), "20 MiB and the namespace's 2 MiB, in 16 MiB steps");
+        assertEquals("table p 4096 0", lines.get(3));
+        assertEquals(List.of("read 0 8", "read 8 8", "flush", "write 8 24 w1 fua", "flush", "status"), lines.subList(5, 11),
+                "the first three requests, the read a block at a time");
+        var sub = new TraceScript.Settings("p", 4096, List.of(), 4 << 20, 20 << 20, 0, true);
+        assertEquals(List.of("read 4 4", "read 8 4"), script(sub, SAMPLE).lines().filter(l -> l.startsWith("read 4") || l.startsWith("read 8 4")).toList(),
+                "a read across a block boundary splits there");
+    }
+
+    @Test
+    void aRequestOfPartSectorsIsRefusedNamingWhere() throws Exception {
+        TraceFormatException e = assertThrows(TraceFormatException.class, () -> TraceScript.scan(trace(rec(Op.READ, 0, 4096, 0),
+                rec(Op.WRITE, 100, 512, 0)), "t.log", 0));
+        assertEquals("t.log:2: write at byte 100 of 512 bytes is not whole 512-byte sectors, which a WCSCRIPT op addresses",
+                e.getMessage());
+        TraceScript.Scan sc = TraceScript.scan(trace(SAMPLE), "t.log", 0);
+        assertEquals(7, sc.requests);
+        assertEquals(2 << 20, sc.extent);
+        assertEquals(4 * 4096, sc.written.bytes(), "pages 1-3 written, and page 0 by the one-sector write");
+        assertEquals(2, TraceScript.scan(trace(SAMPLE), "t.log", 2).requests, "only the first requests");
+    }
+
+    /** The script is one the runner reads as the kernel's runner does, and runs to the end. */
+    @Test
+    void theScriptRunsInDmwc() throws Exception {
+        List<TraceRecord> many = new ArrayList<>(List.of(SAMPLE));
+        for (int i = 0; i < 200; i++) {
+            many.add(rec(i % 3 == 0 ? Op.READ : Op.WRITE, (i * 7919L % 1024) * 4096, 4096 * (1 + i % 4), i % 10 == 0 ? TraceRecord.FUA : 0));
+        }
+        var s = new TraceScript.Settings(null, 4096, List.of("autocommit_time", "3600000"), 8 << 20, 8 << 20, 0, false);
+        Path wcs = dir.resolve("t.wcs");
+        Files.writeString(wcs, script(s, many.toArray(TraceRecord[]::new)));
+        Path out = dir.resolve("out");
+        new ScriptRunner(WcScript.parse(wcs, null), out, dev.dmwc.daxlib.ProtectionKeys.Backend.SOFTWARE,
+                dev.dmwc.daxlib.FaultMode.STRICT).run();
+        List<String> t = Files.readAllLines(out.resolve("transcript.txt"));
+        List<String> status = t.stream().filter(l -> l.startsWith("status ")).toList();
+        assertEquals(2, status.size(), String.join("\n", t));
+        assertEquals("0", status.get(1).split(" ")[4], "nothing under write-back after the settle: " + status.get(1));
+        assertEquals(status.get(1).split(" ")[2], status.get(1).split(" ")[3], "every block free after the write-back");
+        assertEquals(2, t.stream().filter(l -> l.equals("error EINVAL")).count(), "the one-sector write and the read across "
+                + "a block boundary are refused, as a 4 KiB-block target refuses them: " + String.join("\n", t));
+    }
+}
