@@ -239,7 +239,9 @@ final class TraceCommand implements Runnable {
 
         @Option(names = "--cache-size", paramLabel = "SIZE|N%", description = "wcs: the cache device, or N%% of the trace's written "
                 + "footprint (its distinct 4 KiB pages written, the metadata added). Default: 250%% (the default high watermark is "
-                + "not reached, so no write-back runs in the background at times the script does not fix)")
+                + "not reached, so no write-back runs in the background at times the script does not fix; with a smaller cache, "
+                + "give an ssd table 'pause_writeback 0', since its default waits for 3 s without I/O, a gap the kernel's runner "
+                + "sometimes leaves and dmwc's script never does)")
         String cacheSize;
 
         @Option(names = "--requests", paramLabel = "N", defaultValue = "0", description = "Only the first N requests (0: all). "
