@@ -409,7 +409,7 @@ final class TraceCommand implements Runnable {
                 w.write("0 " + fileName + " add\n0 " + fileName + " open\n");
                 TraceRecord r = new TraceRecord();
                 long us = 0;
-                while (in.next(r)) {
+                while ((requests == 0 || n < requests) && in.next(r)) {
                     if (selection.volume == null && in.severalVolumes()) {
                         throw new Main.UsageError("the trace has more than one volume (" + String.join(", ", in.volumesSeen().keySet())
                                 + ", …); a fio log is one file: convert one with --volume ID (trace stats lists them)");

@@ -1275,6 +1275,9 @@ class CliTest {
         assertEquals(before, Files.readString(wcs));
         assertEquals(0, run("trace", "convert", "--requests", "1", bad.toString(), wcs.toString()).code(),
                 "the request before the bad one converts");
+        Path log = dir.resolve("first.iolog");
+        Run fio = run("trace", "convert", "--requests", "10", "../test-data/traces/raw-mixed.v3.iolog.gz", log.toString());
+        assertEquals(log + ": 10 requests written as fio iolog v3\n", fio.out(), "--requests takes the first N in a fio log too");
     }
 
     /**
