@@ -203,19 +203,19 @@ public final class MappedBlockDevice implements BlockDevice {
 
     /** Takes the gates of the views under {@code [from, to)} shared, in view order. */
     private void lockShared(long from, long to) {
-        if (gates == null) {
-            return;
+        if (gates == null || to <= from) {
+            return; // no lock, or no I/O (an empty one at the very end would name a view past the last)
         }
-        for (long v = from >>> SHIFT, last = (Math.max(from, to - 1)) >>> SHIFT; v <= last; v++) {
+        for (long v = from >>> SHIFT, last = (to - 1) >>> SHIFT; v <= last; v++) {
             gates[(int) v].readLock().lock();
         }
     }
 
     private void unlockShared(long from, long to) {
-        if (gates == null) {
-            return;
+        if (gates == null || to <= from) {
+            return; // no lock, or no I/O (an empty one at the very end would name a view past the last)
         }
-        for (long v = from >>> SHIFT, last = (Math.max(from, to - 1)) >>> SHIFT; v <= last; v++) {
+        for (long v = from >>> SHIFT, last = (to - 1) >>> SHIFT; v <= last; v++) {
             gates[(int) v].readLock().unlock();
         }
     }

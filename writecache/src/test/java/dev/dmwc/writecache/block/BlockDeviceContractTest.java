@@ -285,6 +285,19 @@ class BlockDeviceContractTest {
         });
     }
 
+    /** An empty read or write at the very end of a device of whole GiB views is nothing, not an error. */
+    @ParameterizedTest
+    @ValueSource(strings = {"file", "mapped", "memory"})
+    void anEmptyIoAtTheEndIsNothing(String kind) throws IOException {
+        long size = kind.equals("memory") ? 1 << 20 : 1L << 30; // sparse: nothing of it is allocated
+        try (BlockDevice d = make(kind, size)) {
+            d.read(size >> 9, ByteBuffer.allocate(0));
+            d.write(size >> 9, ByteBuffer.allocate(0), false);
+            d.discard(size >> 9, 0);
+            assertArrayEquals(new byte[512], read(d, (size >> 9) - 1, 512));
+        }
+    }
+
     /** A device made without discards (a cache device) refuses one, naming it, and keeps its data. */
     @org.junit.jupiter.api.Test
     void aDeviceMadeWithoutDiscardsRefusesOneAndKeepsItsData() throws IOException {
