@@ -42,7 +42,37 @@ public final class WcScript {
     }
 
     public static WcScript parse(Path file, String mode) throws IOException, ScriptException {
-        return parse(file.toString(), Files.readAllLines(file), mode);
+        return parse(file.toString(), readLines(file), mode);
+    }
+
+    /**
+     * The lines of a script file, gunzipped when it is gzip ({@code trace convert} writes {@code
+     * .wcs.gz}); a file that is not UTF-8 text is refused naming its line.
+     */
+    static List<String> readLines(Path file) throws IOException, ScriptException {
+        byte[] b = Files.readAllBytes(file);
+        if (b.length >= 2 && (b[0] & 0xff) == 0x1f && (b[1] & 0xff) == 0x8b) {
+            try (var in = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(b))) {
+                b = in.readAllBytes();
+            } catch (java.util.zip.ZipException | java.io.EOFException e) {
+                throw new ScriptException(file.toString(), 1, "a gzip file that does not unpack", String.valueOf(e.getMessage()));
+            }
+        }
+        var decoder = java.nio.charset.StandardCharsets.UTF_8.newDecoder(); // strict: a bad byte is an error, not U+FFFD
+        List<String> lines = new ArrayList<>();
+        for (int from = 0, i = 0; i <= b.length; i++) {
+            if (i < b.length && b[i] != '\n' || i == b.length && from == i) {
+                continue;
+            }
+            int end = i > from && b[i - 1] == '\r' ? i - 1 : i;
+            try {
+                lines.add(decoder.decode(java.nio.ByteBuffer.wrap(b, from, end - from)).toString());
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new ScriptException(file.toString(), lines.size() + 1, "not a text script", "a byte that is not UTF-8");
+            }
+            from = i + 1;
+        }
+        return lines;
     }
 
     static long bytes(String s) {

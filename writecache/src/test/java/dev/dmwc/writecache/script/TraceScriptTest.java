@@ -2,6 +2,7 @@ package dev.dmwc.writecache.script;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmwc.writecache.trace.TraceFormatException;
 import dev.dmwc.writecache.trace.TraceReader;
@@ -120,6 +121,34 @@ class TraceScriptTest {
         assertEquals(2 << 20, sc.extent);
         assertEquals(4 * 4096, sc.written.bytes(), "pages 1-3 written, and page 0 by the one-sector write");
         assertEquals(2, TraceScript.scan(trace(SAMPLE), "t.log", 2).requests, "only the first requests");
+    }
+
+    /**
+     * A gzipped script ({@code trace convert … .wcs.gz}) reads as its text; a file that is not text,
+     * or a gzip that does not unpack, is refused naming the file and line (it was a
+     * MalformedInputException with neither).
+     */
+    @Test
+    void aGzippedScriptReadsAsItsTextAndOneThatIsNotTextIsRefused() throws Exception {
+        var s = new TraceScript.Settings(null, 4096, List.of(), 4 << 20, 8 << 20, 0, false);
+        String text = script(s, SAMPLE);
+        Path plain = dir.resolve("t.wcs");
+        Files.writeString(plain, text);
+        Path gz = dir.resolve("t.wcs.gz");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(gz))) {
+            out.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        assertEquals(WcScript.readLines(plain), WcScript.readLines(gz));
+        assertEquals(WcScript.parse(plain, null).ops, WcScript.parse(gz, null).ops);
+        Path binary = dir.resolve("b.wcs");
+        Files.write(binary, new byte[] {'o', 'r', 'i', 'g', 'i', 'n', ' ', '1', 'M', '\n', 'c', 'a', 'c', 'h', 'e', ' ', '1', 'M', '\n',
+            (byte) 0xff, (byte) 0xfe, '\n'});
+        WcScript.ScriptException e = assertThrows(WcScript.ScriptException.class, () -> WcScript.parse(binary, null));
+        assertEquals(binary + ":3: not a text script: a byte that is not UTF-8", e.getMessage());
+        Path broken = dir.resolve("g.wcs");
+        Files.write(broken, new byte[] {0x1f, (byte) 0x8b, 'x', 'x', 'x', 'x'});
+        e = assertThrows(WcScript.ScriptException.class, () -> WcScript.parse(broken, null));
+        assertTrue(e.getMessage().startsWith(broken + ":1: a gzip file that does not unpack"), e.getMessage());
     }
 
     /** The script is one the runner reads as the kernel's runner does, and runs to the end. */
