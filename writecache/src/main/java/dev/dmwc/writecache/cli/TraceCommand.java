@@ -334,10 +334,14 @@ final class TraceCommand implements Runnable {
             if (skipped != null) {
                 say.println(skipped);
             }
+            if (done.empty() > 0) {
+                say.printf("%d requests without data have no op (a PREFLUSH among them is a flush)%n", done.empty());
+            }
             return 0;
         }
 
-        private record Converted(long requests, String skipped) {
+        /** @param empty requests a WCSCRIPT has no op for (no data; a PREFLUSH of one became a flush) */
+        private record Converted(long requests, String skipped, long empty) {
         }
 
         /** A WCSCRIPT's settings, from the options and a first reading of the trace. */
@@ -397,7 +401,7 @@ final class TraceCommand implements Runnable {
         private Converted writeScript(ScriptPlan plan, java.io.Writer w) throws IOException, TraceFormatException {
             try (SelectedReader in = selection.open(List.of(trace), input, spec)) {
                 var done = dev.dmwc.writecache.script.TraceScript.write(in, plan.settings(), plan.header(), w);
-                return new Converted(done.requests(), Selection.skipped(in));
+                return new Converted(done.requests(), Selection.skipped(in), done.emptyRequests());
             }
         }
 
@@ -432,7 +436,7 @@ final class TraceCommand implements Runnable {
                 }
                 w.write(us + " " + fileName + " close\n");
                 selection.checkVolume(in);
-                return new Converted(n, Selection.skipped(in));
+                return new Converted(n, Selection.skipped(in), 0);
             }
         }
     }

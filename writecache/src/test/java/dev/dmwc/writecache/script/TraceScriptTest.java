@@ -94,6 +94,8 @@ class TraceScriptTest {
                 status
                 remove
                 """, script(s, SAMPLE));
+        assertEquals(1, TraceScript.write(trace(SAMPLE), s, List.of(), java.io.Writer.nullWriter()).emptyRequests(),
+                "the empty write with PREFLUSH: its flush written, the write itself counted as having no op");
     }
 
     @Test
