@@ -213,7 +213,7 @@ public final class MappedBlockDevice implements BlockDevice {
 
     private void unlockShared(long from, long to) {
         if (gates == null || to <= from) {
-            return; // no lock, or no I/O (an empty one at the very end would name a view past the last)
+            return; // as lockShared
         }
         for (long v = from >>> SHIFT, last = (to - 1) >>> SHIFT; v <= last; v++) {
             gates[(int) v].readLock().unlock();
