@@ -252,6 +252,12 @@ final class TraceCommand implements Runnable {
                 + "read of several blocks wrongly: test-data/kernel-bugs/pmem-read-hits-then-misses)")
         boolean splitReads;
 
+        @Option(names = "--max-write", paramLabel = "SIZE", defaultValue = "1M", description = "wcs: a longer write as several "
+                + "of at most SIZE, each with the write's tag and FUA (0: never). Beyond 1 MiB (256 pages), the oracle's O_DIRECT write "
+                + "reaches the target as one bio or several, as its buffer's pages happen to lie in memory, and each bio ends with "
+                + "its own commit check. Default: ${DEFAULT-VALUE}")
+        String maxWrite;
+
         static final String DEFAULT_FEATURES = "autocommit_time 3600000";
 
         @Mixin
@@ -274,7 +280,7 @@ final class TraceCommand implements Runnable {
                 throw new Main.UsageError("--to: fio3 or wcs, not '" + to + "'");
             }
             List<String> others = TableArgs.given(spec.commandLine().getParseResult(), format.equals("wcs")
-                    ? new String[] {"--file-name"} : new String[] {"--table", "--origin-size", "--cache-size", "--split-reads"});
+                    ? new String[] {"--file-name"} : new String[] {"--table", "--origin-size", "--cache-size", "--split-reads", "--max-write"});
             if (!others.isEmpty()) {
                 throw new Main.UsageError(String.join(", ", others) + ": not for --to " + format);
             }
@@ -386,15 +392,20 @@ final class TraceCommand implements Runnable {
                     throw new Main.UsageError("--cache-size " + c + ": a WCSCRIPT device is a whole number of 4 KiB");
                 }
             }
+            long maxWriteBytes = Sizes.parse(maxWrite, "--max-write");
+            if (maxWriteBytes % bs != 0) {
+                throw new Main.UsageError("--max-write " + maxWrite + ": a whole number of the table's " + bs + "-byte blocks, or 0");
+            }
             var settings = new dev.dmwc.writecache.script.TraceScript.Settings(t.mode(), bs, t.features(), origin, cache, requests,
-                    splitReads);
+                    splitReads, maxWriteBytes >> 9);
             List<String> header = List.of("a WCSCRIPT of " + Traces.shown(trace) + " (" + fmt + ")"
                     + (selection.volume == null ? "" : ", volume " + selection.volume) + ": "
                     + (requests == 0 ? "all its " + scan.requests + " requests" : "its first " + scan.requests + " requests")
                     + ", by dmwc trace convert",
                     "the trace's times are dropped: the ops run one after another (dmwc script; the oracle's runscript.sh)",
                     "written footprint " + dev.dmwc.writecache.replay.ReplayReport.size(scan.written.bytes()) + ", extent "
-                            + scan.extent + " bytes" + (splitReads ? "; reads split into one a cache block" : ""));
+                            + scan.extent + " bytes" + (splitReads ? "; reads split into one a cache block" : "")
+                            + (maxWriteBytes == 0 ? "" : "; writes over " + maxWrite + " split (each part one bio on the kernel)"));
             return new ScriptPlan(settings, header);
         }
 

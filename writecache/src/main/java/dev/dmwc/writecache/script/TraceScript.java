@@ -27,9 +27,13 @@ public final class TraceScript {
      * @param maxRequests at most this many requests of the trace (the first ones); 0: all
      * @param splitReads a read as one read a cache block (Linux 6.1's pmem mode answers a read of
      *        several blocks wrongly: test-data/kernel-bugs/pmem-read-hits-then-misses)
+     * @param maxWriteSectors a longer write as several of at most this many sectors, each with its
+     *        tag and FUA (0: never). A runner's O_DIRECT write reaches the target as one bio only
+     *        up to 1 MiB (256 pages): beyond, as many bios as its buffer's physically contiguous
+     *        runs need, which the script cannot fix, and each bio ends with its own autocommit check
      */
     public record Settings(String mode, int blockSize, List<String> features, long originBytes, long cacheBytes, long maxRequests,
-            boolean splitReads) {
+            boolean splitReads, long maxWriteSectors) {
     }
 
     /** What the trace held, for the sizes and the checks made before anything is written. */
@@ -106,7 +110,13 @@ public final class TraceScript {
             long sector = r.offset >> 9;
             long nsect = r.length >> 9;
             switch (r.op) {
-                case WRITE -> out.op("write " + sector + " " + nsect + " w" + Long.toString(++writes, 36) + (r.has(TraceRecord.FUA) ? " fua" : ""));
+                case WRITE -> {
+                    String tag = " w" + Long.toString(++writes, 36) + (r.has(TraceRecord.FUA) ? " fua" : "");
+                    long most = s.maxWriteSectors() == 0 ? nsect : s.maxWriteSectors();
+                    for (long at = sector, end = sector + nsect; at < end; at += most) {
+                        out.op("write " + at + " " + Math.min(most, end - at) + tag);
+                    }
+                }
                 case DISCARD -> out.op("discard " + sector + " " + nsect);
                 case READ -> {
                     long perRead = s.splitReads() ? s.blockSize() >> 9 : Long.MAX_VALUE;

@@ -1259,7 +1259,8 @@ class CliTest {
         Files.writeString(bad, "fio version 3 iolog\n0 d add\n0 d open\n1 d write 0 4096\n2 d write 100 512\n3 d close\n");
         for (List<String> args : List.of(List.of("--cache-size", "64M", "--to", "fio3"), List.of("--file-name", "x"),
                 List.of("--to", "csv"), List.of("--origin-size", "1M"), List.of("--cache-size", "0%"), List.of("--cache-size", "1000"),
-                List.of("--table", "x 4096 0"), List.of("--requests", "-1"))) {
+                List.of("--table", "x 4096 0"), List.of("--requests", "-1"), List.of("--max-write", "1000"),
+                List.of("--max-write", "1M", "--to", "fio3"))) {
             List<String> a = new ArrayList<>(List.of("trace", "convert"));
             a.addAll(args);
             a.addAll(List.of("../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString()));

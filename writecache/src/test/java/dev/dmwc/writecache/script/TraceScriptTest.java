@@ -73,7 +73,7 @@ class TraceScriptTest {
 
     @Test
     void eachRequestIsTheOpThatSendsTheSameBio() throws Exception {
-        var s = new TraceScript.Settings(null, 4096, List.of("autocommit_time", "3600000"), 4 << 20, 8 << 20, 0, false);
+        var s = new TraceScript.Settings(null, 4096, List.of("autocommit_time", "3600000"), 4 << 20, 8 << 20, 0, false, 2048);
         assertEquals("""
                 # head
                 origin 4M
@@ -98,16 +98,27 @@ class TraceScriptTest {
                 "the empty write with PREFLUSH: its flush written, the write itself counted as having no op");
     }
 
+    /** A write over 1 MiB goes as writes of 1 MiB, each with its tag and FUA; 0 keeps it whole. */
+    @Test
+    void aLongWriteGoesAsWritesOfAtMostOneMebibyte() throws Exception {
+        var s = new TraceScript.Settings(null, 4096, List.of(), 8 << 20, 8 << 20, 0, false, 2048);
+        assertEquals(List.of("write 8 2048 w1 fua", "write 2056 2048 w1 fua", "write 4104 8 w1 fua"),
+                script(s, rec(Op.WRITE, 4096, (2 << 20) + 4096, TraceRecord.FUA)).lines().filter(l -> l.startsWith("write")).toList());
+        var whole = new TraceScript.Settings(null, 4096, List.of(), 8 << 20, 8 << 20, 0, false, 0);
+        assertEquals(List.of("write 8 4104 w1"), script(whole, rec(Op.WRITE, 4096, (2 << 20) + 4096, 0)).lines()
+                .filter(l -> l.startsWith("write")).toList());
+    }
+
     @Test
     void pmemModeHasAnNvdimmAndSplitReadsOneABlock() throws Exception {
-        var s = new TraceScript.Settings("p", 4096, List.of(), 4 << 20, 20 << 20, 3, true);
+        var s = new TraceScript.Settings("p", 4096, List.of(), 4 << 20, 20 << 20, 3, true, 2048);
         String out = script(s, SAMPLE);
         List<String> lines = out.lines().toList();
         assertEquals("pmem 32M", lines.get(2), "20 MiB and the namespace's 2 MiB, in 16 MiB steps");
         assertEquals("table p 4096 0", lines.get(3));
         assertEquals(List.of("read 0 8", "read 8 8", "flush", "write 8 24 w1 fua", "flush", "status"), lines.subList(5, 11),
                 "the first three requests, the read a block at a time");
-        var sub = new TraceScript.Settings("p", 4096, List.of(), 4 << 20, 20 << 20, 0, true);
+        var sub = new TraceScript.Settings("p", 4096, List.of(), 4 << 20, 20 << 20, 0, true, 2048);
         assertEquals(List.of("read 4 4", "read 8 4"), script(sub, SAMPLE).lines().filter(l -> l.startsWith("read 4") || l.startsWith("read 8 4")).toList(),
                 "a read across a block boundary splits there");
     }
@@ -132,7 +143,7 @@ class TraceScriptTest {
      */
     @Test
     void aGzippedScriptReadsAsItsTextAndOneThatIsNotTextIsRefused() throws Exception {
-        var s = new TraceScript.Settings(null, 4096, List.of(), 4 << 20, 8 << 20, 0, false);
+        var s = new TraceScript.Settings(null, 4096, List.of(), 4 << 20, 8 << 20, 0, false, 2048);
         String text = script(s, SAMPLE);
         Path plain = dir.resolve("t.wcs");
         Files.writeString(plain, text);
@@ -160,7 +171,7 @@ class TraceScriptTest {
         for (int i = 0; i < 200; i++) {
             many.add(rec(i % 3 == 0 ? Op.READ : Op.WRITE, (i * 7919L % 1024) * 4096, 4096 * (1 + i % 4), i % 10 == 0 ? TraceRecord.FUA : 0));
         }
-        var s = new TraceScript.Settings(null, 4096, List.of("autocommit_time", "3600000"), 8 << 20, 8 << 20, 0, false);
+        var s = new TraceScript.Settings(null, 4096, List.of("autocommit_time", "3600000"), 8 << 20, 8 << 20, 0, false, 2048);
         Path wcs = dir.resolve("t.wcs");
         Files.writeString(wcs, script(s, many.toArray(TraceRecord[]::new)));
         Path out = dir.resolve("out");
