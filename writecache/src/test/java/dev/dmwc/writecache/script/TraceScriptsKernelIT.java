@@ -24,12 +24,14 @@ import org.junit.jupiter.params.provider.CsvSource;
  * first discards), 15–30 s of VM a script. {@code -Ddmwc.kernelDiff.traceRequests=N} takes N of
  * every trace (0: all of them, 10,000–20,000 requests, 10–25 minutes a script). {@code
  * ext4-fsync-head} is the first 3,000 lines of the ext4-fsync capture's blkparse text (771
- * requests), which keeps its PREFLUSH and FUA flags where the fio log has flushes. Results stay in {@code writecache/target/kernel-diff/trace-NAME-MODE-N}.
- * In pmem mode reads go a block at a time ({@code --split-reads}): Linux 6.1 answers a pmem read of
- * several blocks wrongly ({@code test-data/kernel-bugs/pmem-read-hits-then-misses}).
+ * requests), which keeps its PREFLUSH and FUA flags where the fio log has flushes. Results stay
+ * in {@code writecache/target/kernel-diff/trace-NAME-MODE-N}. In pmem mode reads go a block at a
+ * time ({@code --split-reads}): Linux 6.1 answers a pmem read of several blocks wrongly
+ * ({@code test-data/kernel-bugs/pmem-read-hits-then-misses}). Writes over 1 MiB go as writes of
+ * 1 MiB (the converter's default), and when dmwc differs the kernel runs the script again: dmwc
+ * must match one of two runs that differ (RELIABILITY.md, "Real traces on the real kernel").
  */
 class TraceScriptsKernelIT {
-
     @BeforeAll
     static void setUpOracle() throws Exception {
         KernelImageKernelIT.setUpOracle();
