@@ -179,12 +179,7 @@ final class ReplayCommand implements Callable<Integer> {
         List<ReplaySweep.CacheSize> cacheBytes = new ArrayList<>();
         for (String size : cacheSizes) {
             if (size.trim().endsWith("%")) {
-                double share = share(size.trim());
-                if (!(share > 0 && share <= 100)) {
-                    throw new Main.UsageError("--cache-size " + size + ": a share of the trace's written footprint is a "
-                            + "percentage above 0 and at most 10000, like 25%");
-                }
-                cacheBytes.add(ReplaySweep.CacheSize.share(share));
+                cacheBytes.add(ReplaySweep.CacheSize.share(footprintShare(size.trim())));
             } else {
                 cacheBytes.add(ReplaySweep.CacheSize.bytes(Sizes.parse(size, "--cache-size")));
             }
@@ -422,12 +417,22 @@ final class ReplayCommand implements Callable<Integer> {
     }
 
     /** "25%" as 0.25; NaN when what comes before the '%' is not a number. */
-    static double share(String percent) {
+    private static double share(String percent) {
         try {
             return Double.parseDouble(percent.substring(0, percent.length() - 1).trim()) / 100;
         } catch (NumberFormatException e) {
             return Double.NaN;
         }
+    }
+
+    /** {@code --cache-size N%}: N % of the trace's written footprint, as a fraction; refused outside (0, 10000]. */
+    static double footprintShare(String percent) {
+        double share = share(percent);
+        if (!(share > 0 && share <= 100)) {
+            throw new Main.UsageError("--cache-size " + percent + ": a share of the trace's written footprint is a percentage above 0 "
+                    + "and at most 10000, like 25%");
+        }
+        return share;
     }
 
     /** The report in every form asked for: --json (a file, or stdout instead of the text), --html, --csv, the text. */

@@ -378,13 +378,15 @@ final class TraceCommand implements Runnable {
             String c = cacheSize == null ? "250%" : cacheSize.trim();
             long cache;
             if (c.endsWith("%")) {
-                double share = ReplayCommand.share(c);
-                if (!(share > 0 && share <= 100)) {
-                    throw new Main.UsageError("--cache-size " + c + ": a share of the trace's written footprint is a percentage "
-                            + "above 0 and at most 10000, like 250%");
+                double share = ReplayCommand.footprintShare(c);
+                long bytes = 0; // a trace that writes nothing: the smallest cache below
+                if (scan.written.bytes() > 0) {
+                    try {
+                        bytes = dev.dmwc.writecache.replay.Replayer.cacheBytesForShare(scan.written.bytes(), share, bs);
+                    } catch (dev.dmwc.writecache.replay.Replayer.ReplayException e) {
+                        throw new Main.UsageError(e.getMessage());
+                    }
                 }
-                long blocks = Math.max(1, (long) Math.ceil(scan.written.bytes() * share / bs));
-                long bytes = dev.dmwc.writecache.format.MemoryLayout.metadataBytes(blocks, bs) + blocks * bs;
                 cache = Math.max(4 * mib, (bytes + mib - 1) / mib * mib);
             } else {
                 cache = Sizes.parse(c, "--cache-size");
@@ -392,7 +394,7 @@ final class TraceCommand implements Runnable {
                     throw new Main.UsageError("--cache-size " + c + ": a WCSCRIPT device is a whole number of 4 KiB");
                 }
             }
-            long maxWriteBytes = Sizes.parse(maxWrite, "--max-write");
+            long maxWriteBytes = maxWrite.trim().equals("0") ? 0 : Sizes.parse(maxWrite, "--max-write");
             if (maxWriteBytes % bs != 0) {
                 throw new Main.UsageError("--max-write " + maxWrite + ": a whole number of the table's " + bs + "-byte blocks, or 0");
             }

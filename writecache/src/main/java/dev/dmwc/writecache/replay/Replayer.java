@@ -500,7 +500,7 @@ public final class Replayer {
      * The cache device's size whose data blocks hold {@code share} of {@code footprint} bytes
      * (rounded up to whole blocks), after the metadata {@code calculate_memory_size} puts before them.
      */
-    static long cacheBytesForShare(long footprint, double share, int blockSize) throws ReplayException {
+    public static long cacheBytesForShare(long footprint, double share, int blockSize) throws ReplayException {
         if (footprint == 0) {
             throw new ReplayException("--cache-size " + percent(share) + " is a share of the pages the trace writes, and it "
                     + "writes none: give the cache a size (256M)");

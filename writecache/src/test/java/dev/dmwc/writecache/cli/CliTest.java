@@ -1276,6 +1276,20 @@ class CliTest {
         assertEquals(before, Files.readString(wcs));
         assertEquals(0, run("trace", "convert", "--requests", "1", bad.toString(), wcs.toString()).code(),
                 "the request before the bad one converts");
+        // ext4-tree's first 500 requests hold writes of 7-16 MiB: by default they go as writes of at most 1 MiB
+        Path tree = dir.resolve("tree.wcs");
+        for (String max : new String[] {null, "0", "2M"}) {
+            List<String> a = new ArrayList<>(List.of("trace", "convert", "--requests", "500"));
+            if (max != null) {
+                a.addAll(List.of("--max-write", max));
+            }
+            a.addAll(List.of("../test-data/traces/ext4-tree.blktrace.0.gz", tree.toString()));
+            Run r = run(a.toArray(String[]::new));
+            assertEquals(0, r.code(), max + ": " + r.err());
+            long longest = Files.readAllLines(tree).stream().filter(l -> l.startsWith("write ")).mapToLong(l -> Long.parseLong(l.split(" ")[2]))
+                    .max().orElse(0);
+            assertEquals(max == null ? 2048 : max.equals("2M") ? 4096 : 32768, longest, "--max-write " + max);
+        }
         Path log = dir.resolve("first.iolog");
         Run fio = run("trace", "convert", "--requests", "10", "../test-data/traces/raw-mixed.v3.iolog.gz", log.toString());
         assertEquals(log + ": 10 requests written as fio iolog v3\n", fio.out(), "--requests takes the first N in a fio log too");
