@@ -240,8 +240,8 @@ final class TraceCommand implements Runnable {
         @Option(names = "--cache-size", paramLabel = "SIZE|N%", description = "wcs: the cache device, or N%% of the trace's written "
                 + "footprint (its distinct 4 KiB pages written, the metadata added). Default: 250%% (the default high watermark is "
                 + "not reached, so no write-back runs in the background at times the script does not fix; with a smaller cache, "
-                + "give an ssd table 'pause_writeback 0', since its default waits for 3 s without I/O, a gap the kernel's runner "
-                + "sometimes leaves and dmwc's script never does)")
+                + "give an ssd table 'pause_writeback 0': its default holds write-back back until 3 s after the last flush or "
+                + "write-around, which the kernel's clock reaches as the oracle's runner works and a dmwc script's only at a sleep)")
         String cacheSize;
 
         @Option(names = "--requests", paramLabel = "N", defaultValue = "0", description = "Only the first N requests (0: all). "
@@ -343,15 +343,21 @@ final class TraceCommand implements Runnable {
             if (done.empty() > 0) {
                 say.printf("%d requests without data have no op (a PREFLUSH among them is a flush)%n", done.empty());
             }
+            if (done.note() != null) {
+                say.println(done.note());
+            }
             return 0;
         }
 
-        /** @param empty requests a WCSCRIPT has no op for (no data; a PREFLUSH of one became a flush) */
-        private record Converted(long requests, String skipped, long empty) {
+        /**
+         * @param empty requests a WCSCRIPT has no op for (no data; a PREFLUSH of one became a flush)
+         * @param note what the user should know about the script, or null
+         */
+        private record Converted(long requests, String skipped, long empty, String note) {
         }
 
-        /** A WCSCRIPT's settings, from the options and a first reading of the trace. */
-        private record ScriptPlan(dev.dmwc.writecache.script.TraceScript.Settings settings, List<String> header) {
+        /** A WCSCRIPT's settings, from the options and a first reading of the trace; {@code note} as in {@link Converted}. */
+        private record ScriptPlan(dev.dmwc.writecache.script.TraceScript.Settings settings, List<String> header, String note) {
         }
 
         /** Reads the trace once for what the script's devices need; refuses a request no op can send, and sizes that do not fit. */
@@ -408,13 +414,13 @@ final class TraceCommand implements Runnable {
                     "written footprint " + dev.dmwc.writecache.replay.ReplayReport.size(scan.written.bytes()) + ", extent "
                             + scan.extent + " bytes" + (splitReads ? "; reads split into one a cache block" : "")
                             + (maxWriteBytes == 0 ? "" : "; writes over " + maxWrite + " split (each part one bio on the kernel)"));
-            return new ScriptPlan(settings, header);
+            return new ScriptPlan(settings, header, dev.dmwc.writecache.script.TraceScript.writebackNote(settings, scan.written.bytes()));
         }
 
         private Converted writeScript(ScriptPlan plan, java.io.Writer w) throws IOException, TraceFormatException {
             try (SelectedReader in = selection.open(List.of(trace), input, spec)) {
                 var done = dev.dmwc.writecache.script.TraceScript.write(in, plan.settings(), plan.header(), w);
-                return new Converted(done.requests(), Selection.skipped(in), done.emptyRequests());
+                return new Converted(done.requests(), Selection.skipped(in), done.emptyRequests(), plan.note());
             }
         }
 
@@ -449,7 +455,7 @@ final class TraceCommand implements Runnable {
                 }
                 w.write(us + " " + fileName + " close\n");
                 selection.checkVolume(in);
-                return new Converted(n, Selection.skipped(in), 0);
+                return new Converted(n, Selection.skipped(in), 0, null);
             }
         }
     }

@@ -182,8 +182,10 @@ public final class Writecache implements AutoCloseable {
         this.ordered = !singleThreaded && origin.orderSensitive();
         this.epochMs = sched.nowMs();
         // dm_iot_init sets idle_time = 0: jiffies - 0 is more than any pause_writeback, so the
-        // pause applies only once a write-around has completed (checked on the oracle:
-        // test-data/kernel/dmwc-ssd-full-writearound), not from the table load
+        // pause applies only once a write to the origin has completed (checked on the oracle:
+        // test-data/kernel/ssd-full-writearound), not from the table load. Such a write is a
+        // write-around or, in ssd mode, the origin's copy of an empty flush (target_bio_nr 1,
+        // an op WRITE with PREFLUSH): test-data/kernel/ssd-pause-after-flush
         this.iotIdleTime = IOT_NEVER_BUSY;
         this.writebackWork = sched.newWork(WQ, "writeback_work", this::writeback);
         this.flushWork = sched.newWork(WQ, "flush_work", this::flushWorkBody);
@@ -1680,19 +1682,32 @@ public final class Writecache implements AutoCloseable {
 
     // =================================================================== suspend / resume
 
-    /** Port of {@code writecache_suspend()} (postsuspend). */
+    /**
+     * Port of {@code writecache_suspend()} (postsuspend). DM core has set {@code DMF_SUSPENDED}
+     * before it calls this, so {@code dm_suspended()} is already true inside: a writeback work
+     * that sleeps out {@code pause_writeback} wakes (within a second) to find it so, stops
+     * waiting and writes back what the watermarks ask, and {@code drain_workqueue} waits for that
+     * (on the oracle: both `remove` and `suspend` write back what a pause held;
+     * test-data/kernel/ssd-suspend-ends-pause). dmwc's waiting work is a timer, so it is queued
+     * here instead.
+     */
     public void suspend() {
         autocommitTimer.del();
         maxAgeTimer.del();
         boolean fos;
         wcLock();
         try {
+            suspended = true;
             flush();
             fos = flushOnSuspend;
             if (fos) {
                 flushOnSuspend = false;
                 writebackAll++;
                 queueWriteback();
+            }
+            if (pauseTimer.pending()) {
+                pauseTimer.del();
+                writebackWork.queue();
             }
         } finally {
             wcUnlock();
@@ -1709,7 +1724,6 @@ public final class Writecache implements AutoCloseable {
             if (pmem) {
                 ((PmemMemoryMap) mem).flushCache(memoryMapSize);
             }
-            suspended = true;
         } finally {
             wcUnlock();
         }

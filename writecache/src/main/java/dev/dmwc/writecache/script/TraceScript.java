@@ -71,6 +71,53 @@ public final class TraceScript {
         return s;
     }
 
+    /**
+     * What to tell the user when the script's writes will start write-back before its end, or
+     * null. Where write-back runs beside the ops, timing decides what it does. In ssd mode
+     * {@code pause_writeback} (3,000 ms by default) holds it back until that long after the last
+     * flush or write-around: the kernel's clock runs while the oracle's runner works (tens of
+     * milliseconds an op under QEMU), a {@code dmwc script} op takes no time, so the two let it
+     * run at different points (test-data/kernel/ssd-pause-after-flush shows the pause itself,
+     * which both keep alike); {@code pause_writeback 0} takes that away. In pmem mode which
+     * entries it takes depends on timing on the kernel itself (RELIABILITY.md, "Real traces on
+     * the real kernel").
+     *
+     * @param writtenBytes the distinct bytes the script writes ({@link Scan#written})
+     */
+    public static String writebackNote(Settings s, long writtenBytes) {
+        int highWatermark = 50;
+        boolean unpaused = false;
+        List<String> f = s.features();
+        for (int i = 0; i + 1 < f.size(); i++) {
+            if (f.get(i).equals("pause_writeback") && f.get(i + 1).equals("0")) {
+                unpaused = true;
+            }
+            if (f.get(i).equals("high_watermark") && f.get(i + 1).matches("\\d{1,3}")) {
+                highWatermark = Integer.parseInt(f.get(i + 1));
+            }
+        }
+        if (writtenBytes * 100 < s.cacheBytes() * highWatermark) {
+            return null;
+        }
+        boolean ssd = !"p".equals(s.mode());
+        boolean pmem = !"s".equals(s.mode());
+        if (!pmem && unpaused) {
+            return null;
+        }
+        StringBuilder b = new StringBuilder("note: the script writes " + writtenBytes * 100 / s.cacheBytes()
+                + "% of the cache's size, so write-back starts before its end, beside the ops.");
+        if (ssd && !unpaused) {
+            b.append(" In ssd mode it waits until 3 s after the last flush or write-around (pause_writeback): the kernel's "
+                    + "clock gets there as the oracle's runner works (tens of ms an op), dmwc's only at a sleep or settle (its "
+                    + "ops take no time). Add 'pause_writeback 0' to --table for a script both run alike.");
+        }
+        if (pmem) {
+            b.append(" In pmem mode which blocks it writes back depends on timing, on the kernel too: two kernel runs of one "
+                    + "such script can differ.");
+        }
+        return b.toString();
+    }
+
     /** What {@link #write} wrote. */
     public record Written(long requests, long ops, long emptyRequests) {
     }

@@ -1249,6 +1249,11 @@ class CliTest {
         assertEquals(List.of("status", "message flush", "settle", "status", "remove"), ops.subList(ops.size() - 5, ops.size()));
         assertTrue(ops.get(0).matches("origin \\d+M") && ops.get(1).matches("cache \\d+M"), ops.subList(0, 2).toString());
         dev.dmwc.writecache.script.WcScript.parse(wcs, null); // the runner's own parser takes it
+        Run small = run("trace", "convert", "--requests", "300", "--cache-size", "60%", "../test-data/traces/raw-mixed.v3.iolog.gz",
+                wcs.toString());
+        assertEquals(0, small.code(), small.err());
+        assertTrue(small.out().contains("\nnote: the script writes 1") && small.out().contains("Add 'pause_writeback 0' to --table"),
+                "a cache the script's writes overflow: " + small.out());
         Run full = run("trace", "convert", "--table", "s 512 1 nofua", "--cache-size", "64M", "--origin-size", "1G",
                 "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString());
         assertEquals(0, full.code(), full.err());

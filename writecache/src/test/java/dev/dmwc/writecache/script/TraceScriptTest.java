@@ -1,6 +1,8 @@
 package dev.dmwc.writecache.script;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -107,6 +109,34 @@ class TraceScriptTest {
         var whole = new TraceScript.Settings(null, 4096, List.of(), 8 << 20, 8 << 20, 0, false, 0);
         assertEquals(List.of("write 8 4104 w1"), script(whole, rec(Op.WRITE, 4096, (2 << 20) + 4096, 0)).lines()
                 .filter(l -> l.startsWith("write")).toList());
+    }
+
+    /**
+     * A script that writes past the high watermark's share of its cache is told about: in ssd
+     * mode pause_writeback decides when its write-back runs (unless the table sets it to 0), in
+     * pmem mode the kernel's own runs may differ.
+     */
+    @Test
+    void aScriptWhoseWritesStartWriteBackSaysWhatTimingThenDecides() {
+        long cache = 100 << 20;
+        java.util.function.BiFunction<String, List<String>, TraceScript.Settings> table = (mode, features) ->
+                new TraceScript.Settings(mode, 4096, features, 1 << 30, cache, 0, false, 2048);
+        List<String> plain = List.of("autocommit_time", "3600000");
+        assertNull(TraceScript.writebackNote(table.apply(null, plain), cache / 2 - 4096), "below the high watermark");
+        String both = TraceScript.writebackNote(table.apply(null, plain), cache / 2);
+        assertTrue(both.startsWith("note: the script writes 50% of the cache's size") && both.contains("pause_writeback 0")
+                && both.contains("In pmem mode"), both);
+        String ssd = TraceScript.writebackNote(table.apply("s", plain), 3 * cache);
+        assertTrue(ssd.contains("writes 300%") && ssd.contains("pause_writeback 0") && !ssd.contains("pmem"), ssd);
+        List<String> unpaused = List.of("autocommit_time", "3600000", "pause_writeback", "0");
+        assertNull(TraceScript.writebackNote(table.apply("s", unpaused), 3 * cache), "ssd, the pause taken away");
+        String either = TraceScript.writebackNote(table.apply(null, unpaused), 3 * cache);
+        assertTrue(either.contains("In pmem mode") && !either.contains("In ssd mode"), either);
+        String pmem = TraceScript.writebackNote(table.apply("p", List.of()), 3 * cache);
+        assertTrue(pmem.contains("In pmem mode") && !pmem.contains("ssd"), pmem);
+        List<String> high = List.of("high_watermark", "80");
+        assertNull(TraceScript.writebackNote(table.apply("s", high), cache * 79 / 100), "the table's own high watermark");
+        assertNotNull(TraceScript.writebackNote(table.apply("s", high), cache * 80 / 100));
     }
 
     @Test
