@@ -414,7 +414,7 @@ final class TraceCommand implements Runnable {
                     "written footprint " + dev.dmwc.writecache.replay.ReplayReport.size(scan.written.bytes()) + ", extent "
                             + scan.extent + " bytes" + (splitReads ? "; reads split into one a cache block" : "")
                             + (maxWriteBytes == 0 ? "" : "; writes over " + maxWrite + " split (each part one bio on the kernel)"));
-            return new ScriptPlan(settings, header, dev.dmwc.writecache.script.TraceScript.writebackNote(settings, scan.written.bytes()));
+            return new ScriptPlan(settings, header, dev.dmwc.writecache.script.TraceScript.timingNote(settings, scan.written.bytes()));
         }
 
         private Converted writeScript(ScriptPlan plan, java.io.Writer w) throws IOException, TraceFormatException {

@@ -1687,7 +1687,7 @@ public final class Writecache implements AutoCloseable {
      * before it calls this, so {@code dm_suspended()} is already true inside: a writeback work
      * that sleeps out {@code pause_writeback} wakes (within a second) to find it so, stops
      * waiting and writes back what the watermarks ask, and {@code drain_workqueue} waits for that
-     * (on the oracle: both `remove` and `suspend` write back what a pause held;
+     * (on the oracle: both {@code remove} and {@code suspend} write back what a pause held;
      * test-data/kernel/ssd-suspend-ends-pause). dmwc's waiting work is a timer, so it is queued
      * here instead.
      */

@@ -72,50 +72,79 @@ public final class TraceScript {
     }
 
     /**
-     * What to tell the user when the script's writes will start write-back before its end, or
-     * null. Where write-back runs beside the ops, timing decides what it does. In ssd mode
-     * {@code pause_writeback} (3,000 ms by default) holds it back until that long after the last
-     * flush or write-around: the kernel's clock runs while the oracle's runner works (tens of
-     * milliseconds an op under QEMU), a {@code dmwc script} op takes no time, so the two let it
-     * run at different points (test-data/kernel/ssd-pause-after-flush shows the pause itself,
-     * which both keep alike); {@code pause_writeback 0} takes that away. In pmem mode which
-     * entries it takes depends on timing on the kernel itself (RELIABILITY.md, "Real traces on
-     * the real kernel").
+     * What to tell the user about the parts of the script that timing decides, or null. The
+     * kernel's clock runs while the oracle's runner works (tens of milliseconds an op under QEMU);
+     * a {@code dmwc script} op takes no time, and its clock moves only at {@code sleep} and
+     * {@code settle}. So whatever waits on the clock may happen at different ops in the two:
+     * <ul>
+     * <li>the commit timer, {@code autocommit_time} (1,000 ms unless the table sets it);</li>
+     * <li>write-back with {@code cleaner} (from the start) or {@code max_age} (as blocks age);</li>
+     * <li>write-back started by the writes themselves, once they pass the high watermark's share of
+     * the cache: in ssd mode {@code pause_writeback} (3,000 ms by default) holds it until that
+     * long after the last flush or write-around (test-data/kernel/ssd-pause-after-flush shows the
+     * pause itself, which both keep alike; {@code pause_writeback 0} takes it away); in pmem mode
+     * which entries it takes depends on timing on the kernel itself (RELIABILITY.md, "Real traces
+     * on the real kernel").</li>
+     * </ul>
      *
      * @param writtenBytes the distinct bytes the script writes ({@link Scan#written})
      */
-    public static String writebackNote(Settings s, long writtenBytes) {
+    public static String timingNote(Settings s, long writtenBytes) {
         int highWatermark = 50;
-        boolean unpaused = false;
+        String pause = "3000";
+        boolean commitTimer = true;
+        List<String> timed = new java.util.ArrayList<>();
         List<String> f = s.features();
-        for (int i = 0; i + 1 < f.size(); i++) {
-            if (f.get(i).equals("pause_writeback") && f.get(i + 1).equals("0")) {
-                unpaused = true;
+        for (int i = 0; i < f.size(); i++) {
+            String arg = i + 1 < f.size() ? f.get(i + 1) : "";
+            switch (f.get(i)) {
+                case "pause_writeback" -> pause = arg;
+                case "high_watermark" -> highWatermark = arg.matches("\\d{1,3}") ? Integer.parseInt(arg) : highWatermark;
+                case "autocommit_time" -> commitTimer = false;
+                case "cleaner" -> timed.add("cleaner writes back from the start");
+                case "max_age" -> timed.add("max_age writes back blocks as they age");
+                default -> { }
             }
-            if (f.get(i).equals("high_watermark") && f.get(i + 1).matches("\\d{1,3}")) {
-                highWatermark = Integer.parseInt(f.get(i + 1));
-            }
-        }
-        if (writtenBytes * 100 < s.cacheBytes() * highWatermark) {
-            return null;
         }
         boolean ssd = !"p".equals(s.mode());
         boolean pmem = !"s".equals(s.mode());
-        if (!pmem && unpaused) {
+        List<String> notes = new java.util.ArrayList<>();
+        if (commitTimer) {
+            notes.add("The table has no autocommit_time, so the commit timer (1 s) commits at times the kernel's clock decides.");
+        }
+        if (!timed.isEmpty()) {
+            String both = String.join(" and ", timed);
+            notes.add(Character.toUpperCase(both.charAt(0)) + both.substring(1) + ", at times the kernel's clock decides.");
+        }
+        if (timed.isEmpty() && writtenBytes * 100 >= s.cacheBytes() * highWatermark) {
+            boolean paused = ssd && !pause.equals("0");
+            if (paused || pmem) {
+                notes.add("The script writes " + writtenBytes * 100 / s.cacheBytes() + "% of the cache's size, so write-back starts "
+                        + "before its end.");
+            }
+            if (paused) {
+                List<String> unpaused = new java.util.ArrayList<>(f);
+                int at = unpaused.indexOf("pause_writeback");
+                if (at >= 0 && at + 1 < unpaused.size()) {
+                    unpaused.set(at + 1, "0");
+                } else {
+                    unpaused.addAll(List.of("pause_writeback", "0"));
+                }
+                String table = (s.mode() == null ? "" : s.mode() + " " + s.blockSize() + " " + unpaused.size() + " ")
+                        + String.join(" ", unpaused);
+                notes.add("In ssd mode it waits until " + pause + " ms after the last flush or write-around (pause_writeback): "
+                        + "--table '" + table + "' makes a script both run alike.");
+            }
+            if (pmem) {
+                notes.add("In pmem mode which blocks it writes back depends on timing, on the kernel too: two kernel runs of one "
+                        + "such script can differ.");
+            }
+        }
+        if (notes.isEmpty()) {
             return null;
         }
-        StringBuilder b = new StringBuilder("note: the script writes " + writtenBytes * 100 / s.cacheBytes()
-                + "% of the cache's size, so write-back starts before its end, beside the ops.");
-        if (ssd && !unpaused) {
-            b.append(" In ssd mode it waits until 3 s after the last flush or write-around (pause_writeback): the kernel's "
-                    + "clock gets there as the oracle's runner works (tens of ms an op), dmwc's only at a sleep or settle (its "
-                    + "ops take no time). Add 'pause_writeback 0' to --table for a script both run alike.");
-        }
-        if (pmem) {
-            b.append(" In pmem mode which blocks it writes back depends on timing, on the kernel too: two kernel runs of one "
-                    + "such script can differ.");
-        }
-        return b.toString();
+        return "note: " + String.join(" ", notes) + " (The kernel's clock runs as the oracle's runner works, tens of ms an op; "
+                + "a dmwc script's moves only at a sleep or settle, its ops taking no time.)";
     }
 
     /** What {@link #write} wrote. */

@@ -1252,7 +1252,7 @@ class CliTest {
         Run small = run("trace", "convert", "--requests", "300", "--cache-size", "60%", "../test-data/traces/raw-mixed.v3.iolog.gz",
                 wcs.toString());
         assertEquals(0, small.code(), small.err());
-        assertTrue(small.out().contains("\nnote: the script writes 1") && small.out().contains("Add 'pause_writeback 0' to --table"),
+        assertTrue(small.out().contains("\nnote: The script writes 1") && small.out().contains("--table 'autocommit_time 3600000 pause_writeback 0' makes a script both run alike"),
                 "a cache the script's writes overflow: " + small.out());
         Run full = run("trace", "convert", "--table", "s 512 1 nofua", "--cache-size", "64M", "--origin-size", "1G",
                 "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString());

@@ -112,31 +112,35 @@ class TraceScriptTest {
     }
 
     /**
-     * A script that writes past the high watermark's share of its cache is told about: in ssd
-     * mode pause_writeback decides when its write-back runs (unless the table sets it to 0), in
-     * pmem mode the kernel's own runs may differ.
+     * What the kernel's clock decides is told about: write-back started by writes past the high
+     * watermark's share of the cache (in ssd mode the pause, unless the table sets it to 0; in
+     * pmem mode the kernel's own runs may differ), the commit timer of a table without
+     * autocommit_time, cleaner and max_age.
      */
     @Test
-    void aScriptWhoseWritesStartWriteBackSaysWhatTimingThenDecides() {
+    void aScriptWithPartsTheClockDecidesSaysWhich() {
         long cache = 100 << 20;
-        java.util.function.BiFunction<String, List<String>, TraceScript.Settings> table = (mode, features) ->
-                new TraceScript.Settings(mode, 4096, features, 1 << 30, cache, 0, false, 2048);
-        List<String> plain = List.of("autocommit_time", "3600000");
-        assertNull(TraceScript.writebackNote(table.apply(null, plain), cache / 2 - 4096), "below the high watermark");
-        String both = TraceScript.writebackNote(table.apply(null, plain), cache / 2);
-        assertTrue(both.startsWith("note: the script writes 50% of the cache's size") && both.contains("pause_writeback 0")
-                && both.contains("In pmem mode"), both);
-        String ssd = TraceScript.writebackNote(table.apply("s", plain), 3 * cache);
-        assertTrue(ssd.contains("writes 300%") && ssd.contains("pause_writeback 0") && !ssd.contains("pmem"), ssd);
-        List<String> unpaused = List.of("autocommit_time", "3600000", "pause_writeback", "0");
-        assertNull(TraceScript.writebackNote(table.apply("s", unpaused), 3 * cache), "ssd, the pause taken away");
-        String either = TraceScript.writebackNote(table.apply(null, unpaused), 3 * cache);
-        assertTrue(either.contains("In pmem mode") && !either.contains("In ssd mode"), either);
-        String pmem = TraceScript.writebackNote(table.apply("p", List.of()), 3 * cache);
+        java.util.function.BiFunction<String, String, TraceScript.Settings> table = (mode, features) ->
+                new TraceScript.Settings(mode, 4096, List.of(("autocommit_time 3600000 " + features).trim().split(" ")), 1 << 30,
+                        cache, 0, false, 2048);
+        assertNull(TraceScript.timingNote(table.apply(null, ""), cache / 2 - 4096), "below the high watermark");
+        String both = TraceScript.timingNote(table.apply(null, ""), cache / 2);
+        assertTrue(both.startsWith("note: The script writes 50% of the cache's size") && both.contains("until 3000 ms after")
+                && both.contains("--table 'autocommit_time 3600000 pause_writeback 0' makes") && both.contains("In pmem mode"), both);
+        String ssd = TraceScript.timingNote(table.apply("s", "pause_writeback 500 nofua"), 3 * cache);
+        assertTrue(ssd.contains("writes 300%") && ssd.contains("until 500 ms after") && !ssd.contains("pmem")
+                && ssd.contains("--table 's 4096 5 autocommit_time 3600000 pause_writeback 0 nofua'"), ssd);
+        assertNull(TraceScript.timingNote(table.apply("s", "pause_writeback 0"), 3 * cache), "ssd, the pause taken away");
+        String either = TraceScript.timingNote(table.apply(null, "pause_writeback 0"), 3 * cache);
+        assertTrue(either.contains("writes 300%") && either.contains("In pmem mode") && !either.contains("In ssd mode"), either);
+        String pmem = TraceScript.timingNote(table.apply("p", ""), 3 * cache);
         assertTrue(pmem.contains("In pmem mode") && !pmem.contains("ssd"), pmem);
-        List<String> high = List.of("high_watermark", "80");
-        assertNull(TraceScript.writebackNote(table.apply("s", high), cache * 79 / 100), "the table's own high watermark");
-        assertNotNull(TraceScript.writebackNote(table.apply("s", high), cache * 80 / 100));
+        assertNull(TraceScript.timingNote(table.apply("s", "high_watermark 80"), cache * 79 / 100), "the table's own high watermark");
+        assertNotNull(TraceScript.timingNote(table.apply("s", "high_watermark 80"), cache * 80 / 100));
+        String commits = TraceScript.timingNote(new TraceScript.Settings("s", 4096, List.of(), 1 << 30, cache, 0, false, 2048), 0);
+        assertTrue(commits.startsWith("note: The table has no autocommit_time"), commits);
+        String cleaner = TraceScript.timingNote(table.apply("s", "cleaner max_age 1000"), 0);
+        assertTrue(cleaner.startsWith("note: Cleaner writes back from the start and max_age writes back blocks as they age"), cleaner);
     }
 
     @Test
