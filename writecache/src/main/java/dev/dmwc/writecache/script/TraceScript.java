@@ -97,8 +97,8 @@ public final class TraceScript {
         List<String> f = s.features();
         for (int i = 0; i < f.size(); i++) {
             String arg = i + 1 < f.size() ? f.get(i + 1) : "";
-            switch (f.get(i)) {
-                case "pause_writeback" -> pause = arg;
+            switch (f.get(i).toLowerCase(java.util.Locale.ROOT)) { // the kernel compares feature names with strcasecmp
+                case "pause_writeback" -> pause = arg.matches("\\d{1,9}") ? Long.toString(Long.parseLong(arg)) : arg;
                 case "high_watermark" -> highWatermark = arg.matches("\\d{1,3}") ? Integer.parseInt(arg) : highWatermark;
                 case "autocommit_time" -> commitTimer = false;
                 case "cleaner" -> timed.add("cleaner writes back from the start");
@@ -124,7 +124,10 @@ public final class TraceScript {
             }
             if (paused) {
                 List<String> unpaused = new java.util.ArrayList<>(f);
-                int at = unpaused.indexOf("pause_writeback");
+                int at = -1;
+                for (int i = 0; i < unpaused.size(); i++) {
+                    at = unpaused.get(i).equalsIgnoreCase("pause_writeback") ? i : at;
+                }
                 if (at >= 0 && at + 1 < unpaused.size()) {
                     unpaused.set(at + 1, "0");
                 } else {

@@ -131,6 +131,10 @@ class TraceScriptTest {
         assertTrue(ssd.contains("writes 300%") && ssd.contains("until 500 ms after") && !ssd.contains("pmem")
                 && ssd.contains("--table 's 4096 5 autocommit_time 3600000 pause_writeback 0 nofua'"), ssd);
         assertNull(TraceScript.timingNote(table.apply("s", "pause_writeback 0"), 3 * cache), "ssd, the pause taken away");
+        assertNull(TraceScript.timingNote(table.apply("s", "PAUSE_WRITEBACK 00"), 3 * cache), "as the kernel reads it");
+        String upper = TraceScript.timingNote(table.apply("s", "Pause_Writeback 700"), 3 * cache);
+        assertTrue(upper.contains("until 700 ms after") && upper.contains("--table 's 4096 4 autocommit_time 3600000 Pause_Writeback 0'"),
+                upper);
         String either = TraceScript.timingNote(table.apply(null, "pause_writeback 0"), 3 * cache);
         assertTrue(either.contains("writes 300%") && either.contains("In pmem mode") && !either.contains("In ssd mode"), either);
         String pmem = TraceScript.timingNote(table.apply("p", ""), 3 * cache);
