@@ -230,7 +230,8 @@ final class TraceCommand implements Runnable {
 
         @Option(names = "--table", paramLabel = "ARGS", description = "wcs: the writecache arguments without the devices, MODE "
                 + "BLOCK_SIZE NFEAT [FEATURE...], or the features alone (the mode then '@', which the runner's --mode sets, and "
-                + "4096). Default: '" + DEFAULT_FEATURES + "' (the 1 s commit timer would fire at times the script does not fix)")
+                + "4096), checked as the target checks it at create (an '@' table in both modes) before anything is written. "
+                + "Default: '" + DEFAULT_FEATURES + "' (the 1 s commit timer would fire at times the script does not fix)")
         String table;
 
         @Option(names = "--origin-size", paramLabel = "SIZE", description = "wcs: the origin device. Default: the trace's extent, "
@@ -406,6 +407,11 @@ final class TraceCommand implements Runnable {
             }
             var settings = new dev.dmwc.writecache.script.TraceScript.Settings(t.mode(), bs, t.features(), origin, cache, requests,
                     splitReads, maxWriteBytes >> 9);
+            String refusal = dev.dmwc.writecache.script.TraceScript.tableRefusal(settings);
+            if (refusal != null) {
+                throw new Main.UsageError("--table '" + (table == null ? DEFAULT_FEATURES : table.trim()) + "': " + refusal
+                        + "; a script with it would fail at create");
+            }
             List<String> header = List.of("a WCSCRIPT of " + Traces.shown(trace) + " (" + fmt + ")"
                     + (selection.volume == null ? "" : ", volume " + selection.volume) + ": "
                     + (requests == 0 ? "all its " + scan.requests + " requests" : "its first " + scan.requests + " requests")

@@ -1,5 +1,7 @@
 package dev.dmwc.writecache.script;
 
+import dev.dmwc.writecache.engine.DmError;
+import dev.dmwc.writecache.target.TableParser;
 import dev.dmwc.writecache.trace.TraceFormatException;
 import dev.dmwc.writecache.trace.TraceReader;
 import dev.dmwc.writecache.trace.TraceRecord;
@@ -133,7 +135,8 @@ public final class TraceScript {
                 } else {
                     unpaused.addAll(List.of("pause_writeback", "0"));
                 }
-                String table = (s.mode() == null ? "" : s.mode() + " " + s.blockSize() + " " + unpaused.size() + " ")
+                // an '@' table runs in pmem mode too, which refuses pause_writeback: the suggestion names ssd mode
+                String table = (s.mode() == null ? "s" : s.mode()) + " " + s.blockSize() + " " + unpaused.size() + " "
                         + String.join(" ", unpaused);
                 notes.add("In ssd mode it waits until " + pause + " ms after the last flush or write-around (pause_writeback): "
                         + "--table '" + table + "' makes a script both run alike.");
@@ -150,6 +153,48 @@ public final class TraceScript {
                 + "a dmwc script's moves only at a sleep or settle, its ops taking no time.)";
     }
 
+    /**
+     * Why the target would refuse the script's table at {@code create}, or null: the kernel's own
+     * text ({@link TableParser}) and the mode it refuses it in. An {@code @} table is checked in
+     * both modes, since the runner's {@code --mode} chooses one. Checked before anything is
+     * written, so that a convert does not leave a script whose every op fails.
+     */
+    public static String tableRefusal(Settings s) {
+        java.util.Map<String, String> refused = new java.util.LinkedHashMap<>();
+        for (String mode : s.mode() == null ? List.of("s", "p") : List.of(s.mode())) {
+            // in pmem mode the runner makes the cache an NVDIMM ('cache SIZE' too), of which the target gets all but the namespace's share
+            long cache = mode.equals("p") ? pmemBytes(s.cacheBytes()) - NAMESPACE_BYTES : s.cacheBytes();
+            List<String> argv = new java.util.ArrayList<>(List.of(mode, "origin", "cache", Integer.toString(s.blockSize()),
+                    Integer.toString(s.features().size())));
+            argv.addAll(s.features());
+            try {
+                TableParser.parse(argv, name -> new TableParser.DeviceInfo(name.equals("origin") ? s.originBytes() : cache, 512));
+            } catch (DmError e) {
+                refused.put(mode, e.getMessage());
+            }
+        }
+        if (refused.isEmpty()) {
+            return null;
+        }
+        var first = refused.entrySet().iterator().next();
+        String why = "the target refuses the table in " + (first.getKey().equals("s") ? "ssd" : "pmem") + " mode: " + first.getValue();
+        if (s.mode() == null && refused.size() == 1) {
+            String taken = first.getKey().equals("s") ? "p" : "s";
+            why += " (features alone make an '@' table, which the runner's --mode may run in either mode; for " + (taken.equals("s")
+                    ? "ssd" : "pmem") + " mode only, name it: '" + taken + " " + s.blockSize() + " " + s.features().size() + " "
+                    + String.join(" ", s.features()) + "')";
+        }
+        return why;
+    }
+
+    /** The fsdax namespace's own share of an NVDIMM. */
+    private static final long NAMESPACE_BYTES = 2 << 20;
+
+    /** The NVDIMM a pmem-mode script declares for a cache of {@code cacheBytes}: the namespace's share added, in 16 MiB steps. */
+    private static long pmemBytes(long cacheBytes) {
+        return (cacheBytes + NAMESPACE_BYTES + (16 << 20) - 1) / (16 << 20) * (16 << 20);
+    }
+
     /** What {@link #write} wrote. */
     public record Written(long requests, long ops, long emptyRequests) {
     }
@@ -164,9 +209,8 @@ public final class TraceScript {
         }
         Ops out = new Ops(w);
         out.op("origin " + size(s.originBytes()));
-        // a table in pmem mode needs an NVDIMM, whose first 2 MiB the fsdax namespace takes, in 16 MiB steps
-        out.op("p".equals(s.mode()) ? "pmem " + size((s.cacheBytes() + (2 << 20) + (16 << 20) - 1) / (16 << 20) * (16 << 20))
-                : "cache " + size(s.cacheBytes()));
+        // a table in pmem mode needs an NVDIMM, whose first 2 MiB the fsdax namespace takes
+        out.op("p".equals(s.mode()) ? "pmem " + size(pmemBytes(s.cacheBytes())) : "cache " + size(s.cacheBytes()));
         out.op("table " + (s.mode() == null ? "@" : s.mode()) + " " + s.blockSize() + " " + s.features().size()
                 + (s.features().isEmpty() ? "" : " " + String.join(" ", s.features())));
         out.op("create");

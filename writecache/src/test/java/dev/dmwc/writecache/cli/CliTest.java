@@ -1252,12 +1252,12 @@ class CliTest {
         Run small = run("trace", "convert", "--requests", "300", "--cache-size", "60%", "../test-data/traces/raw-mixed.v3.iolog.gz",
                 wcs.toString());
         assertEquals(0, small.code(), small.err());
-        assertTrue(small.out().contains("\nnote: The script writes 1") && small.out().contains("--table 'autocommit_time 3600000 pause_writeback 0' makes a script both run alike"),
+        assertTrue(small.out().contains("\nnote: The script writes 1") && small.out().contains("--table 's 4096 4 autocommit_time 3600000 pause_writeback 0' makes a script both run alike"),
                 "a cache the script's writes overflow: " + small.out());
-        Run full = run("trace", "convert", "--table", "s 512 1 nofua", "--cache-size", "64M", "--origin-size", "1G",
+        Run full = run("trace", "convert", "--table", "s 512 2 high_watermark 60", "--cache-size", "64M", "--origin-size", "1G",
                 "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString());
         assertEquals(0, full.code(), full.err());
-        assertEquals(List.of("origin 1G", "cache 64M", "table s 512 1 nofua"),
+        assertEquals(List.of("origin 1G", "cache 64M", "table s 512 2 high_watermark 60"),
                 Files.readAllLines(wcs).stream().filter(l -> !l.startsWith("#")).limit(3).toList());
         String before = Files.readString(wcs);
         Path bad = dir.resolve("bad.iolog");
@@ -1265,7 +1265,9 @@ class CliTest {
         for (List<String> args : List.of(List.of("--cache-size", "64M", "--to", "fio3"), List.of("--file-name", "x"),
                 List.of("--to", "csv"), List.of("--origin-size", "1M"), List.of("--cache-size", "0%"), List.of("--cache-size", "1000"),
                 List.of("--table", "x 4096 0"), List.of("--requests", "-1"), List.of("--max-write", "1000"),
-                List.of("--max-write", "1M", "--to", "fio3"))) {
+                List.of("--max-write", "1M", "--to", "fio3"), List.of("--table", "bogus_feature"), List.of("--table", "s 4096 1 nofua"),
+                List.of("--table", "pause_writeback 0"), List.of("--table", "high_watermark 10 low_watermark 20"),
+                List.of("--table", "s 4096 2 start_sector 131072", "--cache-size", "64M"))) {
             List<String> a = new ArrayList<>(List.of("trace", "convert"));
             a.addAll(args);
             a.addAll(List.of("../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString()));
@@ -1275,10 +1277,20 @@ class CliTest {
         }
         assertTrue(run("trace", "convert", "--cache-size", "64M", "--to", "fio3", "../test-data/traces/raw-mixed.v3.iolog.gz",
                 wcs.toString()).err().contains("--cache-size: not for --to fio3"));
+        Run refused = run("trace", "convert", "--table", "pause_writeback 0", "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString());
+        assertEquals("dmwc: --table 'pause_writeback 0': the target refuses the table in pmem mode: EINVAL: Invalid optional argument "
+                + "(features alone make an '@' table, which the runner's --mode may run in either mode; for ssd mode only, name it: "
+                + "'s 4096 2 pause_writeback 0'); a script with it would fail at create\n", refused.err());
+        assertEquals("dmwc: --table 'high_watermark 10 low_watermark 20': the target refuses the table in ssd mode: EINVAL: High "
+                + "watermark must be greater than or equal to low watermark; a script with it would fail at create\n",
+                run("trace", "convert", "--table", "high_watermark 10 low_watermark 20", "../test-data/traces/raw-mixed.v3.iolog.gz",
+                        wcs.toString()).err(), "refused in both modes: no mode to name");
         Run part = run("trace", "convert", bad.toString(), wcs.toString());
         assertEquals(2, part.code(), part.err());
         assertTrue(part.err().contains(bad + ":5: write at byte 100 of 512 bytes is not whole 512-byte sectors"), part.err());
         assertEquals(before, Files.readString(wcs));
+        assertEquals(0, run("trace", "convert", "--table", "s 4096 2 start_sector 131064", "--cache-size", "64M",
+                "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString()).code(), "the last sector of the cache, as the target takes it");
         assertEquals(0, run("trace", "convert", "--requests", "1", bad.toString(), wcs.toString()).code(),
                 "the request before the bad one converts");
         // ext4-tree's first 500 requests hold writes of 7-16 MiB: by default they go as writes of at most 1 MiB

@@ -126,10 +126,10 @@ class TraceScriptTest {
         assertNull(TraceScript.timingNote(table.apply(null, ""), cache / 2 - 4096), "below the high watermark");
         String both = TraceScript.timingNote(table.apply(null, ""), cache / 2);
         assertTrue(both.startsWith("note: The script writes 50% of the cache's size") && both.contains("until 3000 ms after")
-                && both.contains("--table 'autocommit_time 3600000 pause_writeback 0' makes") && both.contains("In pmem mode"), both);
-        String ssd = TraceScript.timingNote(table.apply("s", "pause_writeback 500 nofua"), 3 * cache);
+                && both.contains("--table 's 4096 4 autocommit_time 3600000 pause_writeback 0' makes") && both.contains("In pmem mode"), both);
+        String ssd = TraceScript.timingNote(table.apply("s", "pause_writeback 500 writeback_jobs 64"), 3 * cache);
         assertTrue(ssd.contains("writes 300%") && ssd.contains("until 500 ms after") && !ssd.contains("pmem")
-                && ssd.contains("--table 's 4096 5 autocommit_time 3600000 pause_writeback 0 nofua'"), ssd);
+                && ssd.contains("--table 's 4096 6 autocommit_time 3600000 pause_writeback 0 writeback_jobs 64'"), ssd);
         assertNull(TraceScript.timingNote(table.apply("s", "pause_writeback 0"), 3 * cache), "ssd, the pause taken away");
         assertNull(TraceScript.timingNote(table.apply("s", "PAUSE_WRITEBACK 00"), 3 * cache), "as the kernel reads it");
         String upper = TraceScript.timingNote(table.apply("s", "Pause_Writeback 700"), 3 * cache);
