@@ -1,6 +1,7 @@
 package dev.dmwc.writecache.script;
 
 import dev.dmwc.writecache.engine.DmError;
+import dev.dmwc.writecache.format.MemoryLayout;
 import dev.dmwc.writecache.target.TableParser;
 import dev.dmwc.writecache.trace.TraceFormatException;
 import dev.dmwc.writecache.trace.TraceReader;
@@ -155,7 +156,8 @@ public final class TraceScript {
 
     /**
      * Why the target would refuse the script's table at {@code create}, or null: the kernel's own
-     * text ({@link TableParser}) and the mode it refuses it in. An {@code @} table is checked in
+     * text ({@link TableParser}, then the sizing of the cache after {@code start_sector}) and the
+     * mode it refuses it in. An {@code @} table is checked in
      * both modes, since the runner's {@code --mode} chooses one. Checked before anything is
      * written, so that a convert does not leave a script whose every op fails.
      */
@@ -168,9 +170,13 @@ public final class TraceScript {
                     Integer.toString(s.features().size())));
             argv.addAll(s.features());
             try {
-                TableParser.parse(argv, name -> new TableParser.DeviceInfo(name.equals("origin") ? s.originBytes() : cache, 512));
+                var table = TableParser.parse(argv, name -> new TableParser.DeviceInfo(name.equals("origin") ? s.originBytes() : cache, 512));
+                // the ctr's sizing of what follows start_sector: ssd mode checks it, pmem mode's init_memory of the fresh device
+                MemoryLayout.calculate(cache - (table.config().startSector << 9), s.blockSize());
             } catch (DmError e) {
                 refused.put(mode, e.getMessage());
+            } catch (MemoryLayout.SizeException e) {
+                refused.put(mode, e.errno + ": " + (mode.equals("s") ? "Invalid device size" : "Unable to initialize device"));
             }
         }
         if (refused.isEmpty()) {

@@ -1289,8 +1289,15 @@ class CliTest {
         assertEquals(2, part.code(), part.err());
         assertTrue(part.err().contains(bad + ":5: write at byte 100 of 512 bytes is not whole 512-byte sectors"), part.err());
         assertEquals(before, Files.readString(wcs));
-        assertEquals(0, run("trace", "convert", "--table", "s 4096 2 start_sector 131064", "--cache-size", "64M",
-                "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString()).code(), "the last sector of the cache, as the target takes it");
+        assertEquals(0, run("trace", "convert", "--table", "s 4096 2 start_sector 131056", "--cache-size", "64M",
+                "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString()).code(), "8 KiB left: the metadata and one block");
+        Run noRoom = run("trace", "convert", "--table", "s 4096 2 start_sector 131064", "--cache-size", "64M",
+                "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString());
+        assertTrue(noRoom.err().contains("the target refuses the table in ssd mode: ENOSPC: Invalid device size"), noRoom.err());
+        Run noRoomPmem = run("trace", "convert", "--table", "p 4096 2 start_sector 28664", "--cache-size", "14M",
+                "../test-data/traces/raw-mixed.v3.iolog.gz", wcs.toString());
+        assertTrue(noRoomPmem.err().contains("the target refuses the table in pmem mode: ENOSPC: Unable to initialize device"),
+                noRoomPmem.err());
         assertEquals(0, run("trace", "convert", "--requests", "1", bad.toString(), wcs.toString()).code(),
                 "the request before the bad one converts");
         // ext4-tree's first 500 requests hold writes of 7-16 MiB: by default they go as writes of at most 1 MiB
