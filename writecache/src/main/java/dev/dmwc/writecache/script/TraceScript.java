@@ -157,9 +157,9 @@ public final class TraceScript {
     /**
      * Why the target would refuse the script's table at {@code create}, or null: the kernel's own
      * text ({@link TableParser}, then the sizing of the cache after {@code start_sector}) and the
-     * mode it refuses it in. An {@code @} table is checked in
-     * both modes, since the runner's {@code --mode} chooses one. Checked before anything is
-     * written, so that a convert does not leave a script whose every op fails.
+     * mode it refuses it in. An {@code @} table is checked in both modes, since the runner's
+     * {@code --mode} chooses one. Checked before anything is written, so that a convert does not
+     * leave a script whose every op fails.
      */
     public static String tableRefusal(Settings s) {
         java.util.Map<String, String> refused = new java.util.LinkedHashMap<>();
@@ -170,7 +170,8 @@ public final class TraceScript {
                     Integer.toString(s.features().size())));
             argv.addAll(s.features());
             try {
-                var table = TableParser.parse(argv, name -> new TableParser.DeviceInfo(name.equals("origin") ? s.originBytes() : cache, 512));
+                var table = TableParser.parse(argv,
+                        name -> new TableParser.DeviceInfo(name.equals("origin") ? s.originBytes() : cache, 512));
                 // the ctr's sizing of what follows start_sector: ssd mode checks it, pmem mode's init_memory of the fresh device
                 MemoryLayout.calculate(cache - (table.config().startSector << 9), s.blockSize());
             } catch (DmError e) {
