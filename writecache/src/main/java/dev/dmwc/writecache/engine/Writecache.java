@@ -223,7 +223,7 @@ public final class Writecache implements AutoCloseable {
             try {
                 layout = MemoryLayout.calculate(memoryMapSize, cfg.blockSize);
             } catch (MemoryLayout.SizeException e) {
-                throw new DmError(e.errno, "Invalid device size");
+                throw sizingRefused(false, e);
             }
             long metadataBytes = layout.nMetadataBlocks * cfg.blockSize;
             if (metadataBytes > Integer.MAX_VALUE) {
@@ -367,13 +367,22 @@ public final class Writecache implements AutoCloseable {
         }
     }
 
+    /**
+     * A cache that {@code calculate_memory_size()} finds too small, as the kernel says it: ssd mode
+     * sizes the device in the ctr, pmem mode when {@code init_memory()} formats a fresh one
+     * (test-data/kernel/ssd-start-sector-no-room, pmem-start-sector-no-room).
+     */
+    public static DmError sizingRefused(boolean pmem, MemoryLayout.SizeException e) {
+        return new DmError(e.errno, pmem ? "Unable to initialize device" : "Invalid device size");
+    }
+
     /** Port of {@code init_memory()}: the magic is made durable last. */
     private void initMemory() throws DmError {
         MemoryLayout layout;
         try {
             layout = MemoryLayout.calculate(memoryMapSize, blockSize);
         } catch (MemoryLayout.SizeException e) {
-            throw new DmError(e.errno, "Unable to initialize device");
+            throw sizingRefused(true, e);
         }
         for (int b = 0; b < 8; b++) {
             mem.assignLong(8L * b, 0);

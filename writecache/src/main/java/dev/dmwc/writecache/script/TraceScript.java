@@ -177,7 +177,7 @@ public final class TraceScript {
             } catch (DmError e) {
                 refused.put(mode, e.getMessage());
             } catch (MemoryLayout.SizeException e) {
-                refused.put(mode, e.errno + ": " + (mode.equals("s") ? "Invalid device size" : "Unable to initialize device"));
+                refused.put(mode, dev.dmwc.writecache.engine.Writecache.sizingRefused(mode.equals("p"), e).getMessage());
             }
         }
         if (refused.isEmpty()) {
