@@ -27,18 +27,30 @@ public final class ThrottledBlockDevice implements BlockDevice {
      * A device model: random-access latency (a disk's average seek), sequential latency, bandwidth
      * (a disk's media rate), flush latency, and a disk's rotation time (0 for flash), write cache
      * (0: write-through) and size (0: the device is the whole disk; else it sits at the start of a
-     * disk of this size, and seeks are fractions of that disk's stroke).
+     * disk of this size, and seeks are fractions of that disk's stroke); and its queue depth, the
+     * requests it takes at once: the engine keeps at most that many writeback I/Os in flight to it
+     * ({@code ThreadedScheduler}), as the kernel's bios wait for a free tag of the device's queue.
      */
     public record Model(String name, long seekNanos, long sequentialNanos, long bytesPerSecond, long flushNanos,
-            long rotationNanos, long cacheBytes, long diskBytes) {
-        private static final Model HDD = new Model("hdd", 8_000_000L, 0L, 150_000_000L, 1_000_000L, rotation(7200), 32L << 20, 0L);
+            long rotationNanos, long cacheBytes, long diskBytes, int queueDepth) {
+        /** A disk's queue: SATA's NCQ. */
+        public static final int DISK_QUEUE_DEPTH = 32;
+        /** A flash device's queue: blk-mq's default for a loop or nbd device (the kernel oracle's origin is a loop device). */
+        public static final int FLASH_QUEUE_DEPTH = 128;
+        private static final int MAX_QUEUE_DEPTH = 4096;
+        private static final Model HDD = new Model("hdd", 8_000_000L, 0L, 150_000_000L, 1_000_000L, rotation(7200), 32L << 20, 0L,
+                DISK_QUEUE_DEPTH);
+        private static final Model SSD = new Model("ssd", 80_000L, 20_000L, 500_000_000L, 1_000_000L, 0L, 0L, 0L, FLASH_QUEUE_DEPTH);
 
         /**
          * {@code hdd}, {@code ssd}, {@code file} (no throttling),
-         * {@code latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M][,size=4T]]} ({@code rpm}
-         * makes it a disk, {@code latency} its average seek; {@code cache} its write cache, none
-         * unless given; {@code size} the disk the device sits at the start of), or {@code hdd,KEY=VALUE...}:
-         * {@code hdd} with those keys changed (e.g. {@code hdd,size=4T}).
+         * {@code latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M][,size=4T]][,depth=N]}
+         * ({@code rpm} makes it a disk, {@code latency} its average seek; {@code cache} its write
+         * cache, none unless given; {@code size} the disk the device sits at the start of;
+         * {@code depth} its queue depth, {@value #DISK_QUEUE_DEPTH} for a disk and
+         * {@value #FLASH_QUEUE_DEPTH} for flash unless given), or {@code hdd,KEY=VALUE...} /
+         * {@code ssd,KEY=VALUE...}: that model with those keys changed (e.g. {@code hdd,size=4T},
+         * {@code ssd,depth=32}).
          */
         public static Model parse(String spec) {
             String s = spec.trim().toLowerCase(Locale.ROOT);
@@ -46,7 +58,7 @@ public final class ThrottledBlockDevice implements BlockDevice {
                 case "hdd":
                     return HDD;
                 case "ssd":
-                    return new Model("ssd", 80_000L, 20_000L, 500_000_000L, 1_000_000L, 0L, 0L, 0L);
+                    return SSD;
                 case "file":
                     return null;
                 default:
@@ -59,14 +71,19 @@ public final class ThrottledBlockDevice implements BlockDevice {
             long rotation = 0;
             long cache = 0;
             long disk = 0;
-            if (s.startsWith("hdd,")) {
-                name = "hdd";
-                latency = HDD.seekNanos;
-                bandwidth = HDD.bytesPerSecond;
-                flush = HDD.flushNanos;
-                rotation = HDD.rotationNanos;
-                cache = HDD.cacheBytes;
-                s = s.substring("hdd,".length());
+            int depth = 0;
+            long sequential = -1;
+            for (Model base : new Model[] {HDD, SSD}) {
+                if (s.startsWith(base.name + ",")) {
+                    name = base.name;
+                    latency = base.seekNanos;
+                    sequential = base.sequentialNanos;
+                    bandwidth = base.bytesPerSecond;
+                    flush = base.flushNanos;
+                    rotation = base.rotationNanos;
+                    cache = base.cacheBytes;
+                    s = s.substring(base.name.length() + 1);
+                }
             }
             for (String part : s.split(",")) {
                 int eq = part.indexOf('=');
@@ -82,14 +99,19 @@ public final class ThrottledBlockDevice implements BlockDevice {
                     case "rpm" -> rotation = rotation(parseRpm(v, spec));
                     case "cache" -> cache = parseSize(v, spec);
                     case "size" -> disk = parseSize(v, spec);
+                    case "depth" -> depth = parseDepth(v, spec);
                     default -> throw new IllegalArgumentException(modelError(spec, "unknown key '" + k + "'"));
                 }
             }
             if (latency < 0 || bandwidth <= 0) {
                 throw new IllegalArgumentException(modelError(spec, "latency= and bandwidth= are both needed"));
             }
+            if (rotation > 0 && name.equals("ssd")) {
+                throw new IllegalArgumentException(modelError(spec, "rpm= makes a disk: start from hdd, or from latency= and bandwidth="));
+            }
             if (rotation > 0) {
-                return new Model(name.equals("custom") ? "custom disk" : name, latency, 0L, bandwidth, flush, rotation, cache, disk);
+                return new Model(name.equals("custom") ? "custom disk" : name, latency, 0L, bandwidth, flush, rotation, cache, disk,
+                        depth > 0 ? depth : DISK_QUEUE_DEPTH);
             }
             if (cache > 0) {
                 throw new IllegalArgumentException(modelError(spec, "cache= is a disk's write cache: it needs rpm="));
@@ -97,7 +119,21 @@ public final class ThrottledBlockDevice implements BlockDevice {
             if (disk > 0) {
                 throw new IllegalArgumentException(modelError(spec, "size= is the size of a disk: it needs rpm="));
             }
-            return new Model(name, latency, latency, bandwidth, flush, 0L, 0L, 0L);
+            // a flash device's sequential latency is its latency; ssd keeps its own, at most its latency
+            long seq = sequential >= 0 ? Math.min(sequential, latency) : latency;
+            return new Model(name, latency, seq, bandwidth, flush, 0L, 0L, 0L, depth > 0 ? depth : FLASH_QUEUE_DEPTH);
+        }
+
+        private static int parseDepth(String v, String spec) {
+            try {
+                int d = Integer.parseInt(v);
+                if (d >= 1 && d <= MAX_QUEUE_DEPTH) {
+                    return d;
+                }
+            } catch (NumberFormatException e) {
+                // refused below
+            }
+            throw new IllegalArgumentException(modelError(spec, "'" + v + "' is not a queue depth from 1 to " + MAX_QUEUE_DEPTH));
         }
 
         /** Whether this is a disk: one actuator, seeks by distance ({@link DiskArm}). */
@@ -122,7 +158,8 @@ public final class ThrottledBlockDevice implements BlockDevice {
         }
 
         private static String modelError(String spec, String why) {
-            return "origin model '" + spec + "': " + why + " (expected hdd, ssd, file, latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M][,size=4T]] or hdd,size=4T)";
+            return "origin model '" + spec + "': " + why + " (expected hdd, ssd, file, "
+                    + "latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M][,size=4T]][,depth=N], or hdd,KEY=VALUE... / ssd,KEY=VALUE...)";
         }
 
         static long parseDuration(String v, String spec) {
@@ -180,14 +217,14 @@ public final class ThrottledBlockDevice implements BlockDevice {
         public String toString() {
             if (isDisk()) {
                 return String.format(Locale.ROOT, "%s (disk%s: seek %.3f ms average, %.0f rpm, %.0f MiB/s, %s, flush %.3f ms; one "
-                        + "actuator, one-way elevator)", name,
+                        + "actuator, one-way elevator; queue depth %d)", name,
                         diskBytes == 0 ? "" : String.format(Locale.ROOT, " of %.0f GiB, the device at its start", diskBytes / (double) (1L << 30)),
                         seekNanos / 1e6, 60e9 / rotationNanos, bytesPerSecond / 1048576.0,
                         cacheBytes == 0 ? "no write cache" : String.format(Locale.ROOT, "%.0f MiB write cache", cacheBytes / 1048576.0),
-                        flushNanos / 1e6);
+                        flushNanos / 1e6, queueDepth);
             }
-            return String.format(Locale.ROOT, "%s (seek %.3f ms, sequential %.3f ms, %.0f MiB/s, flush %.3f ms)", name,
-                    seekNanos / 1e6, sequentialNanos / 1e6, bytesPerSecond / 1048576.0, flushNanos / 1e6);
+            return String.format(Locale.ROOT, "%s (seek %.3f ms, sequential %.3f ms, %.0f MiB/s, flush %.3f ms, queue depth %d)", name,
+                    seekNanos / 1e6, sequentialNanos / 1e6, bytesPerSecond / 1048576.0, flushNanos / 1e6, queueDepth);
         }
     }
 

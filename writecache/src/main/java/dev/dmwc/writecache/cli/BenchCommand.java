@@ -276,6 +276,7 @@ final class BenchCommand implements Callable<Integer> {
             run.put("table", "0 " + d.target().lengthSectors() + " writecache " + d.tableLine());
             run.put("origin", d.originDescription());
             run.put("cache", d.cacheDescription());
+            run.put("writeback_io_depth", d.ioDepth());
             run.put("block_size", bs);
             run.put("threads", threads);
             run.put("baseline_copy_mb_per_s", copy);

@@ -42,11 +42,13 @@ final class DeviceOptions {
     String originSize;
 
     @Option(names = "--origin-model", paramLabel = "MODEL",
-            description = "How fast the origin is: file (as fast as the file); ssd (80 us seek, 477 MiB/s; latencies of "
-                    + "concurrent requests overlap); hdd (a 7200 rpm disk: one arm serving its queue in ascending order, seeks by "
-                    + "distance, 8 ms average, 143 MiB/s, a 32 MiB write cache; the origin is the whole disk, or with "
-                    + "hdd,size=4T the start of a 4 TiB one); or latency=5ms,bandwidth=100M[,flush=2ms], with "
-                    + "rpm=7200[,cache=32M][,size=4T] a disk whose average seek is the latency. Default: file for serve, ssd for bench.")
+            description = "How fast the origin is: file (as fast as the file); ssd (80 us seek, 477 MiB/s, 1 ms flush; latencies "
+                    + "of concurrent requests overlap; queue depth 128); hdd (a 7200 rpm disk: one arm serving its queue in "
+                    + "ascending order, seeks by distance, 8 ms average, 143 MiB/s, a 32 MiB write cache, queue depth 32; the "
+                    + "origin is the whole disk, or with hdd,size=4T the start of a 4 TiB one); or "
+                    + "latency=5ms,bandwidth=100M[,flush=2ms], with rpm=7200[,cache=32M][,size=4T] a disk whose average seek is "
+                    + "the latency. depth=N sets the queue depth (ssd,depth=32; default 128 for flash, 32 for a disk): "
+                    + "write-back keeps that many I/Os in flight (32 for file). Default: file for serve, ssd for bench.")
     String originModel;
 
     /** The model when --origin-model is not given (the command's choice). */
@@ -140,9 +142,11 @@ final class DeviceOptions {
         private final String cacheDescription;
         private final List<Path> temporary;
         private final List<AutoCloseable> locks;
+        private final int ioDepth;
 
         Opened(WritecacheTarget target, List<String> argv, BlockDevice originDev, AutoCloseable cacheDev,
-                String originDescription, String cacheDescription, List<Path> temporary, List<AutoCloseable> locks) {
+                String originDescription, String cacheDescription, List<Path> temporary, List<AutoCloseable> locks, int ioDepth) {
+            this.ioDepth = ioDepth;
             this.target = target;
             this.argv = argv;
             this.originDev = originDev;
@@ -172,6 +176,11 @@ final class DeviceOptions {
 
         String cacheDescription() {
             return cacheDescription;
+        }
+
+        /** The most writeback I/Os the engine keeps in flight: the origin model's queue depth. */
+        int ioDepth() {
+            return ioDepth;
         }
 
         /** pmem mode: the dax range's protection and the stray accesses it met so far; null in ssd mode. */
@@ -471,7 +480,9 @@ final class DeviceOptions {
         List<String> argv = new ArrayList<>(List.of(mode, o.toString(), c.toString(), Integer.toString(blockSize)));
         argv.add(Integer.toString(features.size()));
         argv.addAll(features);
-        ThreadedScheduler sched = new ThreadedScheduler(e -> System.err.println("dmwc: engine work failed: " + e));
+        // writeback keeps as many I/Os in flight as the origin's queue takes
+        ThreadedScheduler sched = new ThreadedScheduler(model == null ? ThreadedScheduler.DEFAULT_IO_DEPTH : model.queueDepth(),
+                e -> System.err.println("dmwc: engine work failed: " + e));
         WritecacheTarget t;
         try {
             t = WritecacheTarget.create(argv, Map.of(o.toString(), od, c.toString(), cacheObject), sched, null,
@@ -487,6 +498,6 @@ final class DeviceOptions {
         String od0 = o + " (" + oSize / 1048576 + " MiB" + (originDirect ? ", O_DIRECT" : "") + ", model "
                 + (model == null ? "file" : model.toString()) + ")";
         String cd0 = c + " (" + cSize / 1048576 + " MiB, " + (mode.equals("p") ? "pmem" : "ssd") + " mode)";
-        return new Opened(t, argv, od, cd, od0, cd0, temporary, locks);
+        return new Opened(t, argv, od, cd, od0, cd0, temporary, locks, sched.ioDepth());
     }
 }

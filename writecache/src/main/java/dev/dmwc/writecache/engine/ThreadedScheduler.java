@@ -38,23 +38,51 @@ public final class ThreadedScheduler implements Scheduler {
     private long progressCount;
     private volatile boolean shut;
 
-    /** {@code onFailure}: told of anything a work item or timer throws (the item is not retried). */
+    /**
+     * {@code onFailure}: told of anything a work item or timer throws (the item is not retried).
+     * At most {@link #DEFAULT_IO_DEPTH} I/Os in flight.
+     */
     public ThreadedScheduler(Consumer<Throwable> onFailure) {
-        this(onFailure, WAIT_SLICE_MS);
+        this(DEFAULT_IO_DEPTH, onFailure);
+    }
+
+    /**
+     * {@code ioDepth}: the most device I/Os in flight at once ({@link #submitIo}), the origin's
+     * queue depth ({@code ThrottledBlockDevice.Model#queueDepth}). In the kernel the writeback's
+     * bios and kcopyd's jobs are asynchronous, up to {@code writeback_jobs} blocks of them, and
+     * wait only for a free tag of the device's queue; here each is a synchronous call on one of
+     * {@code ioDepth} threads, the others waiting their turn.
+     */
+    public ThreadedScheduler(int ioDepth, Consumer<Throwable> onFailure) {
+        this(ioDepth, onFailure, WAIT_SLICE_MS);
     }
 
     /** {@code waitSliceMs}: the longest a waiter sleeps before it re-checks unwoken (tests). */
-    ThreadedScheduler(Consumer<Throwable> onFailure, long waitSliceMs) {
+    ThreadedScheduler(int ioDepth, Consumer<Throwable> onFailure, long waitSliceMs) {
+        if (ioDepth < 1) {
+            throw new IllegalArgumentException("I/O depth " + ioDepth + " is below 1");
+        }
         this.onFailure = onFailure;
         this.waitSliceMs = waitSliceMs;
+        this.ioDepth = ioDepth;
         timerThread = new ScheduledThreadPoolExecutor(1, r -> daemon(r, "dmwc-timer"));
         timerThread.setRemoveOnCancelPolicy(true);
         java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-        io = Executors.newFixedThreadPool(IO_DEPTH, r -> daemon(r, "dmwc-io-" + n.incrementAndGet()));
+        io = Executors.newFixedThreadPool(ioDepth, r -> daemon(r, "dmwc-io-" + n.incrementAndGet()));
     }
 
-    /** Device I/Os in flight at once (writeback bios / kcopyd jobs): a queue depth. */
-    public static final int IO_DEPTH = 32;
+    /**
+     * Device I/Os in flight at once unless told otherwise: a file origin (no device model) and the
+     * tests. A throttled origin brings its own queue depth.
+     */
+    public static final int DEFAULT_IO_DEPTH = 32;
+
+    private final int ioDepth;
+
+    /** The most device I/Os this scheduler keeps in flight at once. */
+    public int ioDepth() {
+        return ioDepth;
+    }
 
     @Override
     public void submitIo(Runnable body) {

@@ -201,4 +201,34 @@ class BenchTest {
             assertTrue(e.getMessage().startsWith("origin model '" + bad + "'"), e.getMessage());
         }
     }
+
+    /** A model's queue depth: how many writeback I/Os the engine keeps in flight to the origin. */
+    @Test
+    void aModelNamesItsQueueDepth() {
+        ThrottledBlockDevice.Model ssd = ThrottledBlockDevice.Model.parse("ssd");
+        assertEquals(128, ssd.queueDepth(), "flash: blk-mq's default queue of a loop or nbd device");
+        assertTrue(ssd.toString().endsWith("flush 1.000 ms, queue depth 128)"), ssd.toString());
+        assertEquals(32, ThrottledBlockDevice.Model.parse("hdd").queueDepth(), "a disk: NCQ");
+        assertTrue(ThrottledBlockDevice.Model.parse("hdd").toString().endsWith("queue depth 32)"));
+        assertEquals(128, ThrottledBlockDevice.Model.parse("latency=1ms,bandwidth=100M").queueDepth());
+        assertEquals(32, ThrottledBlockDevice.Model.parse("latency=8ms,bandwidth=100M,rpm=7200").queueDepth());
+        assertEquals(8, ThrottledBlockDevice.Model.parse("latency=1ms,bandwidth=100M,depth=8").queueDepth());
+        assertEquals(64, ThrottledBlockDevice.Model.parse("hdd,depth=64").queueDepth());
+
+        ThrottledBlockDevice.Model shallow = ThrottledBlockDevice.Model.parse("ssd,depth=32");
+        assertEquals(new ThrottledBlockDevice.Model("ssd", ssd.seekNanos(), ssd.sequentialNanos(), ssd.bytesPerSecond(), ssd.flushNanos(),
+                0L, 0L, 0L, 32), shallow, "ssd with its queue depth changed, the rest ssd's");
+        ThrottledBlockDevice.Model slowFlush = ThrottledBlockDevice.Model.parse("ssd,flush=5ms");
+        assertEquals(5_000_000L, slowFlush.flushNanos());
+        assertEquals(ssd.sequentialNanos(), slowFlush.sequentialNanos(), "ssd keeps its sequential latency");
+        assertEquals(5_000L, ThrottledBlockDevice.Model.parse("ssd,latency=5us").sequentialNanos(), "at most its latency");
+
+        for (String bad : List.of("ssd,depth=0", "ssd,depth=4097", "ssd,depth=deep", "latency=1ms,bandwidth=1M,depth=-1")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse(bad));
+            assertTrue(e.getMessage().startsWith("origin model '" + bad + "'") && e.getMessage().contains("is not a queue depth from 1 to 4096"),
+                    e.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse("ssd,rpm=7200"));
+        assertTrue(e.getMessage().contains("rpm= makes a disk"), e.getMessage());
+    }
 }

@@ -119,11 +119,14 @@ class CliTest {
 
         Path json = dir.resolve("bench.json");
         Run bench = run("bench", "-q", "--table", "s 4096 0", "--workload", "absorb", "--seconds", "10", "--scale", "0.02", "--rounds", "1",
-                "--origin-size", "64M", "--cache-size", "16M", "--json", json.toString());
+                "--origin-size", "64M", "--cache-size", "16M", "--origin-model", "ssd,depth=16", "--json", json.toString());
         assertEquals(0, bench.code(), bench.err());
         assertTrue(bench.out().contains("mode s, 4096-byte blocks") && bench.out().contains("absorb"), "the table, and the JSON in the file: " + bench.out());
+        assertTrue(bench.out().contains("model ssd (seek 0.080 ms, sequential 0.020 ms, 477 MiB/s, flush 1.000 ms, queue depth 16)"),
+                "the origin model, with the queue depth given: " + bench.out());
         String j = Files.readString(json);
         assertTrue(j.contains("\"mode\": \"s\"") && j.contains("\"absorb\"") && !j.contains("\"drain\""), j);
+        assertTrue(j.contains("\"writeback_io_depth\": 16"), "write-back keeps the origin's queue depth in flight: " + j);
         assertEquals(2, run("bench", "--table", "s 4096 0", "--modes", "p").code());
 
         Run crash = run("crashtest", "--mode", "s", "--iterations", "1", "--ops", "5", "--work-dir", dir.toString());

@@ -58,13 +58,55 @@ class ThreadedSchedulerTest {
     }
 
     /**
+     * The I/O depth is how many submitted I/Os run at once: all of them while they fit (the
+     * kernel's bios do not wait for one another), the rest queued until one ends, as bios wait
+     * for a tag of the device's queue.
+     */
+    @Test
+    void ioRunsAsManyAtOnceAsTheDepthAndNoMore() throws Exception {
+        int depth = 6;
+        ThreadedScheduler sched = new ThreadedScheduler(depth, t -> { });
+        assertEquals(depth, sched.ioDepth());
+        java.util.concurrent.atomic.AtomicInteger now = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        CountDownLatch started = new CountDownLatch(depth);
+        CountDownLatch release = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(3 * depth);
+        try {
+            for (int i = 0; i < 3 * depth; i++) {
+                sched.submitIo(() -> {
+                    most.accumulateAndGet(now.incrementAndGet(), Math::max);
+                    started.countDown();
+                    try {
+                        release.await();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    now.decrementAndGet();
+                    done.countDown();
+                });
+            }
+            assertTrue(started.await(10, TimeUnit.SECONDS), "as many as the depth run together");
+            Thread.sleep(100);
+            assertEquals(depth, now.get(), "the others wait for a slot");
+            release.countDown();
+            assertTrue(done.await(10, TimeUnit.SECONDS));
+            assertEquals(depth, most.get());
+        } finally {
+            release.countDown();
+            sched.shutdown();
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> new ThreadedScheduler(0, t -> { }));
+    }
+
+    /**
      * The kernel wakes {@code freelist_wait} when entries are freed, not when any work item ends.
      * A waiter woken by every write-back completion takes {@code wc_lock} for nothing, and counts
      * another {@code writes_blocked_on_freelist} each time.
      */
     @Test
     void aWaiterSleepsThroughOtherWorkAndWakesWhenEntriesAreFreed() throws Exception {
-        ThreadedScheduler sched = new ThreadedScheduler(t -> { }, TimeUnit.MINUTES.toMillis(10));
+        ThreadedScheduler sched = new ThreadedScheduler(ThreadedScheduler.DEFAULT_IO_DEPTH, t -> { }, TimeUnit.MINUTES.toMillis(10));
         ReentrantLock lock = new ReentrantLock();
         Thread waiter = startWaiting(sched, lock);
         try {
@@ -95,7 +137,7 @@ class ThreadedSchedulerTest {
      */
     @Test
     void writersWaitingOnAFullCacheAreWokenByTheEntriesWritebackFrees() throws Exception {
-        ThreadedScheduler sched = new ThreadedScheduler(t -> { }, TimeUnit.MINUTES.toMillis(10));
+        ThreadedScheduler sched = new ThreadedScheduler(ThreadedScheduler.DEFAULT_IO_DEPTH, t -> { }, TimeUnit.MINUTES.toMillis(10));
         Path pmemFile = Files.createTempFile("dmwc-wake-", ".pmem");
         try (RandomAccessFile raf = new RandomAccessFile(pmemFile.toFile(), "rw")) {
             raf.setLength(512 << 10);
@@ -130,7 +172,7 @@ class ThreadedSchedulerTest {
 
     @Test
     void shutdownWakesAWaiter() throws Exception {
-        ThreadedScheduler sched = new ThreadedScheduler(t -> { }, TimeUnit.MINUTES.toMillis(10));
+        ThreadedScheduler sched = new ThreadedScheduler(ThreadedScheduler.DEFAULT_IO_DEPTH, t -> { }, TimeUnit.MINUTES.toMillis(10));
         Thread waiter = startWaiting(sched, new ReentrantLock());
         sched.shutdown();
         waiter.join(TimeUnit.SECONDS.toMillis(30));
