@@ -37,13 +37,17 @@ public final class ThrottledBlockDevice implements BlockDevice {
         public static final int DISK_QUEUE_DEPTH = 32;
         /** A flash device's queue: blk-mq's default for a loop or nbd device (the kernel oracle's origin is a loop device). */
         public static final int FLASH_QUEUE_DEPTH = 128;
+        /** An unthrottled file's: the I/O threads only copy, and more of them would only compete for the CPUs. */
+        public static final int FILE_QUEUE_DEPTH = 32;
         private static final int MAX_QUEUE_DEPTH = 4096;
         private static final Model HDD = new Model("hdd", 8_000_000L, 0L, 150_000_000L, 1_000_000L, rotation(7200), 32L << 20, 0L,
                 DISK_QUEUE_DEPTH);
         private static final Model SSD = new Model("ssd", 80_000L, 20_000L, 500_000_000L, 1_000_000L, 0L, 0L, 0L, FLASH_QUEUE_DEPTH);
+        /** No throttling: the device is as fast as its file. Only its queue depth means anything. */
+        public static final Model FILE = new Model("file", 0L, 0L, 0L, 0L, 0L, 0L, 0L, FILE_QUEUE_DEPTH);
 
         /**
-         * {@code hdd}, {@code ssd}, {@code file} (no throttling),
+         * {@code hdd}, {@code ssd}, {@code file} (no throttling: {@link #FILE}; {@code file,depth=N}),
          * {@code latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M][,size=4T]][,depth=N]}
          * ({@code rpm} makes it a disk, {@code latency} its average seek; {@code cache} its write
          * cache, none unless given; {@code size} the disk the device sits at the start of;
@@ -60,9 +64,16 @@ public final class ThrottledBlockDevice implements BlockDevice {
                 case "ssd":
                     return SSD;
                 case "file":
-                    return null;
+                    return FILE;
                 default:
                     break;
+            }
+            if (s.startsWith("file,")) {
+                String rest = s.substring("file,".length());
+                if (!rest.startsWith("depth=") || rest.contains(",")) {
+                    throw new IllegalArgumentException(modelError(spec, "file is not throttled: depth= is all it takes"));
+                }
+                return new Model("file", 0L, 0L, 0L, 0L, 0L, 0L, 0L, parseDepth(rest.substring("depth=".length()), spec));
             }
             String name = "custom";
             long latency = -1;
@@ -136,6 +147,11 @@ public final class ThrottledBlockDevice implements BlockDevice {
             throw new IllegalArgumentException(modelError(spec, "'" + v + "' is not a queue depth from 1 to " + MAX_QUEUE_DEPTH));
         }
 
+        /** Whether requests take the model's time at all ({@link #FILE} does not). */
+        public boolean isThrottled() {
+            return bytesPerSecond > 0;
+        }
+
         /** Whether this is a disk: one actuator, seeks by distance ({@link DiskArm}). */
         public boolean isDisk() {
             return rotationNanos > 0;
@@ -158,7 +174,7 @@ public final class ThrottledBlockDevice implements BlockDevice {
         }
 
         private static String modelError(String spec, String why) {
-            return "origin model '" + spec + "': " + why + " (expected hdd, ssd, file, "
+            return "origin model '" + spec + "': " + why + " (expected hdd, ssd, file[,depth=N], "
                     + "latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200[,cache=32M][,size=4T]][,depth=N], or hdd,KEY=VALUE... / ssd,KEY=VALUE...)";
         }
 
@@ -215,6 +231,9 @@ public final class ThrottledBlockDevice implements BlockDevice {
 
         @Override
         public String toString() {
+            if (!isThrottled()) {
+                return String.format(Locale.ROOT, "%s (as fast as the file, queue depth %d)", name, queueDepth);
+            }
             if (isDisk()) {
                 return String.format(Locale.ROOT, "%s (disk%s: seek %.3f ms average, %.0f rpm, %.0f MiB/s, %s, flush %.3f ms; one "
                         + "actuator, one-way elevator; queue depth %d)", name,
@@ -237,6 +256,9 @@ public final class ThrottledBlockDevice implements BlockDevice {
     private long nextSector = -1;
 
     public ThrottledBlockDevice(BlockDevice inner, Model model) {
+        if (!model.isThrottled()) {
+            throw new IllegalArgumentException(model + " is not throttled: use the device itself (wrap)");
+        }
         if (model.diskBytes() > 0 && model.diskBytes() < inner.sizeBytes()) {
             throw new IllegalArgumentException(model.name() + ": size=" + model.diskBytes() + " is smaller than the device ("
                     + inner.sizeBytes() + " bytes), which must fit on the disk");
@@ -246,9 +268,9 @@ public final class ThrottledBlockDevice implements BlockDevice {
         this.arm = model.isDisk() ? new DiskArm(model, inner.sizeBytes()) : null;
     }
 
-    /** {@code inner} itself when {@code model} is null (the {@code file} model). */
+    /** {@code inner} itself when {@code model} takes no time (the {@code file} model) or is null. */
     public static BlockDevice wrap(BlockDevice inner, Model model) {
-        return model == null ? inner : new ThrottledBlockDevice(inner, model);
+        return model == null || !model.isThrottled() ? inner : new ThrottledBlockDevice(inner, model);
     }
 
     public Model model() {

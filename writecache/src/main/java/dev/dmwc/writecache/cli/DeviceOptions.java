@@ -48,7 +48,7 @@ final class DeviceOptions {
                     + "origin is the whole disk, or with hdd,size=4T the start of a 4 TiB one); or "
                     + "latency=5ms,bandwidth=100M[,flush=2ms], with rpm=7200[,cache=32M][,size=4T] a disk whose average seek is "
                     + "the latency. depth=N sets the queue depth (ssd,depth=32; default 128 for flash, 32 for a disk): "
-                    + "write-back keeps that many I/Os in flight (32 for file). Default: file for serve, ssd for bench.")
+                    + "write-back keeps that many I/Os in flight (file: 32, or file,depth=N). Default: file for serve, ssd for bench.")
     String originModel;
 
     /** The model when --origin-model is not given (the command's choice). */
@@ -424,7 +424,7 @@ final class DeviceOptions {
         DeviceFiles.checkCacheKind(c, "--cache", mode.equals("p"));
         boolean newOrigin = !Files.exists(o);
         long oSize = newOrigin ? Sizes.parse(originSize, "--origin-size") : DeviceFiles.size(o);
-        if (model != null && model.diskBytes() > 0 && model.diskBytes() < oSize) {
+        if (model.diskBytes() > 0 && model.diskBytes() < oSize) {
             throw new Main.UsageError("--origin-model: size=" + model.diskBytes() + " is the disk the origin sits at the start of, "
                     + "and the origin (" + oSize + " bytes) does not fit on it");
         }
@@ -481,7 +481,7 @@ final class DeviceOptions {
         argv.add(Integer.toString(features.size()));
         argv.addAll(features);
         // writeback keeps as many I/Os in flight as the origin's queue takes
-        ThreadedScheduler sched = new ThreadedScheduler(model == null ? ThreadedScheduler.DEFAULT_IO_DEPTH : model.queueDepth(),
+        ThreadedScheduler sched = new ThreadedScheduler(model.queueDepth(),
                 e -> System.err.println("dmwc: engine work failed: " + e));
         WritecacheTarget t;
         try {
@@ -496,7 +496,7 @@ final class DeviceOptions {
             throw new Main.UsageError("the table was refused: " + e.getMessage());
         }
         String od0 = o + " (" + oSize / 1048576 + " MiB" + (originDirect ? ", O_DIRECT" : "") + ", model "
-                + (model == null ? "file" : model.toString()) + ")";
+                + model + ")";
         String cd0 = c + " (" + cSize / 1048576 + " MiB, " + (mode.equals("p") ? "pmem" : "ssd") + " mode)";
         return new Opened(t, argv, od, cd, od0, cd0, temporary, locks, sched.ioDepth());
     }

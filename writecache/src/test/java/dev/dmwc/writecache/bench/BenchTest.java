@@ -1,6 +1,8 @@
 package dev.dmwc.writecache.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -190,7 +192,7 @@ class BenchTest {
             d.read(1000 * i, ByteBuffer.allocate(512)); // 20 seeks of 1 ms
         }
         assertTrue((System.nanoTime() - t0) / 1e9 >= 0.019);
-        assertEquals(null, ThrottledBlockDevice.Model.parse("file"));
+        assertEquals(ThrottledBlockDevice.Model.FILE, ThrottledBlockDevice.Model.parse("file"));
         assertEquals("hdd", ThrottledBlockDevice.Model.parse("HDD").name());
         ThrottledBlockDevice.Model m = ThrottledBlockDevice.Model.parse("latency=80us,bandwidth=1.5G,flush=2ms");
         assertEquals(80_000, m.seekNanos());
@@ -230,5 +232,22 @@ class BenchTest {
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse("ssd,rpm=7200"));
         assertTrue(e.getMessage().contains("rpm= makes a disk"), e.getMessage());
+
+        // file: no time taken, a queue depth all the same (a real device given with --origin has one)
+        ThrottledBlockDevice.Model file = ThrottledBlockDevice.Model.parse("file");
+        assertEquals(32, file.queueDepth());
+        assertFalse(file.isThrottled());
+        assertEquals("file (as fast as the file, queue depth 32)", file.toString());
+        ThrottledBlockDevice.Model deep = ThrottledBlockDevice.Model.parse("file,depth=256");
+        assertEquals(256, deep.queueDepth());
+        assertFalse(deep.isThrottled());
+        MemoryBlockDevice inner = new MemoryBlockDevice("d", 1 << 20);
+        assertSame(inner, ThrottledBlockDevice.wrap(inner, deep), "nothing between the engine and the file");
+        assertTrue(ThrottledBlockDevice.wrap(inner, ssd) instanceof ThrottledBlockDevice);
+        assertThrows(IllegalArgumentException.class, () -> new ThrottledBlockDevice(inner, deep));
+        for (String bad : List.of("file,latency=1ms", "file,depth=8,flush=1ms", "file,depth=0")) {
+            e = assertThrows(IllegalArgumentException.class, () -> ThrottledBlockDevice.Model.parse(bad));
+            assertTrue(e.getMessage().startsWith("origin model '" + bad + "'"), e.getMessage());
+        }
     }
 }
