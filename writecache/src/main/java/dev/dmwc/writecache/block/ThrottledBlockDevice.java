@@ -21,6 +21,8 @@ import java.util.concurrent.locks.LockSupport;
  * cache, then takes the flush latency, and the arm starts nothing else until it has completed; a
  * discard costs nothing.
  * </ul>
+ * {@link Model#FILE} takes no time: {@link #wrap} hands back the device itself. Every model has a
+ * queue depth, which the engine's writeback keeps in flight.
  */
 public final class ThrottledBlockDevice implements BlockDevice {
     /**

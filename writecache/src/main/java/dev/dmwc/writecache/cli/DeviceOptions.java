@@ -146,7 +146,6 @@ final class DeviceOptions {
 
         Opened(WritecacheTarget target, List<String> argv, BlockDevice originDev, AutoCloseable cacheDev,
                 String originDescription, String cacheDescription, List<Path> temporary, List<AutoCloseable> locks, int ioDepth) {
-            this.ioDepth = ioDepth;
             this.target = target;
             this.argv = argv;
             this.originDev = originDev;
@@ -155,6 +154,7 @@ final class DeviceOptions {
             this.cacheDescription = cacheDescription;
             this.temporary = temporary;
             this.locks = locks;
+            this.ioDepth = ioDepth;
         }
 
         WritecacheTarget target() {

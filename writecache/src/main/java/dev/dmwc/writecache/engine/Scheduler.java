@@ -47,6 +47,14 @@ public interface Scheduler {
     void flushQueue(String queue);
 
     /**
+     * Return once {@code timer} has fired (at once if it is not pending): a context that sleeps
+     * out a timeout ({@code schedule_timeout}), which nothing cuts short. Called without the
+     * engine lock. The virtual scheduler lets time pass to the timer's expiry, running what falls
+     * due before it; a threaded one waits for it.
+     */
+    void awaitTimer(Timer timer);
+
+    /**
      * Called with the engine lock held by a context that must wait for another to progress
      * ({@code io_schedule}): the lock is released while others run. Returns when something may
      * have changed; callers re-check their condition.

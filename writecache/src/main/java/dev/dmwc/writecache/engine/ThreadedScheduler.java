@@ -26,7 +26,15 @@ import java.util.function.Consumer;
 public final class ThreadedScheduler implements Scheduler {
     private static final long WAIT_SLICE_MS = 10;
 
+    /**
+     * Device I/Os in flight at once unless told otherwise: replay, stress and the tests, whose
+     * devices have no speed model. {@code bench} and {@code serve} pass their origin model's queue
+     * depth.
+     */
+    public static final int DEFAULT_IO_DEPTH = 32;
+
     private final long waitSliceMs;
+    private final int ioDepth;
 
     private final long startNanos = System.nanoTime();
     private final Map<String, ExecutorService> queues = new ConcurrentHashMap<>();
@@ -71,14 +79,6 @@ public final class ThreadedScheduler implements Scheduler {
         io = Executors.newFixedThreadPool(ioDepth, r -> daemon(r, "dmwc-io-" + n.incrementAndGet()));
     }
 
-    /**
-     * Device I/Os in flight at once unless told otherwise: a file origin (no device model) and the
-     * tests. A throttled origin brings its own queue depth.
-     */
-    public static final int DEFAULT_IO_DEPTH = 32;
-
-    private final int ioDepth;
-
     /** The most device I/Os this scheduler keeps in flight at once. */
     public int ioDepth() {
         return ioDepth;
@@ -122,6 +122,19 @@ public final class ThreadedScheduler implements Scheduler {
             body.run();
         } catch (Throwable t) {
             onFailure.accept(t);
+        }
+    }
+
+    @Override
+    public void awaitTimer(Timer timer) {
+        // a pause's sleep is a second at most: looking every millisecond costs nothing that matters
+        while (timer.pending() && !shut) {
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

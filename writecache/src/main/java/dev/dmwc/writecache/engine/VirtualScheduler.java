@@ -325,6 +325,15 @@ public final class VirtualScheduler implements Scheduler {
         }
     }
 
+    @Override
+    public void awaitTimer(Timer timer) {
+        while (timer.pending()) {
+            if (!runOne() && !fireNextTimer(Long.MAX_VALUE)) {
+                return; // shut down meanwhile
+            }
+        }
+    }
+
     /** Everything runs on the calling thread. */
     @Override
     public boolean singleThreaded() {

@@ -1697,8 +1697,11 @@ public final class Writecache implements AutoCloseable {
      * that sleeps out {@code pause_writeback} wakes (within a second) to find it so, stops
      * waiting and writes back what the watermarks ask, and {@code drain_workqueue} waits for that
      * (on the oracle: both {@code remove} and {@code suspend} write back what a pause held;
-     * test-data/kernel/ssd-suspend-ends-pause). dmwc's waiting work is a timer, so it is queued
-     * here instead.
+     * test-data/kernel/ssd-suspend-ends-pause). dmwc's waiting work is a timer, so the drain
+     * waits for that timer to fire: the work writes back at the end of its sleep, with the ages
+     * {@code max_age} sees then (test-data/kernel/ssd-suspend-max-age: a write, a flush, 100 ms,
+     * a suspend; with {@code max_age 1000} the kernel writes the block back, a second old by the
+     * end of the sleep; queued at once, dmwc found it 100 ms old and kept it).
      */
     public void suspend() {
         autocommitTimer.del();
@@ -1714,13 +1717,12 @@ public final class Writecache implements AutoCloseable {
                 writebackAll++;
                 queueWriteback();
             }
-            if (pauseTimer.pending()) {
-                pauseTimer.del();
-                writebackWork.queue();
-            }
         } finally {
             wcUnlock();
         }
+        // drain_workqueue: a work asleep in the pause loop sleeps its timeout out first (nothing
+        // cuts schedule_timeout_idle short), then finds dm_suspended() and writes back
+        sched.awaitTimer(pauseTimer);
         sched.flushQueue(WQ);
         wcLock();
         try {

@@ -57,6 +57,25 @@ class ThreadedSchedulerTest {
         assertEquals(List.of(), failures, "after the shutdown: dropped, not failed");
     }
 
+    /** awaitTimer returns once the timer has fired (a sleep nothing cuts short), at once when none is pending. */
+    @Test
+    void awaitTimerReturnsOnceTheTimerHasFired() {
+        ThreadedScheduler sched = new ThreadedScheduler(t -> { });
+        try {
+            java.util.concurrent.atomic.AtomicBoolean fired = new java.util.concurrent.atomic.AtomicBoolean();
+            Scheduler.Timer t = sched.newTimer("pause", () -> fired.set(true));
+            sched.awaitTimer(t); // not pending: at once
+            assertFalse(fired.get());
+            long t0 = System.nanoTime();
+            t.mod(200);
+            sched.awaitTimer(t);
+            assertTrue(fired.get(), "returned only after the timer fired");
+            assertTrue(System.nanoTime() - t0 >= 190_000_000L, "it waited out the timeout");
+        } finally {
+            sched.shutdown();
+        }
+    }
+
     /**
      * The I/O depth is how many submitted I/Os run at once: all of them while they fit (the
      * kernel's bios do not wait for one another), the rest queued until one ends, as bios wait

@@ -18,6 +18,27 @@ class VirtualSchedulerTest {
     private final VirtualScheduler sched = new VirtualScheduler();
     private final List<String> ran = new ArrayList<>();
 
+    /**
+     * awaitTimer lets virtual time pass to the timer's expiry, running what falls due before it
+     * (work queued, earlier timers) in order; a timer not pending is not waited for.
+     */
+    @Test
+    void awaitTimerLetsTimePassToTheTimersExpiry() {
+        Scheduler.Work w = sched.newWork("wq", "work", () -> ran.add("work@" + sched.nowMs()));
+        Scheduler.Timer early = sched.newTimer("early", () -> {
+            ran.add("early@" + sched.nowMs());
+            w.queue();
+        });
+        Scheduler.Timer pause = sched.newTimer("pause", () -> ran.add("pause@" + sched.nowMs()));
+        sched.awaitTimer(pause);
+        assertEquals(List.of(), ran);
+        early.mod(300);
+        pause.mod(1000);
+        sched.awaitTimer(pause);
+        assertEquals(List.of("early@300", "work@300", "pause@1000"), ran);
+        assertEquals(1000, sched.nowMs());
+    }
+
     @Test
     void betweenThePartsOfASplitBioOnlyTheWokenQueueRunsAndIoAndEndioWait() {
         sched.submitIo(() -> ran.add("copy 1"));
