@@ -1,6 +1,7 @@
 package dev.dmwc.writecache.script;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.dmwc.daxlib.FaultMode;
 import dev.dmwc.daxlib.ProtectionKeys;
@@ -20,6 +21,20 @@ class ScriptRunnerResourcesTest {
     private static List<String> mappingsOf(Path dir) throws Exception {
         String d = dir.toAbsolutePath().toString();
         return Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.contains(d)).toList();
+    }
+
+    /** A dump across or from a device's end: wcio's short read, as the oracle prints it (kernel mutant 558). */
+    @Test
+    void aDumpPastTheEndIsAShortReadOfWhatFits(@TempDir Path out) throws Exception {
+        Path script = out.resolve("dump.wcs");
+        Files.writeString(script, "origin 1M\ncache 1M\ntable s 4096 0\ncreate\ndump cache 2040 8\ndump cache 2048 8\n"
+                + "dump origin 2040 16\nremove\n");
+        Path run = out.resolve("run");
+        new ScriptRunner(WcScript.parse(script, null), run, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).run();
+        List<String> t = Files.readAllLines(run.resolve("transcript.txt"));
+        assertEquals("error short-read 0", t.get(t.indexOf("> dump cache 2048 8") + 1), String.join("\n", t));
+        assertEquals("error short-read 4096", t.get(t.indexOf("> dump origin 2040 16") + 1), String.join("\n", t));
+        assertTrue(t.get(t.indexOf("> dump cache 2040 8") + 1).startsWith("dump cache 2040 8:"), String.join("\n", t));
     }
 
     @Test
