@@ -83,6 +83,12 @@ public final class Writecache implements AutoCloseable {
     private long iotIdleTime;
     private static final long IOT_NEVER_BUSY = Long.MIN_VALUE / 4;
     private boolean pausePassedAtQueue;
+    /**
+     * The writeback work was queued while it slept in the pause loop ({@code pauseTimer}
+     * pending): in the kernel the running work is then pending again and runs once more after
+     * the run that sleeps.
+     */
+    private boolean queuedWhileAsleep;
 
     final Stats stats = new Stats();
     final ReentrantLock lock = new ReentrantLock();
@@ -561,6 +567,14 @@ public final class Writecache implements AutoCloseable {
      * taken is not held back by the write-around the same bio does a moment later).
      */
     private void queueWriteback() {
+        if (pauseTimer.pending()) {
+            // the work is asleep in schedule_timeout_idle: queue_work only marks it pending, and
+            // it sees cleaner or writeback_all when its sleep ends (on the oracle,
+            // test-data/kernel/ssd-cleaner-while-paused: a cleaner message during the sleep
+            // writes nothing back until the sleep is over)
+            queuedWhileAsleep = true;
+            return;
+        }
         if (!writebackWork.pending()) {
             pausePassedAtQueue = pause == 0 || (iotInFlight == 0 && now() - iotIdleTime >= pause);
         }
@@ -1210,6 +1224,11 @@ public final class Writecache implements AutoCloseable {
         List<WritebackRun> wbl = new ArrayList<>();
         wcLock();
         try {
+            if (queuedWhileAsleep) {
+                // queued during the sleep: the work runs again after this run
+                queuedWhileAsleep = false;
+                queueWriteback();
+            }
             restart:
             while (true) {
                 if (hasError()) {
@@ -1670,6 +1689,8 @@ public final class Writecache implements AutoCloseable {
         } finally {
             wcUnlock();
         }
+        // flush_workqueue: a work asleep in the pause loop sleeps its timeout out first
+        sched.awaitTimer(pauseTimer);
         sched.flushQueue(WQ);
         wcLock();
         try {
