@@ -52,4 +52,30 @@ class KernelTimingScenarioTest {
         assertTrue(varying.contains(12), "the two kernel runs were expected to differ in field 12");
         KernelEquivalenceTest.assertSameImage(d.resolve("origin.img.gz"), out.resolve("origin.img"), "origin");
     }
+
+    /**
+     * A result that depends on the time the oracle's ops take, not on any race: the two kernel runs
+     * agree, and dmwc gives their result when ops take time ({@link ScriptRunner#DEFAULT_OP_TIME_MS},
+     * {@code script --op-time}), not when they take none.
+     */
+    @Test
+    void aSuspendRightAfterAFlushFindsTheWorkAsleepOnceOpsTakeTime(@TempDir Path out) throws Exception {
+        Path d = DIR.resolve("ssd-suspend-right-after-flush");
+        WcScript script = WcScript.parse(d.resolve("script.wcs"), null);
+        List<String> kernel = Files.readAllLines(d.resolve("transcript.txt"));
+        assertEquals(kernel, Files.readAllLines(d.resolve("transcript-run2.txt")), "the two kernel runs");
+
+        Path timed = out.resolve("op-time-default");
+        new ScriptRunner(script, timed, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).run();
+        assertEquals(kernel, Files.readAllLines(timed.resolve("transcript.txt")));
+        KernelEquivalenceTest.assertSameImage(d.resolve("origin.img.gz"), timed.resolve("origin.img"), "origin");
+        KernelEquivalenceTest.assertSameImage(d.resolve("cache.img.gz"), timed.resolve("cache.img"), "cache");
+
+        // with ops that take no time, no max_age tick falls between the flush and the suspend
+        Path instant = out.resolve("op-time-0");
+        new ScriptRunner(script, instant, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).withOpTime(0).run();
+        List<String> t = Files.readAllLines(instant.resolve("transcript.txt"));
+        String afterSuspend = t.get(t.indexOf("> suspend") + 2);
+        assertEquals("status 0 254 248 0 0 0 6 0 0 0 6 0 1 0", afterSuspend, String.join("\n", t));
+    }
 }
