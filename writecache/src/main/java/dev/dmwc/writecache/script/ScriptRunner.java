@@ -29,6 +29,16 @@ import java.util.function.Consumer;
 public final class ScriptRunner {
     private static final long FSDAX_INFO = 2 << 20;
 
+    /**
+     * The virtual time each op takes by default: on the kernel oracle each op takes time of its own
+     * (a {@code status} about 100 ms under TCG), and a script with no {@code sleep} between two ops
+     * that a timer separates there (a {@code max_age} tick between a flush and a suspend; kernel
+     * mutants 476, 3167, 3328) comes out the same only if time passes in dmwc too. Measured over
+     * every kernel result at hand (53 stored scenarios, the 28 public ones, 847 random scripts and
+     * mutants; RELIABILITY.md): 30, 40 and 50 ms match all of them, 0 ms misses 3, 70 ms misses 4.
+     */
+    public static final long DEFAULT_OP_TIME_MS = 40;
+
     private final WcScript script;
     private final Path outDir;
     private final ProtectionKeys.Backend backend;
@@ -51,6 +61,8 @@ public final class ScriptRunner {
     private boolean cleanerMessage;
     private Path initialOrigin;
     private Path initialCache;
+    /** Virtual time each op takes ({@link #withOpTime}). */
+    private long opTimeMs = DEFAULT_OP_TIME_MS;
 
     public ScriptRunner(WcScript script, Path outDir, ProtectionKeys.Backend backend, FaultMode faultMode) {
         this.script = script;
@@ -106,16 +118,6 @@ public final class ScriptRunner {
     }
 
     /**
-     * The virtual time each op takes by default: on the kernel oracle each op takes time of its own
-     * (a {@code status} about 100 ms under TCG), and a script with no {@code sleep} between two ops
-     * that a timer separates there (a {@code max_age} tick between a flush and a suspend; kernel
-     * mutants 476, 3167, 3328) comes out the same only if time passes in dmwc too. Measured over
-     * every kernel result at hand (53 stored scenarios, the 28 public ones, 847 random scripts and
-     * mutants; RELIABILITY.md): 30, 40 and 50 ms match all of them, 0 ms misses 3, 70 ms misses 4.
-     */
-    public static final long DEFAULT_OP_TIME_MS = 40;
-
-    /**
      * Let {@code ms} milliseconds of virtual time pass before each op while a target is active
      * (default {@link #DEFAULT_OP_TIME_MS}; 0: ops take no time). Before {@link #run}.
      */
@@ -126,8 +128,6 @@ public final class ScriptRunner {
         this.opTimeMs = ms;
         return this;
     }
-
-    private long opTimeMs = DEFAULT_OP_TIME_MS;
 
     /** Run the whole script; write the outputs. */
     public void run() throws IOException {
