@@ -1689,9 +1689,7 @@ public final class Writecache implements AutoCloseable {
         } finally {
             wcUnlock();
         }
-        // flush_workqueue: a work asleep in the pause loop sleeps its timeout out first
-        sched.awaitTimer(pauseTimer);
-        sched.flushQueue(WQ);
+        flushWorkqueue();
         wcLock();
         try {
             writebackAll--;
@@ -1701,6 +1699,17 @@ public final class Writecache implements AutoCloseable {
         } finally {
             wcUnlock();
         }
+    }
+
+    /**
+     * {@code flush_workqueue} (and {@code drain_workqueue}) of the writeback workqueue: a work
+     * asleep in the pause loop sleeps its timeout out first (nothing cuts
+     * {@code schedule_timeout_idle} short), then runs, and the call returns when the queue is
+     * empty (test-data/kernel/ssd-cleaner-while-paused, ssd-suspend-ends-pause).
+     */
+    private void flushWorkqueue() {
+        sched.awaitTimer(pauseTimer);
+        sched.flushQueue(WQ);
     }
 
     private void activateCleaner() {
@@ -1741,10 +1750,7 @@ public final class Writecache implements AutoCloseable {
         } finally {
             wcUnlock();
         }
-        // drain_workqueue: a work asleep in the pause loop sleeps its timeout out first (nothing
-        // cuts schedule_timeout_idle short), then finds dm_suspended() and writes back
-        sched.awaitTimer(pauseTimer);
-        sched.flushQueue(WQ);
+        flushWorkqueue(); // drain_workqueue; the work then finds dm_suspended() and writes back
         wcLock();
         try {
             if (fos) {
