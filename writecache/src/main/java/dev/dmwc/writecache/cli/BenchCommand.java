@@ -341,9 +341,16 @@ final class BenchCommand implements Callable<Integer> {
     private String table(String mode, int threads, DeviceOptions.Opened d, List<Bench.PhaseResult> rs, double copy, double seq,
             double prefaultSeconds) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%nmode %s, %d-byte blocks, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %.0f MB/s (in %s), origin sequential %.0f MB/s%n",
-                mode, devices.blockSize, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copy,
-                devices.baselineDir(), seq));
+        // the copy figure the absorb ratio is taken against (its rounds' own copies) where absorb ran;
+        // the one pass before the phases otherwise
+        Bench.PhaseResult absorb = rs.stream().filter(r -> r.phase.equals("absorb") && !Double.isNaN(r.baselineMbPerSecond)).findFirst()
+                .orElse(null);
+        String copyFigure = absorb == null ? String.format(Locale.ROOT, "%.0f MB/s (one pass, in %s)", copy, devices.baselineDir())
+                : String.format(Locale.ROOT, "%.0f MB/s (median of absorb's paired rounds, in %s; %.0f in one pass before the phases)",
+                        absorb.baselineMbPerSecond, devices.baselineDir(), copy);
+        sb.append(String.format(Locale.ROOT, "%nmode %s, %d-byte blocks, %d submitting thread%s: %s%n  origin %s%n  cache  %s%n  baselines (this run): %s %s, origin sequential %.0f MB/s%n",
+                mode, devices.blockSize, threads, threads == 1 ? "" : "s", d.tableLine(), d.originDescription(), d.cacheDescription(), mode.equals("p") ? "durable copy" : "raw copy", copyFigure,
+                seq));
         sb.append(Double.isNaN(prefaultSeconds) ? "  pages not faulted in beforehand (--no-prefault, or device files given): first touches are measured"
                 : String.format(Locale.ROOT, "  every page of both devices faulted in beforehand (%.2f s, untimed)", prefaultSeconds));
         sb.append(String.format("; overflow, flush-heavy, mixed and zipf each start from a clean cache%n"));

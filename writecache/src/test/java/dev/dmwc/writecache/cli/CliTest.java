@@ -1522,8 +1522,9 @@ class CliTest {
 
     @Test
     void benchPrintsEveryPhaseWithItsBaselineAsTableAndJson() throws Exception {
+        Path rJson = dir.resolve("bench-text-run.json");
         Run r = run("bench", "--modes", "s", "--origin-size", "64M", "--cache-size", "8M", "--scale", "0.05", "-q",
-                "--origin-model", "latency=20us,bandwidth=400M");
+                "--origin-model", "latency=20us,bandwidth=400M", "--json", rJson.toString());
         assertEquals(0, r.code(), r.err());
         for (String p : dev.dmwc.writecache.bench.Bench.PHASES) {
             assertTrue(r.out().contains("\n  " + p + " "), p + " in\n" + r.out());
@@ -1542,7 +1543,21 @@ class CliTest {
         assertTrue(map.find() && blocks.find(), j.out());
         assertEquals(Long.parseLong(blocks.group(1)) * 4096, Long.parseLong(map.group(1)), j.out());
         assertTrue(j.out().contains("\"baseline_copy_dir\": \"" + dev.dmwc.writecache.block.ScratchFiles.defaultDir() + "\""), j.out());
-        assertTrue(r.out().contains("MB/s (in " + dev.dmwc.writecache.block.ScratchFiles.defaultDir() + "), origin sequential"), r.out());
+        // the header's copy figure is the one absorb's ratio is taken against: its paired rounds' median
+        // (it was a single cold pass, a third of that, beside a ratio that did not follow from it)
+        java.util.regex.Matcher absorbBase = java.util.regex.Pattern.compile("(?s)\"phase\": \"absorb\",.*?\"baseline_mb_per_s\": ([0-9.]+)")
+                .matcher(Files.readString(rJson));
+        assertTrue(absorbBase.find(), Files.readString(rJson));
+        java.util.regex.Matcher header = java.util.regex.Pattern.compile("raw copy (\\d+) MB/s \\(median of absorb's paired rounds, in "
+                + java.util.regex.Pattern.quote(dev.dmwc.writecache.block.ScratchFiles.defaultDir().toString()) + "; \\d+ in one pass before the phases\\)")
+                .matcher(r.out());
+        assertTrue(header.find(), r.out());
+        assertEquals(Double.parseDouble(absorbBase.group(1)), Double.parseDouble(header.group(1)), 1.0, r.out());
+        Run drainOnly = run("bench", "--modes", "s", "--phases", "drain", "--origin-size", "64M", "--cache-size", "8M", "-q",
+                "--origin-model", "file");
+        assertEquals(0, drainOnly.code(), drainOnly.err());
+        assertTrue(drainOnly.out().contains("MB/s (one pass, in " + dev.dmwc.writecache.block.ScratchFiles.defaultDir() + "), origin sequential"),
+                drainOnly.out());
         // --baseline-dir: the baseline's file goes there (on a DAX file system, into persistent memory), and is gone after
         Path bdir = Files.createDirectories(dir.resolve("baseline"));
         Run b = run("bench", "--modes", "p", "--phases", "absorb", "--rounds", "1", "--origin-size", "64M", "--cache-size", "8M",
