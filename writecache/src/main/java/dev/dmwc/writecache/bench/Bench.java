@@ -46,7 +46,8 @@ public final class Bench {
     /**
      * Untimed passes before the one-pass copy baselines ({@link #copyBaseline}, {@link #durableCopyBaseline}):
      * measured on its first pass the copy loop still ran interpreted, and the figure printed beside the
-     * devices was a third of what the absorb rounds' own copies measured (2,390 against 7,480 MB/s, session 30).
+     * devices was a third of what the absorb rounds' own copies measured (1.9-3.5 GB/s against medians of
+     * 6.0-13.3 GB/s in twelve runs, session 30; BENCHMARKS.md, bench).
      */
     static final int BASELINE_WARMUP_PASSES = 3;
 
