@@ -39,7 +39,9 @@ final class StressCommand implements Callable<Integer> {
 
     @Option(names = "--table", paramLabel = "ARGS", defaultValue = "",
             description = "Table features, e.g. 'autocommit_time 50 max_age 2000'; or MODE BLOCK_SIZE NFEAT [FEATURE...], e.g. "
-                    + "'p 4096 2 autocommit_time 50' (that mode only).")
+                    + "'p 4096 2 autocommit_time 50' (that mode only). In ssd mode the default pause_writeback (3 s) keeps "
+                    + "the busy writeback work asleep, and each flush message and suspend waits out that sleep (up to a "
+                    + "second, as in the kernel): 'pause_writeback 0' cycles suspends and reloads many times faster.")
     String table;
 
     @Option(names = "--stall-seconds", paramLabel = "S", defaultValue = "30", description = "Watchdog: no I/O for this long is a stall. Default: ${DEFAULT-VALUE}")
