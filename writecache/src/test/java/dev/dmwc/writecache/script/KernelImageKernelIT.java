@@ -51,7 +51,9 @@ class KernelImageKernelIT {
         }
         // the kernel package the stored results were made with, unless the caller names one; left
         // to the metapackage's current one only when the archive no longer has it (said loudly)
-        String pinned = System.getenv().getOrDefault("ORACLE_KPKG", STORED_RESULTS_KERNEL);
+        // an empty ORACLE_KPKG counts as unset, as setup.sh's ${ORACLE_KPKG:-…} reads it
+        String named = System.getenv("ORACLE_KPKG");
+        String pinned = named == null || named.isBlank() ? STORED_RESULTS_KERNEL : named.strip();
         if (runSetup(pinned) != 0) {
             System.err.println("*** oracle: setup.sh with the kernel package " + pinned + " failed; trying again with the package "
                     + "behind linux-image-amd64. The stored results were made with " + STORED_RESULTS_KERNEL
