@@ -53,6 +53,12 @@ class GuestHardwareKernelIT {
     /** The guest's shell line that loads {@link #MODULES} (put in /mods by the set-up). */
     private static final String INSMOD = "for m in " + String.join(" ", MODULES.stream().map(m -> "/mods/" + Path.of(m).getFileName() + ".ko")
             .toList()) + "; do insmod $m || exit 4; done";
+    /**
+     * The VM's limit for each boot after the first, seconds. The device-dax boot takes about 3 minutes of
+     * TCG here; on a slower, busier CI machine it once took more than the 300 s this was, and run.sh
+     * killed it (rc 124). A limit only catches a hang, so it is generous.
+     */
+    private static final int BOOT_TIMEOUT_SECONDS = 900;
     private static Path out;
 
     @BeforeAll
@@ -170,7 +176,7 @@ class GuestHardwareKernelIT {
                 "cp /mnt/cut.img /mnt/cut-permanent.img /results/",
                 ""));
         rc = bootAgain(work, tar, after, work.resolve("after"), "after-console.log");
-        assertEquals(0, rc, "the boot after the power cut: " + Files.readString(work.resolve("after-console.log")));
+        assertEquals(0, rc, "the boot after the power cut" + timedOut(rc) + ": " + Files.readString(work.resolve("after-console.log")));
         // a fourth boot on another NVDIMM, made a device-dax (no file system): dmwc's pmem cache on /dev/dax0.0
         String replay = "$J -jar /opt/dmwc.jar replay --protection pku --origin /tmp/o.img --cache /dev/dax0.0 /scenario/"
                 + trace.getFileName();
@@ -201,7 +207,7 @@ class GuestHardwareKernelIT {
                         + " > /results/bench.txt 2>&1; echo $? > /results/bench.rc",
                 ""));
         rc = boot(work, work.resolve("devdax.img"), tar, devdax, work.resolve("devdax"), "devdax-console.log", trace);
-        assertEquals(0, rc, "the device-dax boot: " + Files.readString(work.resolve("devdax-console.log")));
+        assertEquals(0, rc, "the device-dax boot" + timedOut(rc) + ": " + Files.readString(work.resolve("devdax-console.log")));
     }
 
     /**
@@ -373,6 +379,11 @@ class GuestHardwareKernelIT {
         assertEquals(Long.toHexString(GuestProbe.STRAY_VALUE), Long.toHexString(dax.getLong((int) GuestProbe.RELAXED_OFFSET)));
     }
 
+    /** What a boot's exit status 124 means (run.sh's {@code timeout} killed QEMU), or nothing. */
+    private static String timedOut(int rc) {
+        return rc == 124 ? " (rc 124: QEMU was killed at the VM's limit of " + BOOT_TIMEOUT_SECONDS + " s)" : "";
+    }
+
     /** Boots the VM again on the same NVDIMM file to run {@code script}; its exit status (run.sh's). */
     private static int bootAgain(Path work, Path tar, Path script, Path results, String log) throws Exception {
         return boot(work, work.resolve("pmem.img"), tar, script, results, log);
@@ -384,7 +395,7 @@ class GuestHardwareKernelIT {
      */
     private static int boot(Path work, Path pmem, Path tar, Path script, Path results, String log, Path... more) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("bash", KernelImageKernelIT.oracle.resolve("run.sh").toString(), "--accel", "tcg",
-                "--quiet", "--mem", "1G", "--timeout", "300", "--pmem", pmem.toString(), "--add", tar.toString(),
+                "--quiet", "--mem", "1G", "--timeout", Integer.toString(BOOT_TIMEOUT_SECONDS), "--pmem", pmem.toString(), "--add", tar.toString(),
                 "--log", work.resolve(log).toString()));
         for (Path m : more) {
             cmd.addAll(List.of("--add", m.toString()));
@@ -393,7 +404,7 @@ class GuestHardwareKernelIT {
             cmd.addAll(List.of("--out", results.toString()));
         }
         cmd.addAll(List.of(script.toString(), "-", "-"));
-        return run(work, 600, cmd.toArray(String[]::new));
+        return run(work, BOOT_TIMEOUT_SECONDS + 120, cmd.toArray(String[]::new));
     }
 
     /** The C libraries {@code programs} need, from this machine (the guest has a static busybox only). */
