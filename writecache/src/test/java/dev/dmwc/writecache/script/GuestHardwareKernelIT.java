@@ -39,7 +39,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * <li>on a second NVDIMM made a device-dax ({@code /dev/dax0.0}, no file system), a pmem cache under pku:
  * a verified replay, a second one resuming the first's state, dump and check of the device.</li>
  * </ul>
- * Part of {@code mvn -B verify -Pkernel}; about six minutes (four boots under TCG). The profile
+ * Part of {@code mvn -B verify -Pkernel}; seven to nine minutes (four boots under TCG). The profile
  * runs it beside the other kernel ITs, which run one after another (writecache/pom.xml): its VM
  * and theirs each keep one CPU busy, and nothing here shares a file with them.
  */
