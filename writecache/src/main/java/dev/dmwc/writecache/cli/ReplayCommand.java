@@ -2,6 +2,7 @@ package dev.dmwc.writecache.cli;
 
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.DeviceFiles;
+import dev.dmwc.writecache.block.ThrottledBlockDevice;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.replay.ReplayReport;
 import dev.dmwc.writecache.replay.ReplaySweep;
@@ -155,6 +156,14 @@ final class ReplayCommand implements Callable<Integer> {
                 + "trace's. Default: ${DEFAULT-VALUE}"})
     int queueDepth;
 
+    @Option(names = "--origin-model", paramLabel = "MODEL",
+            description = "How fast the origin is, as in bench and serve (see dmwc bench --help): file (as fast as the file), "
+                + "ssd, hdd, or latency=5ms,bandwidth=100M[,flush=2ms][,rpm=7200…][,depth=N]. Read misses, write-back and "
+                + "flushes take its time, and write-back keeps its queue depth of I/Os in flight. A throttled model needs "
+                + "--queue-depth above 1; with --timing real it shows whether the cache keeps up with the trace. "
+                + "Default: ${DEFAULT-VALUE}")
+    String originModel = "file";
+
     @Option(names = "--latency-every", paramLabel = "N",
             description = "Time one request in N, chosen at random, for the latency percentiles. Default: every request with "
                 + "data; one in " + Replayer.Settings.NO_DATA_LATENCY_EVERY + " with --no-data, where reading the clock twice "
@@ -278,6 +287,14 @@ final class ReplayCommand implements Callable<Integer> {
         s.noSpaceCheck = noSpaceCheck;
         Checks.within(spec, "--queue-depth", queueDepth, 1, 1024);
         s.queueDepth = queueDepth;
+        try {
+            s.originModel = ThrottledBlockDevice.Model.parse(originModel);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--origin-model: " + e.getMessage());
+        }
+        if (s.originModelConflict() != null) {
+            throw new Main.UsageError(s.originModelConflict());
+        }
         if (latencyEvery != null) {
             Checks.within(spec, "--latency-every", latencyEvery, 1, 1_000_000);
             s.latencyEvery = latencyEvery;

@@ -181,6 +181,7 @@ public final class ReplayReport {
         m.put("mode", settings.mode);
         m.put("table", table);
         m.put("origin_bytes", originBytes);
+        m.put("origin_model", settings.originModel.toString());
         m.put("cache_bytes", settings.cacheBytes);
         if (settings.cacheShare > 0) {
             m.put("cache_share_of_written_footprint", settings.cacheShare);
@@ -278,7 +279,8 @@ public final class ReplayReport {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "trace     %s (%s)%s%n", trace, scan.format,
                 settings.loops > 1 ? ", " + settings.loops + " loops" : ""));
-        sb.append(String.format(Locale.ROOT, "target    %s   origin %s, cache %s%s%n", table, size(originBytes), size(settings.cacheBytes),
+        sb.append(String.format(Locale.ROOT, "target    %s   origin %s%s, cache %s%s%n", table, size(originBytes),
+                settings.originModel.isThrottled() ? " (model " + settings.originModel + ")" : "", size(settings.cacheBytes),
                 settings.cacheShare > 0 ? " (" + Replayer.percent(settings.cacheShare) + " of the " + size(scan.writtenFootprintBytes)
                         + " the trace writes, and the metadata)" : ""));
         sb.append(String.format(Locale.ROOT, "replayed  %d requests in %.2f s = %.0f requests/s (%s, %s%s); "

@@ -4,9 +4,11 @@ import dev.dmwc.daxlib.DaxDevice;
 import dev.dmwc.daxlib.DeviceLock;
 import dev.dmwc.daxlib.ProtectionKeys;
 import dev.dmwc.writecache.block.Bio;
+import dev.dmwc.writecache.block.BlockDevice;
 import dev.dmwc.writecache.block.DeviceFiles;
 import dev.dmwc.writecache.block.MappedBlockDevice;
 import dev.dmwc.writecache.block.ScratchFiles;
+import dev.dmwc.writecache.block.ThrottledBlockDevice;
 import dev.dmwc.writecache.engine.DmError;
 import dev.dmwc.writecache.engine.Scheduler;
 import dev.dmwc.writecache.engine.ThreadedScheduler;
@@ -94,6 +96,13 @@ public final class Replayer {
          */
         public int queueDepth = 1;
         /**
+         * How fast the origin is ({@code --origin-model}, as in bench and serve): every read miss,
+         * write-back and flush that reaches it takes the model's time, and write-back keeps its queue
+         * depth of I/Os in flight. A throttled model needs {@link #queueDepth} above 1: one request at
+         * a time runs in the trace's virtual time, where a device's time does not pass.
+         */
+        public ThrottledBlockDevice.Model originModel = ThrottledBlockDevice.Model.FILE;
+        /**
          * Replay the trace this many times back to back (the logical device, the cache and the
          * model carry over; each pass's times follow the last one's); a short real trace so reaches
          * a warm cache and a steady state.
@@ -140,6 +149,12 @@ public final class Replayer {
             } catch (CloneNotSupportedException e) {
                 throw new AssertionError(e);
             }
+        }
+
+        /** Why {@link #originModel} cannot be replayed with these settings, or null. */
+        public String originModelConflict() {
+            return originModel.isThrottled() && queueDepth == 1 ? "a throttled --origin-model (" + originModel.name() + ") needs "
+                    + "--queue-depth above 1: one request at a time runs in the trace's virtual time, where a device's time does not pass" : null;
         }
 
         /** The sampling interval in effect. */
@@ -298,6 +313,9 @@ public final class Replayer {
     }
 
     public ReplayReport run() throws IOException, TraceFormatException, ReplayException, DmError {
+        if (s.originModelConflict() != null) {
+            throw new ReplayException(s.originModelConflict());
+        }
         long t0 = System.nanoTime();
         ReplayReport.Scan sc = scan();
         ReplayReport rep = new ReplayReport(name(trace), s, sc);
@@ -346,6 +364,10 @@ public final class Replayer {
             throw new ReplayException("the trace reaches byte " + sc.extent + ", beyond the origin (" + originBytes + " bytes"
                     + (s.originFile != null && Files.exists(s.originFile) ? ", the size of " + s.originFile : "")
                     + "); --beyond wrap|skip, or a larger origin");
+        }
+        if (s.originModel.diskBytes() > 0 && s.originModel.diskBytes() < originBytes) {
+            throw new ReplayException("--origin-model " + s.originModel.name() + ": size=" + s.originModel.diskBytes()
+                    + " is smaller than the origin (" + originBytes + " bytes), which must fit on the disk");
         }
         rep.originBytes = originBytes;
         if (s.cacheShare > 0) {
@@ -407,9 +429,12 @@ public final class Replayer {
             table.addAll(s.features);
             rep.table = String.join(" ", table);
             VirtualScheduler sched = s.queueDepth > 1 ? null : new VirtualScheduler();
-            Scheduler engineSched = sched != null ? sched : new ThreadedScheduler(e -> rep.mismatch("engine work failed: " + e));
+            // write-back keeps as many I/Os in flight as the origin's queue takes
+            Scheduler engineSched = sched != null ? sched
+                    : new ThreadedScheduler(s.originModel.queueDepth(), e -> rep.mismatch("engine work failed: " + e));
+            BlockDevice originDevice = ThrottledBlockDevice.wrap(origin, s.originModel);
             try {
-                t = WritecacheTarget.create(table, Map.of("origin", origin, "cache", cache), engineSched, null,
+                t = WritecacheTarget.create(table, Map.of("origin", originDevice, "cache", cache), engineSched, null,
                         m -> {
                             synchronized (rep) {
                                 rep.kernelLog.add(m);

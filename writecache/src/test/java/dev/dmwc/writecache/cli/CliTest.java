@@ -202,6 +202,35 @@ class CliTest {
         }
     }
 
+    /**
+     * A replay's origin can be throttled, as bench's and serve's: every read miss waits for the model's
+     * latency (a lower bound, whatever the machine's speed), the report names the model, and the data still
+     * verifies, through write-back to the slow origin, in both modes.
+     */
+    @Test
+    void replayWithAThrottledOriginWaitsForItAndStillVerifies() throws Exception {
+        StringBuilder trace = new StringBuilder("fio version 3 iolog\n0 f add\n0 f open\n");
+        for (int i = 0; i < 32; i++) {
+            trace.append(10 * i).append(" f write ").append(i * 4096L).append(" 4096\n");
+        }
+        for (int i = 0; i < 16; i++) { // blocks never written: each read misses and goes to the origin
+            trace.append(400 + 10 * i).append(" f read ").append((64 + i) * 4096L).append(" 4096\n");
+        }
+        Path t = Files.writeString(dir.resolve("throttled.iolog"), trace + "600 f close\n");
+        for (String mode : List.of("s", "p")) {
+            Path json = dir.resolve("throttled-" + mode + ".json");
+            Run r = run("replay", "-q", "--verify", "--mode", mode, "--queue-depth", "4", "--origin-model", "latency=5ms,bandwidth=50M",
+                    "--work-dir", dir.toString(), "--json", json.toString(), t.toString());
+            assertEquals(0, r.code(), r.err() + r.out());
+            assertTrue(r.out().contains("(model custom (seek 5.000 ms") && r.out().contains(": 0 mismatches"), r.out());
+            String j = Files.readString(json).replaceAll("\\s+", "");
+            assertTrue(j.contains("\"origin_model\":\"custom(seek5.000ms"), j);
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"read\":\\{\"requests\":16,.*?\"p50\":([0-9.]+)").matcher(j);
+            assertTrue(m.find(), j);
+            assertTrue(Double.parseDouble(m.group(1)) >= 5000, "a miss waits for the origin's 5 ms: p50 " + m.group(1) + " us");
+        }
+    }
+
     /** A count or a duration out of range is a usage error naming the option as typed (an alias too), before any work. */
     @Test
     void numericOptionsOutOfRangeAreRefusedByTheNameTyped() throws Exception {
@@ -222,6 +251,9 @@ class CliTest {
             {"--skip-bad must be at least 0, not -1", "replay", "--skip-bad", "-1", t.toString()},
             {"--threads must be 1..1024, not 0", "replay", "--threads", "0", t.toString()},
             {"--queue-depth must be 1..1024, not 2000", "replay", "--queue-depth", "2000", t.toString()},
+            {"a throttled --origin-model (hdd) needs --queue-depth above 1: one request at a time runs in the trace's virtual time",
+                "replay", "--origin-model", "hdd", t.toString()},
+            {"--origin-model: origin model 'tape': ", "replay", "--queue-depth", "4", "--origin-model", "tape", t.toString()},
             {"the port must be a number 0..65535 (0: any free port), not '99999'", "serve", "--listen", "tcp:127.0.0.1:99999"},
             {"--workers must be 1..1024, not 0", "serve", "--workers", "0"},
             {"--events D: only blkparse and blktrace traces record dispatches (D); this trace is fio3", "replay", "--events", "D", t.toString()},
