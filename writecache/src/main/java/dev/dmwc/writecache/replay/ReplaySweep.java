@@ -177,8 +177,9 @@ public final class ReplaySweep {
     public String toText() {
         StringBuilder sb = new StringBuilder();
         ReplayReport any = runs.stream().map(r -> r.report).filter(r -> r != null).findFirst().orElse(null);
-        sb.append(String.format(Locale.ROOT, "trace     %s%s; %d runs, each on fresh devices%n", trace(),
-                any == null ? "" : " (" + any.scan.format + "), " + any.scan.records + " requests", runs.size()));
+        sb.append(String.format(Locale.ROOT, "trace     %s%s; %d runs, each on fresh devices%s%n", trace(),
+                any == null ? "" : " (" + any.scan.format + "), " + any.scan.records + " requests", runs.size(),
+                runs.get(0).settings.originModel.isThrottled() ? ", the origin model " + runs.get(0).settings.originModel : ""));
         boolean verify = runs.get(0).settings.verify && !runs.get(0).settings.noData;
         sb.append(String.format(Locale.ROOT, "%n%3s %-4s %16s %5s %9s %10s %9s %9s %12s %10s %12s%s  %s%n", "run", "mode", "cache",
                 "block", "read hits", "write hits", "around", "blocked", "written back", "requests/s", "write p99 µs",

@@ -204,8 +204,8 @@ class CliTest {
 
     /**
      * A replay's origin can be throttled, as bench's and serve's: every read miss waits for the model's
-     * latency (a lower bound, whatever the machine's speed), the report names the model, and the data still
-     * verifies, through write-back to the slow origin, in both modes.
+     * latency (a lower bound, whatever the machine's speed), the report (a sweep's too) names the model, and
+     * the data still verifies, through write-back to the slow origin, in both modes.
      */
     @Test
     void replayWithAThrottledOriginWaitsForItAndStillVerifies() throws Exception {
@@ -229,6 +229,10 @@ class CliTest {
             assertTrue(m.find(), j);
             assertTrue(Double.parseDouble(m.group(1)) >= 5000, "a miss waits for the origin's 5 ms: p50 " + m.group(1) + " us");
         }
+        Run sweep = run("replay", "-q", "--mode", "s,p", "--queue-depth", "4", "--origin-model", "latency=5ms,bandwidth=50M",
+                "--work-dir", dir.toString(), t.toString());
+        assertEquals(0, sweep.code(), sweep.err() + sweep.out());
+        assertTrue(sweep.out().contains("2 runs, each on fresh devices, the origin model custom (seek 5.000 ms"), sweep.out());
     }
 
     /** A count or a duration out of range is a usage error naming the option as typed (an alias too), before any work. */
