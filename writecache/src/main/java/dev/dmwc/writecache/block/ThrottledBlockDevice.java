@@ -154,6 +154,12 @@ public final class ThrottledBlockDevice implements BlockDevice {
             return bytesPerSecond > 0;
         }
 
+        /** Why a device of {@code deviceBytes} cannot sit on this model's disk ({@code size=}), or null. */
+        public String misfit(long deviceBytes) {
+            return diskBytes > 0 && diskBytes < deviceBytes ? name + ": size=" + diskBytes + " is smaller than the device ("
+                    + deviceBytes + " bytes), which must fit on the disk" : null;
+        }
+
         /** Whether this is a disk: one actuator, seeks by distance ({@link DiskArm}). */
         public boolean isDisk() {
             return rotationNanos > 0;
@@ -261,9 +267,8 @@ public final class ThrottledBlockDevice implements BlockDevice {
         if (!model.isThrottled()) {
             throw new IllegalArgumentException(model + " is not throttled: use the device itself (wrap)");
         }
-        if (model.diskBytes() > 0 && model.diskBytes() < inner.sizeBytes()) {
-            throw new IllegalArgumentException(model.name() + ": size=" + model.diskBytes() + " is smaller than the device ("
-                    + inner.sizeBytes() + " bytes), which must fit on the disk");
+        if (model.misfit(inner.sizeBytes()) != null) {
+            throw new IllegalArgumentException(model.misfit(inner.sizeBytes()));
         }
         this.inner = inner;
         this.model = model;

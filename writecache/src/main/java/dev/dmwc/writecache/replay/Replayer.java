@@ -365,9 +365,8 @@ public final class Replayer {
                     + (s.originFile != null && Files.exists(s.originFile) ? ", the size of " + s.originFile : "")
                     + "); --beyond wrap|skip, or a larger origin");
         }
-        if (s.originModel.diskBytes() > 0 && s.originModel.diskBytes() < originBytes) {
-            throw new ReplayException("--origin-model " + s.originModel.name() + ": size=" + s.originModel.diskBytes()
-                    + " is smaller than the origin (" + originBytes + " bytes), which must fit on the disk");
+        if (s.originModel.misfit(originBytes) != null) { // refused before a device is made
+            throw new ReplayException("--origin-model " + s.originModel.misfit(originBytes) + " (the origin)");
         }
         rep.originBytes = originBytes;
         if (s.cacheShare > 0) {

@@ -258,7 +258,7 @@ class CliTest {
             {"a throttled --origin-model (hdd) needs --queue-depth above 1: one request at a time runs in the trace's virtual time",
                 "replay", "--origin-model", "hdd", t.toString()},
             {"--origin-model: origin model 'tape': ", "replay", "--queue-depth", "4", "--origin-model", "tape", t.toString()},
-            {"--origin-model hdd: size=1048576 is smaller than the origin (2097152 bytes), which must fit on the disk",
+            {"--origin-model hdd: size=1048576 is smaller than the device (2097152 bytes), which must fit on the disk (the origin)",
                 "replay", "--queue-depth", "4", "--origin-model", "hdd,size=1M", "--origin-size", "2M", t.toString()},
             {"the port must be a number 0..65535 (0: any free port), not '99999'", "serve", "--listen", "tcp:127.0.0.1:99999"},
             {"--workers must be 1..1024, not 0", "serve", "--workers", "0"},
