@@ -127,8 +127,12 @@ public final class ThreadedScheduler implements Scheduler {
 
     @Override
     public void awaitTimer(Timer timer) {
-        // a pause's sleep is a second at most: looking every millisecond costs nothing that matters
-        while (timer.pending() && !shut) {
+        // a pause's sleep is a second at most: looking every millisecond costs nothing that matters.
+        // Fired is not enough: the sleeping work is awake only once the timer's body has queued it
+        // (a message flush that saw the timer no longer pending flushed the queue before the work
+        // was on it, and returned with the cache still dirty: BenchTest, session 32)
+        TimerImpl t = (TimerImpl) timer;
+        while ((t.pending() || t.firing) && !shut) {
             try {
                 Thread.sleep(1);
             } catch (InterruptedException e) {
@@ -194,68 +198,90 @@ public final class ThreadedScheduler implements Scheduler {
      */
     @Override
     public Timer newTimer(String name, Runnable body) {
-        return new Timer() {
-            /** Written under the timer's lock; volatile so that {@link #pending}, asked on every write, takes no lock. */
-            private volatile long dueNanos = -1;
-            private long wakeAt = Long.MAX_VALUE;
+        return new TimerImpl(name, body);
+    }
 
-            private void wake() {
-                boolean fire = false;
-                synchronized (this) {
-                    wakeAt = Long.MAX_VALUE;
-                    if (dueNanos < 0 || shut) {
-                        return;
-                    }
-                    long now = System.nanoTime();
-                    if (now - dueNanos >= 0) {
-                        dueNanos = -1;
-                        fire = true;
-                    } else {
-                        schedule(dueNanos - now);
-                    }
-                }
-                if (fire && !shut) {
-                    ThreadedScheduler.this.run(body);
-                }
-            }
+    private final class TimerImpl implements Timer {
+        private final String name;
+        private final Runnable body;
+        /** Written under the timer's lock; volatile so that {@link #pending}, asked on every write, takes no lock. */
+        private volatile long dueNanos = -1;
+        private long wakeAt = Long.MAX_VALUE;
+        /**
+         * Set (before {@link #pending} turns false) while the body of a firing runs: {@code
+         * timer_pending()} is false in the callback, as in the kernel, but {@link #awaitTimer}
+         * waits for the body too.
+         */
+        private volatile boolean firing;
 
-            /** Lock held. */
-            private void schedule(long delayNanos) {
-                wakeAt = System.nanoTime() + delayNanos;
-                try {
-                    timerThread.schedule(this::wake, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
-                } catch (java.util.concurrent.RejectedExecutionException e) {
-                    // shut down
-                }
-            }
+        TimerImpl(String name, Runnable body) {
+            this.name = name;
+            this.body = body;
+        }
 
-            @Override
-            public synchronized void mod(long delayMs) {
-                if (shut) {
+        private void wake() {
+            boolean fire = false;
+            synchronized (this) {
+                wakeAt = Long.MAX_VALUE;
+                if (dueNanos < 0 || shut) {
                     return;
                 }
-                long delay = Math.max(0, delayMs) * 1_000_000L;
-                dueNanos = System.nanoTime() + delay;
-                if (wakeAt == Long.MAX_VALUE || wakeAt - dueNanos > 0) {
-                    schedule(delay);
+                long now = System.nanoTime();
+                if (now - dueNanos >= 0) {
+                    firing = true;
+                    dueNanos = -1;
+                    fire = true;
+                } else {
+                    schedule(dueNanos - now);
                 }
             }
-
-            @Override
-            public synchronized void del() {
-                dueNanos = -1;
+            if (fire) {
+                try {
+                    if (!shut) {
+                        ThreadedScheduler.this.run(body);
+                    }
+                } finally {
+                    firing = false;
+                }
             }
+        }
 
-            @Override
-            public boolean pending() {
-                return dueNanos >= 0;
+        /** Lock held. */
+        private void schedule(long delayNanos) {
+            wakeAt = System.nanoTime() + delayNanos;
+            try {
+                timerThread.schedule(this::wake, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // shut down
             }
+        }
 
-            @Override
-            public String toString() {
-                return name;
+        @Override
+        public synchronized void mod(long delayMs) {
+            if (shut) {
+                return;
             }
-        };
+            long delay = Math.max(0, delayMs) * 1_000_000L;
+            dueNanos = System.nanoTime() + delay;
+            if (wakeAt == Long.MAX_VALUE || wakeAt - dueNanos > 0) {
+                schedule(delay);
+            }
+        }
+
+        @Override
+        public synchronized void del() {
+            dueNanos = -1;
+        }
+
+        @Override
+        public boolean pending() {
+            return dueNanos >= 0;
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
     }
 
     @Override
