@@ -2,6 +2,7 @@ package dev.dmwc.writecache.cli;
 
 import dev.dmwc.daxlib.FaultMode;
 import dev.dmwc.daxlib.ProtectionKeys;
+import dev.dmwc.writecache.script.OpTiming;
 import dev.dmwc.writecache.script.ScriptRunner;
 import dev.dmwc.writecache.script.WcScript;
 import java.nio.file.Files;
@@ -16,8 +17,8 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "script", header = "Run a WCSCRIPT scenario as the kernel oracle does.", mixinStandardHelpOptions = true,
         description = {"Run a WCSCRIPT (the language: test-data/oracle/WCSCRIPT.md) and write OUTDIR/transcript.txt, origin.img and cache.img "
-                + "exactly as the kernel runner does. Runs in virtual time: sleeps and settles take no real time, and each op lets "
-                + "--op-time of virtual time pass."})
+                + "exactly as the kernel runner does. Runs in virtual time: sleeps and settles take no real time, and each op takes "
+                + "as much virtual time as it does on the kernel oracle (--op-time)."})
 final class ScriptCommand implements Callable<Integer> {
     @Option(names = "--mode", paramLabel = "s|p", description = "Run the script in this mode (devices and tables converted).")
     String mode;
@@ -46,11 +47,12 @@ final class ScriptCommand implements Callable<Integer> {
                     + "depends on timing (a scenario meant to be exact should not).")
     Long shuffleSeed;
 
-    @Option(names = "--op-time", paramLabel = "MS", defaultValue = "" + ScriptRunner.DEFAULT_OP_TIME_MS,
-            description = "Let MS milliseconds of virtual time pass before each op while the target is active, as each op "
-                    + "takes time on the kernel oracle (about 100 ms a status under QEMU's TCG). Default ${DEFAULT-VALUE}, "
-                    + "which matches every kernel result at hand (30 to 50 do); 0: ops take no time.")
-    long opTimeMs;
+    @Option(names = "--op-time", paramLabel = "oracle|MS", defaultValue = "oracle",
+            description = "How much virtual time each op takes, so that the target's timers (max_age, autocommit_time, the "
+                    + "pause_writeback sleep) fall between the same ops as on the kernel: 'oracle' (the default), the times "
+                    + "measured on the kernel oracle under QEMU's TCG, per op (a dmsetup call reaches the kernel about 50 ms "
+                    + "after it starts, a bio from wcio about 5 ms); or MS milliseconds before every op (0: ops take no time).")
+    String opTime;
 
     @Spec
     CommandSpec spec;
@@ -66,8 +68,11 @@ final class ScriptCommand implements Callable<Integer> {
         if (mode != null && !mode.matches("[sp]")) {
             throw new Main.UsageError("--mode must be s or p, not '" + mode + "'");
         }
-        if (opTimeMs < 0) {
-            throw new Main.UsageError("--op-time must be 0 or more, not " + opTimeMs);
+        OpTiming timing;
+        try {
+            timing = OpTiming.parse(opTime);
+        } catch (IllegalArgumentException e) {
+            throw new Main.UsageError("--op-time " + e.getMessage());
         }
         if (!Files.isRegularFile(script)) {
             throw new Main.UsageError("no such script: " + script);
@@ -99,7 +104,7 @@ final class ScriptCommand implements Callable<Integer> {
         } catch (java.io.IOException e) {
             throw new Main.UsageError("cannot make OUTDIR " + outDir + " (" + e.getMessage() + ")");
         }
-        ScriptRunner r = new ScriptRunner(s, outDir, backend, fm).withOpTime(opTimeMs);
+        ScriptRunner r = new ScriptRunner(s, outDir, backend, fm).withTiming(timing);
         if (shuffleSeed != null) {
             r.withScheduler(dev.dmwc.writecache.engine.VirtualScheduler.shuffled(shuffleSeed));
         }

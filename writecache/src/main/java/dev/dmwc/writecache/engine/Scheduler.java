@@ -3,8 +3,8 @@ package dev.dmwc.writecache.engine;
 /**
  * The kernel's execution contexts for one target: work items on queues ({@code queue_work}
  * semantics: queuing a pending item does nothing), timers ({@code mod_timer}), a clock in
- * milliseconds ({@code jiffies}), and the one place a context waits for others to progress
- * ({@code io_schedule} in {@code writecache_wait_on_freelist}).
+ * milliseconds (the engine reads {@code jiffies} off it: {@link Jiffies}), and the one place a
+ * context waits for others to progress ({@code io_schedule} in {@code writecache_wait_on_freelist}).
  *
  * <p>{@link VirtualScheduler} runs everything on the caller's thread in virtual time: scripts,
  * crash tests and properties are deterministic and take no wall time to "sleep".
@@ -20,7 +20,10 @@ public interface Scheduler {
 
     /** A timer ({@code timer_list}). */
     interface Timer {
-        /** {@code mod_timer(jiffies + delayMs)}. */
+        /**
+         * {@code mod_timer}: run {@code delayMs} from now (the engine works out, with {@link
+         * Jiffies#timerDelayMs}, when the kernel's timer wheel runs {@code mod_timer(jiffies + n)}).
+         */
         void mod(long delayMs);
 
         /** {@code del_timer}. */

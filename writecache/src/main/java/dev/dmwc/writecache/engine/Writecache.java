@@ -61,11 +61,14 @@ public final class Writecache implements AutoCloseable {
     long writebackSize;
     long freelistHighWatermark;
     long freelistLowWatermark;
+    /** {@code max_age} in jiffies ({@link Jiffies}), or {@link WritecacheConfig#MAX_AGE_UNSPECIFIED}. */
     final long maxAge;
     long uncommittedBlocks;
     final long autocommitBlocks;
     final long maxWritebackJobs;
-    final long autocommitMs;
+    /** {@code autocommit_time} in jiffies. */
+    final long autocommitJiffies;
+    /** {@code pause_writeback} in jiffies (0: no pause). */
     final long pause;
 
     private volatile int error;
@@ -80,6 +83,7 @@ public final class Writecache implements AutoCloseable {
 
     // dm_io_tracker for pause_writeback
     private long iotInFlight;
+    /** {@code idle_time}, in jiffies. */
     private long iotIdleTime;
     private static final long IOT_NEVER_BUSY = Long.MIN_VALUE / 4;
     private boolean pausePassedAtQueue;
@@ -132,7 +136,8 @@ public final class Writecache implements AutoCloseable {
     private volatile boolean dataless;
     private long writebackBlocksTotal;
     private long writebackRunsTotal;
-    private final long epochMs;
+    /** {@code jiffies} at construction: entries' ages count from it. */
+    private final long epochJiffies;
     /**
      * {@code bio_in_progress[READ, WRITE]}: ssd-mode bios remapped to the cache device and not yet
      * ended. Always zero when one thread drives the engine (the I/O ends before {@code map}'s
@@ -176,17 +181,18 @@ public final class Writecache implements AutoCloseable {
         this.mem = mem;
         this.startSector = cfg.startSector;
         this.memoryMapSize = memoryMapSize;
-        this.maxAge = cfg.maxAgeMs;
+        this.maxAge = cfg.maxAgeMs == WritecacheConfig.MAX_AGE_UNSPECIFIED ? WritecacheConfig.MAX_AGE_UNSPECIFIED
+                : Jiffies.fromMillis(cfg.maxAgeMs);
         this.autocommitBlocks = Integer.toUnsignedLong(cfg.autocommitBlocks);
         this.maxWritebackJobs = Integer.toUnsignedLong(cfg.maxWritebackJobs);
-        this.autocommitMs = cfg.autocommitMs;
-        this.pause = cfg.pauseMs;
+        this.autocommitJiffies = Jiffies.fromMillis(cfg.autocommitMs);
+        this.pause = Jiffies.fromMillis(cfg.pauseMs);
         this.metadataOnly = cfg.metadataOnly;
         this.cleaner = cfg.cleaner;
         this.sched = sched;
         this.singleThreaded = sched.singleThreaded();
         this.ordered = !singleThreaded && origin.orderSensitive();
-        this.epochMs = sched.nowMs();
+        this.epochJiffies = jiffies();
         // dm_iot_init sets idle_time = 0: jiffies - 0 is more than any pause_writeback, so the
         // pause applies only once a write to the origin has completed (checked on the oracle:
         // test-data/kernel/ssd-full-writearound), not from the table load. Such a write is a
@@ -430,12 +436,18 @@ public final class Writecache implements AutoCloseable {
         return errorText;
     }
 
-    private long now() {
-        return sched.nowMs();
+    /** {@code jiffies}. */
+    private long jiffies() {
+        return Jiffies.at(sched.nowMs());
     }
 
     private int ageNow() {
-        return (int) (now() - epochMs);
+        return (int) (jiffies() - epochJiffies);
+    }
+
+    /** {@code mod_timer(timer, jiffies + n)}: the timer runs where the timer wheel puts it. */
+    private void modTimer(Scheduler.Timer timer, long n) {
+        timer.mod(Jiffies.timerDelayMs(sched.nowMs(), n));
     }
 
     private long entryOffset(int e) {
@@ -576,7 +588,7 @@ public final class Writecache implements AutoCloseable {
             return;
         }
         if (!writebackWork.pending()) {
-            pausePassedAtQueue = pause == 0 || (iotInFlight == 0 && now() - iotIdleTime >= pause);
+            pausePassedAtQueue = pause == 0 || (iotInFlight == 0 && jiffies() - iotIdleTime >= pause);
         }
         writebackWork.queue();
     }
@@ -848,14 +860,14 @@ public final class Writecache implements AutoCloseable {
 
     private void scheduleAutocommit() {
         if (!autocommitTimer.pending()) {
-            autocommitTimer.mod(autocommitMs);
+            modTimer(autocommitTimer, autocommitJiffies);
         }
     }
 
     private void maxAgeTimerFired() {
         if (!suspended && !hasError()) {
             queueWriteback();
-            maxAgeTimer.mod(maxAge / MAX_AGE_DIV);
+            modTimer(maxAgeTimer, maxAge / MAX_AGE_DIV);
         }
     }
 
@@ -949,7 +961,7 @@ public final class Writecache implements AutoCloseable {
             wcLock();
             try {
                 if (--iotInFlight == 0) {
-                    iotIdleTime = now();
+                    iotIdleTime = jiffies();
                 }
             } finally {
                 wcUnlock();
@@ -1209,11 +1221,11 @@ public final class Writecache implements AutoCloseable {
             wcLock();
             try {
                 if (!cleaner && writebackAll == 0 && !suspended) {
-                    long idle = iotInFlight != 0 ? 0 : now() - iotIdleTime;
+                    long idle = iotInFlight != 0 ? 0 : jiffies() - iotIdleTime;
                     if (idle < pause) {
                         // schedule_timeout_idle(min(remaining, HZ)), then look again
-                        long wait = Math.min(pause - idle, 1000);
-                        pauseTimer.mod(wait);
+                        long wait = Math.min(pause - idle, Jiffies.HZ);
+                        modTimer(pauseTimer, wait);
                         return;
                     }
                 }
@@ -1832,7 +1844,7 @@ public final class Writecache implements AutoCloseable {
             }
             verifyWatermark();
             if (maxAge != WritecacheConfig.MAX_AGE_UNSPECIFIED) {
-                maxAgeTimer.mod(maxAge / MAX_AGE_DIV);
+                modTimer(maxAgeTimer, maxAge / MAX_AGE_DIV);
             }
         } finally {
             wcUnlock();

@@ -29,16 +29,6 @@ import java.util.function.Consumer;
 public final class ScriptRunner {
     private static final long FSDAX_INFO = 2 << 20;
 
-    /**
-     * The virtual time each op takes by default: on the kernel oracle each op takes time of its own
-     * (a {@code status} about 100 ms under TCG), and a script with no {@code sleep} between two ops
-     * that a timer separates there (a {@code max_age} tick between a flush and a suspend; kernel
-     * mutants 476, 3167, 3328) comes out the same only if time passes in dmwc too. Measured over
-     * every kernel result at hand (53 stored scenarios, the 28 public ones, 847 random scripts and
-     * mutants; RELIABILITY.md): 30, 40 and 50 ms match all of them, 0 ms misses 3, 70 ms misses 4.
-     */
-    public static final long DEFAULT_OP_TIME_MS = 40;
-
     private final WcScript script;
     private final Path outDir;
     private final ProtectionKeys.Backend backend;
@@ -61,8 +51,10 @@ public final class ScriptRunner {
     private boolean cleanerMessage;
     private Path initialOrigin;
     private Path initialCache;
-    /** Virtual time each op takes ({@link #withOpTime}). */
-    private long opTimeMs = DEFAULT_OP_TIME_MS;
+    /** Virtual time each op takes ({@link #withTiming}). */
+    private OpTiming timing = OpTiming.oracle();
+    /** Whether this boot has run {@code wcio} yet (the first run of it is slower). */
+    private boolean wcioStarted;
 
     public ScriptRunner(WcScript script, Path outDir, ProtectionKeys.Backend backend, FaultMode faultMode) {
         this.script = script;
@@ -118,14 +110,11 @@ public final class ScriptRunner {
     }
 
     /**
-     * Let {@code ms} milliseconds of virtual time pass before each op while a target is active
-     * (default {@link #DEFAULT_OP_TIME_MS}; 0: ops take no time). Before {@link #run}.
+     * Let ops take virtual time as {@code timing} says (default {@link OpTiming#oracle()}: as
+     * long as each takes on the kernel oracle). Before {@link #run}.
      */
-    public ScriptRunner withOpTime(long ms) {
-        if (ms < 0) {
-            throw new IllegalArgumentException("op time must be 0 or more, not " + ms);
-        }
-        this.opTimeMs = ms;
+    public ScriptRunner withTiming(OpTiming timing) {
+        this.timing = timing;
         return this;
     }
 
@@ -162,10 +151,10 @@ public final class ScriptRunner {
             }
             for (List<String> op : script.ops) {
                 transcript.add("> " + String.join(" ", op));
-                if (opTimeMs > 0 && target != null) {
-                    sched.advance(opTimeMs);
-                }
+                passTime(timing.before(op, !wcioStarted));
+                wcioStarted |= OpTiming.startsWcio(op);
                 execute(op);
+                passTime(timing.after(op));
             }
             powerOff();
         } finally {
@@ -208,6 +197,13 @@ public final class ScriptRunner {
         transcript.add(s);
     }
 
+    /** Let {@code ms} of virtual time pass: timers fall due and queued work runs. */
+    private void passTime(long ms) {
+        if (ms > 0) {
+            sched.advance(ms);
+        }
+    }
+
     /** The machine powers off with the target active: all in-memory state is gone. */
     private void powerOff() {
         if (target != null) {
@@ -240,6 +236,7 @@ public final class ScriptRunner {
                 } else {
                     target.remove();
                     target = null;
+                    passTime(timing.reloadGap());
                     doCreate();
                 }
                 break;
@@ -281,6 +278,7 @@ public final class ScriptRunner {
                 break;
             case "crash":
                 powerOff();
+                wcioStarted = false; // the next segment is a new boot
                 break;
             case "dump":
                 doDump(a);
@@ -432,6 +430,7 @@ public final class ScriptRunner {
         }
         int[] wm = tableWatermark();
         String prev = null;
+        passTime(timing.settleFirstPoll());
         for (int i = 0; i < 1200; i++) {
             sched.runPending();
             if (target == null) {
@@ -451,7 +450,7 @@ public final class ScriptRunner {
                 return;
             }
             prev = st;
-            sched.advance(100);
+            passTime(timing.settlePoll());
         }
         out("error ETIMEDOUT");
     }

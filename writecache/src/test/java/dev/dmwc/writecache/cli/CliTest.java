@@ -1077,10 +1077,13 @@ class CliTest {
             assertTrue(o.err().contains(file + " is a file, not a directory"), o.err());
         }
         assertEquals("keep", Files.readString(file));
-        Run neg = run("script", "--op-time", "-1", good.toString(), dir.resolve("neg").toString());
-        assertEquals(2, neg.code());
-        assertTrue(neg.err().contains("--op-time must be 0 or more, not -1"), neg.err());
-        assertFalse(Files.exists(dir.resolve("neg")), "nothing made");
+        for (String opTime : new String[] {"-1", "fast"}) {
+            Run neg = run("script", "--op-time", opTime, good.toString(), dir.resolve("neg").toString());
+            assertEquals(2, neg.code());
+            assertTrue(neg.err().contains("--op-time must be 'oracle' or a number of milliseconds (0 or more), not '" + opTime + "'"),
+                    neg.err());
+            assertFalse(Files.exists(dir.resolve("neg")), "nothing made");
+        }
     }
 
     @Test

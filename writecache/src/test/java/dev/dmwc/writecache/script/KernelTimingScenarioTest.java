@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Kernel scenarios whose exact result depends on timing (test-data/kernel-timing): dmwc must agree
@@ -54,27 +56,33 @@ class KernelTimingScenarioTest {
     }
 
     /**
-     * A result that depends on the time the oracle's ops take, not on any race: the two kernel runs
-     * agree, and dmwc gives their result when ops take time ({@link ScriptRunner#DEFAULT_OP_TIME_MS},
-     * {@code script --op-time}), not when they take none.
+     * Results that depend on the time the oracle's ops take, not on any race: the two kernel runs
+     * of each agree, and dmwc gives their result in full (transcript and both images) with ops
+     * that take the times measured on the oracle ({@link OpTiming#oracle()}, the default of
+     * {@code script --op-time}). In each a {@code max_age} tick falls between two ops with no
+     * {@code sleep} between them on the oracle: between a flush and a suspend, a flush and a
+     * reload (kernel mutant 893), a flush and a message flush (mutant 3337). One op time for every
+     * op matched either 893 (42 ms or more) or 3337 (41 ms or less), never both (session 31).
      */
-    @Test
-    void aSuspendRightAfterAFlushFindsTheWorkAsleepOnceOpsTakeTime(@TempDir Path out) throws Exception {
-        Path d = DIR.resolve("ssd-suspend-right-after-flush");
-        WcScript script = WcScript.parse(d.resolve("script.wcs"), null);
+    @ParameterizedTest
+    @ValueSource(strings = {"ssd-suspend-right-after-flush", "ssd-reload-right-after-flush", "ssd-message-flush-right-after-flush"})
+    void opsTakingTheOraclesTimesGiveTheKernelsResult(String scenario, @TempDir Path out) throws Exception {
+        Path d = DIR.resolve(scenario);
         List<String> kernel = Files.readAllLines(d.resolve("transcript.txt"));
         assertEquals(kernel, Files.readAllLines(d.resolve("transcript-run2.txt")), "the two kernel runs");
+        new ScriptRunner(WcScript.parse(d.resolve("script.wcs"), null), out, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).run();
+        assertEquals(kernel, Files.readAllLines(out.resolve("transcript.txt")));
+        KernelEquivalenceTest.assertSameImage(d.resolve("origin.img.gz"), out.resolve("origin.img"), "origin");
+        KernelEquivalenceTest.assertSameImage(d.resolve("cache.img.gz"), out.resolve("cache.img"), "cache");
+    }
 
-        Path timed = out.resolve("op-time-default");
-        new ScriptRunner(script, timed, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).run();
-        assertEquals(kernel, Files.readAllLines(timed.resolve("transcript.txt")));
-        KernelEquivalenceTest.assertSameImage(d.resolve("origin.img.gz"), timed.resolve("origin.img"), "origin");
-        KernelEquivalenceTest.assertSameImage(d.resolve("cache.img.gz"), timed.resolve("cache.img"), "cache");
-
-        // with ops that take no time, no max_age tick falls between the flush and the suspend
-        Path instant = out.resolve("op-time-0");
-        new ScriptRunner(script, instant, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT).withOpTime(0).run();
-        List<String> t = Files.readAllLines(instant.resolve("transcript.txt"));
+    /** With ops that take no time, no {@code max_age} tick falls between the flush and the suspend. */
+    @Test
+    void withOpsThatTakeNoTimeTheSuspendFindsNoWorkAsleep(@TempDir Path out) throws Exception {
+        Path d = DIR.resolve("ssd-suspend-right-after-flush");
+        new ScriptRunner(WcScript.parse(d.resolve("script.wcs"), null), out, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT)
+                .withTiming(OpTiming.uniform(0)).run();
+        List<String> t = Files.readAllLines(out.resolve("transcript.txt"));
         String afterSuspend = t.get(t.indexOf("> suspend") + 2);
         assertEquals("status 0 254 248 0 0 0 6 0 0 0 6 0 1 0", afterSuspend, String.join("\n", t));
     }

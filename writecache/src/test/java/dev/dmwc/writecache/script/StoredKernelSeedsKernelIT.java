@@ -27,8 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>{@code mvn -B verify -Pkernel -pl daxlib,writecache -Dit.test=StoredKernelSeedsKernelIT}
  * (session 22: 1,144 results, 117 s). {@code -Ddmwc.kernelDiff.dir=DIR} takes the results from
  * another folder of the same layout (SEED/script.wcs, SEED/kernel/, optional SEED/kernel-again/;
- * a path relative to the writecache module), and {@code -Ddmwc.kernelDiff.opTime=MS} runs every
- * script as {@code ./dmwc script --op-time MS} does (default {@link ScriptRunner#DEFAULT_OP_TIME_MS}). Without any stored result it is skipped and says so. The
+ * a path relative to the writecache module), and {@code -Ddmwc.kernelDiff.opTime=oracle|MS} runs every
+ * script as {@code ./dmwc script --op-time} does (default {@code oracle}, {@link OpTiming#oracle()}).
+ * Without any stored result it is skipped and says so. The
  * kernel profile runs its ITs in name order, so in a whole {@code -Pkernel} run (CI) it follows
  * {@link RandomScriptsKernelIT} and runs again the seeds that one just left.
  */
@@ -58,7 +59,7 @@ class StoredKernelSeedsKernelIT {
     @Test
     void dmwcStillMatchesEveryStoredKernelResult(@TempDir Path work) throws Exception {
         Path root = Path.of(System.getProperty("dmwc.kernelDiff.dir", Path.of("target", "kernel-diff").toString()));
-        long opTime = Long.getLong("dmwc.kernelDiff.opTime", ScriptRunner.DEFAULT_OP_TIME_MS);
+        OpTiming opTime = OpTiming.parse(System.getProperty("dmwc.kernelDiff.opTime", "oracle"));
         List<Path> seeds = new ArrayList<>();
         if (Files.isDirectory(root)) {
             try (Stream<Path> dirs = Files.list(root)) {
@@ -75,14 +76,14 @@ class StoredKernelSeedsKernelIT {
         for (Path d : seeds) {
             Path ours = work.resolve("dmwc");
             new ScriptRunner(WcScript.parse(d.resolve("script.wcs"), null), ours, ProtectionKeys.Backend.SOFTWARE, FaultMode.STRICT)
-                    .withOpTime(opTime).run();
+                    .withTiming(opTime).run();
             Path again = finished(d.resolve("kernel-again"));
             if (!same(d.resolve("kernel"), ours) && (again == null || !same(again, ours))) {
                 differ.add(d.getFileName().toString());
             }
         }
         System.err.println("StoredKernelSeedsKernelIT: " + seeds.size() + " stored kernel results in " + root + ", op time "
-                + opTime + " ms: " + differ.size() + " differ " + differ);
+                + opTime + ": " + differ.size() + " differ " + differ);
         assertTrue(differ.isEmpty(), differ.size() + " of " + seeds.size() + " stored kernel results differ from dmwc now: " + differ
                 + " (compare one with ./dmwc script SCRIPT OUT and ../shared/oracle/compare.sh)");
     }
