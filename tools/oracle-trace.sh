@@ -21,27 +21,17 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 [ -f "$1" ] || { echo "oracle-trace: no script $1" >&2; exit 2; }
 SCRIPT=$(realpath "$1") OUTDIR=$2 AT=$3
 shift 3
-ORACLE=
-for o in "$HERE/writecache/target/oracle" "$HERE/../shared/oracle"; do
-  if [ -f "$o/build/vmlinuz" ]; then ORACLE=$o; break; fi
-done
-[ -n "$ORACLE" ] || { echo "oracle-trace: no oracle with a build (run ../shared/oracle/setup.sh)" >&2; exit 2; }
 grep -qxF "$AT" "$SCRIPT" || { echo "oracle-trace: no line \"$AT\" in $SCRIPT" >&2; exit 2; }
 
-T=$(mktemp -d /tmp/dmwc-oracle-trace.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-cp -a "$ORACLE"/. "$T"/
-python3 - "$T" <<'EOF'
-import sys
+TOOL=oracle-trace
+. "$HERE/tools/oracle-copy.sh"
+python3 - "$T" "$HERE/tools" <<'EOF'
+import functools, sys
 root = sys.argv[1]
-
-def patch(path, old, new):
-    with open(path) as f:
-        s = f.read()
-    if old not in s:
-        sys.exit("oracle-trace: the oracle's " + path + " changed; cannot place the tracing hooks")
-    with open(path, 'w') as f:
-        f.write(s.replace(old, new, 1))
+sys.dont_write_bytecode = True  # nothing left in tools/
+sys.path.insert(0, sys.argv[2])
+from oracle_patch import patch
+patch = functools.partial(patch, tool='oracle-trace')
 
 run = root + '/runscript.sh'
 patch(run, '--env "WCS_SEG=$k"', '--env "WCS_SEG=$k" --env "TRACE_AT=$TRACE_AT" --env "TRACE_FUNCS=$TRACE_FUNCS"')
