@@ -4,7 +4,8 @@
  * suspend, resume = recovery) with the kernel's names; {@code Entries} the struct-of-arrays entry
  * table with its red-black tree and lists; {@code MemoryMap} the metadata area (pmem through
  * daxlib's door, ssd as a RAM copy with the dirty bitmap); {@link dev.dmwc.writecache.engine.Scheduler}
- * the background contexts. Depends on {@code format}, {@code block} and daxlib; knows nothing of
+ * the background contexts; {@link dev.dmwc.writecache.engine.Jiffies} the kernel's clock (HZ=250)
+ * and timer wheel, on which the target's times and timers run. Depends on {@code format}, {@code block} and daxlib; knows nothing of
  * table-line parsing or the tools.
  *
  * <p>architecture.md §3 lists {@code writeback} and {@code recovery} as packages of their own. They
