@@ -74,7 +74,7 @@ public final class OpTiming {
                 new Cost(15, 15),      // dump: reads the raw device, no target action
                 5,                     // sleep MS: usleep, then the shell's next op
                 55,                    // settle: its first status poll
-                142,                   // settle: a status poll after a usleep of 100 ms
+                149,                   // settle: a status poll after a usleep of 100 ms (142-155)
                 15);                   // the first wcio of a boot starts slower (26 ms, not 11, in 61 boots)
     }
 
