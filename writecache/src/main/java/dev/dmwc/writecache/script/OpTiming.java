@@ -19,8 +19,9 @@ import java.util.List;
  * ({@code writecache_map}, {@code writecache_status}, {@code writecache_message}, {@code dm_suspend},
  * {@code writecache_resume}, {@code __dm_destroy}), over 15 scripts (13 stored scenarios, kernel
  * mutants 893 and 3337); the medians, in RELIABILITY.md ("Op time"). A {@code dmsetup} call reaches
- * the kernel about 45–55 ms after it starts, a {@code wcio} bio about 5 ms.
- * {@link #uniform(long)} is the model before: the same time before every op.
+ * the kernel about 45–55 ms after it starts, a {@code wcio} bio about 5 ms. {@code
+ * tools/oracle-op-times.sh} measures them again (after a change to the oracle, or on another
+ * machine). {@link #uniform(long)} is the model before: the same time before every op.
  */
 public final class OpTiming {
     /** One op's times, in ms. */
