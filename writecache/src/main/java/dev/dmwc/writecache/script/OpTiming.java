@@ -91,6 +91,9 @@ public final class OpTiming {
         return new OpTiming(ms + " ms", c, c, c, c, 0, c, c, c, 0, 0, 100, 0);
     }
 
+    /** The longest uniform op time {@link #parse} takes: a WCSCRIPT {@code sleep}'s longest. */
+    static final long MAX_UNIFORM_MS = 600_000;
+
     /**
      * {@code oracle} or a number of milliseconds ({@link #uniform}), as {@code dmwc script
      * --op-time} takes it.
@@ -107,8 +110,9 @@ public final class OpTiming {
         } catch (NumberFormatException e) {
             ms = -1;
         }
-        if (ms < 0) {
-            throw new IllegalArgumentException("must be 'oracle' or a number of milliseconds (0 or more), not '" + s + "'");
+        if (ms < 0 || ms > MAX_UNIFORM_MS) {
+            throw new IllegalArgumentException("must be 'oracle' or a number of milliseconds (0 to " + MAX_UNIFORM_MS
+                    + "), not '" + s + "'");
         }
         return uniform(ms);
     }

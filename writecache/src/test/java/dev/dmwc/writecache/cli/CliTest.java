@@ -1077,10 +1077,11 @@ class CliTest {
             assertTrue(o.err().contains(file + " is a file, not a directory"), o.err());
         }
         assertEquals("keep", Files.readString(file));
-        for (String opTime : new String[] {"-1", "fast"}) {
+        // beyond 600000 (a sleep's longest) the virtual clock could overflow
+        for (String opTime : new String[] {"-1", "fast", "600001", "9223372036854775807"}) {
             Run neg = run("script", "--op-time", opTime, good.toString(), dir.resolve("neg").toString());
             assertEquals(2, neg.code());
-            assertTrue(neg.err().contains("--op-time must be 'oracle' or a number of milliseconds (0 or more), not '" + opTime + "'"),
+            assertTrue(neg.err().contains("--op-time must be 'oracle' or a number of milliseconds (0 to 600000), not '" + opTime + "'"),
                     neg.err());
             assertFalse(Files.exists(dir.resolve("neg")), "nothing made");
         }
