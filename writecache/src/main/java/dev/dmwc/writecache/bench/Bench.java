@@ -65,12 +65,23 @@ public final class Bench {
         /** Untimed absorb-and-drain rounds before the measured absorb (JIT warm-up). */
         public int warmupRounds = 5;
         /**
-         * Measured absorb rounds, each paired with a baseline round of the same bytes run just
-         * before it; the phase reports the median of the rounds' ratios (one absorb round is tens of
-         * milliseconds: a single pair is at the mercy of a noisy neighbour).
+         * Measured absorb rounds, each paired with a baseline round run just before it; the phase
+         * reports the median of the rounds' ratios (one absorb round is tens of milliseconds: a
+         * single pair is at the mercy of a noisy neighbour).
          */
         public int absorbRounds = 7;
     }
+
+    /**
+     * The shortest a paired baseline round runs: it copies the absorb round's bytes, or more, as
+     * many as the copy rate measured just before moves in this time. A round of only the absorb
+     * round's bytes lasted 4-15 ms, a third of the absorb round beside it, and its figure moved
+     * 2-3x between rounds (thread starts and a neighbour's time slice weigh more in a short round),
+     * always downwards, so that it flattered the ratio (BENCHMARKS.md, absorb, session 33).
+     */
+    static final double MIN_BASELINE_ROUND_SECONDS = 0.05;
+    /** At most this many times the absorb round's bytes in one baseline round. */
+    static final int MAX_BASELINE_ROUND_FACTOR = 64;
 
     /** A baseline measured on demand: MB/s over about {@code bytes}. */
     public interface Baseline {
@@ -205,7 +216,8 @@ public final class Bench {
 
     /**
      * Run the configured phases. {@code copyBaseline} is measured beside every absorb round
-     * (the same bytes, the same threads, just before it); {@code originBaseline} is this run's
+     * (the same threads, just before it: the round's bytes, or 50 ms of copies if more, {@link
+     * #baselineRoundBytes}); {@code originBaseline} is this run's
      * origin sequential rate in MB/s.
      */
     public List<PhaseResult> run(Baseline copyBaseline, double originBaseline) throws IOException {
@@ -277,6 +289,21 @@ public final class Bench {
         }
     }
 
+    /**
+     * The bytes of a paired baseline round: the absorb round's {@code roundBytes}, or what {@code
+     * rateMbPerSecond} (the baseline's last figure; NaN before any) copies in {@link
+     * #MIN_BASELINE_ROUND_SECONDS} if that is more, in whole blocks and at most {@link
+     * #MAX_BASELINE_ROUND_FACTOR} times the round's.
+     */
+    long baselineRoundBytes(long roundBytes, double rateMbPerSecond) {
+        if (!(rateMbPerSecond > 0)) {
+            return roundBytes;
+        }
+        double wanted = rateMbPerSecond * 1e6 * MIN_BASELINE_ROUND_SECONDS;
+        long bytes = (long) Math.min(wanted, (double) roundBytes * MAX_BASELINE_ROUND_FACTOR) / bs * bs;
+        return Math.max(roundBytes, bytes);
+    }
+
     /** The measured absorb rounds, each beside its own baseline round; the median ratio. */
     private PhaseResult absorb(long blocks, Baseline baseline) throws IOException {
         int rounds = Math.max(1, cfg.absorbRounds);
@@ -286,14 +313,16 @@ public final class Bench {
         Histogram[] lat = new Histogram[1];
         // the baseline's loop is JIT-compiled like the engine's: its first rounds would run
         // interpreted and flatter every ratio measured against them
+        double lastRate = Double.NaN;
         for (int w = 0; w < cfg.warmupRounds; w++) {
-            baseline.measure(blocks * bs);
+            lastRate = baseline.measure(blocks * bs);
         }
         for (int k = 0; k < rounds; k++) {
             if (k > 0 && stopBy != null) {
                 break;
             }
-            base[k] = baseline.measure(blocks * bs);
+            base[k] = baseline.measure(baselineRoundBytes(blocks * bs, lastRate));
+            lastRate = base[k];
             PhaseResult r = phase("absorb", blocks, 0, (rnd, t, i) -> rnd.nextLong(originBlocks), lat);
             ratios[k] = r.mbPerSecond / base[k];
             rs.add(r);
