@@ -77,7 +77,7 @@ public final class Bench {
      * many as the copy rate measured just before moves in this time. A round of only the absorb
      * round's bytes lasted 4-15 ms, a third of the absorb round beside it, and its figure moved
      * 2-3x between rounds (thread starts and a neighbour's time slice weigh more in a short round),
-     * always downwards, so that it flattered the ratio (BENCHMARKS.md, absorb, session 33).
+     * mostly downwards, so that it flattered the ratio (BENCHMARKS.md, absorb, session 33).
      */
     static final double MIN_BASELINE_ROUND_SECONDS = 0.05;
     /** At most this many times the absorb round's bytes in one baseline round. */
@@ -312,10 +312,10 @@ public final class Bench {
         double[] ratios = new double[rounds];
         Histogram[] lat = new Histogram[1];
         // the baseline's loop is JIT-compiled like the engine's: its first rounds would run
-        // interpreted and flatter every ratio measured against them
+        // interpreted and flatter every ratio measured against them; they also size the rounds
         double lastRate = Double.NaN;
         for (int w = 0; w < cfg.warmupRounds; w++) {
-            lastRate = baseline.measure(blocks * bs);
+            lastRate = baseline.measure(baselineRoundBytes(blocks * bs, lastRate));
         }
         for (int k = 0; k < rounds; k++) {
             if (k > 0 && stopBy != null) {
