@@ -25,13 +25,10 @@ for s in "$@"; do [ -f "$s" ] || { echo "oracle-op-times: no script $s" >&2; exi
 
 TOOL=oracle-op-times
 . "$HERE/tools/oracle-copy.sh"
-python3 - "$T" "$HERE/tools" <<'EOF'
-import functools, sys
-root = sys.argv[1]
-sys.dont_write_bytecode = True  # nothing left in tools/
-sys.path.insert(0, sys.argv[2])
-from oracle_patch import patch
-patch = functools.partial(patch, tool='oracle-op-times')
+python3 - "$T" <<'EOF'
+import sys
+from oracle_patch import patcher
+root, patch = sys.argv[1], patcher('oracle-op-times')
 
 run = root + '/runscript.sh'
 patch(run, '[ -f "$WORK/res-$k/dmesg.txt" ] && cp',

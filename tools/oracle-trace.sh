@@ -3,9 +3,9 @@
 # order: which task (the writer, the writeback kworker, kcopyd, the endio thread) called which
 # dm-writecache function, with the block, workqueue and scheduler events between them.
 #
-# Tracing starts just before the first op line equal to AT and stops after the next `status`;
-# the trace lands in OUTDIR/trace-K.txt (K: the boot segment it ran in), beside the oracle's usual
-# results (transcript.txt, the images, the console and dmesg logs).
+# Tracing starts just before the first op line equal to AT (comments aside) and stops after the
+# next `status`; the trace lands in OUTDIR/trace-K.txt (K: the boot segment it ran in), beside the
+# oracle's usual results (transcript.txt, the images, the console and dmesg logs).
 #
 #   tools/oracle-trace.sh SCRIPT.wcs OUTDIR "write 264 224 w20" [EXTRA_FUNCTIONS...]
 #
@@ -21,17 +21,17 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 [ -f "$1" ] || { echo "oracle-trace: no script $1" >&2; exit 2; }
 SCRIPT=$(realpath "$1") OUTDIR=$2 AT=$3
 shift 3
-grep -qxF "$AT" "$SCRIPT" || { echo "oracle-trace: no line \"$AT\" in $SCRIPT" >&2; exit 2; }
+# the guest matches an op line as its transcript shows it: without its comment or trailing blanks
+strip_comment() { sed 's/[[:space:]]*#.*$//; s/[[:space:]]*$//'; }
+AT=$(printf '%s\n' "$AT" | strip_comment)
+strip_comment < "$SCRIPT" | grep -qxF "$AT" || { echo "oracle-trace: no line \"$AT\" in $SCRIPT" >&2; exit 2; }
 
 TOOL=oracle-trace
 . "$HERE/tools/oracle-copy.sh"
-python3 - "$T" "$HERE/tools" <<'EOF'
-import functools, sys
-root = sys.argv[1]
-sys.dont_write_bytecode = True  # nothing left in tools/
-sys.path.insert(0, sys.argv[2])
-from oracle_patch import patch
-patch = functools.partial(patch, tool='oracle-trace')
+python3 - "$T" <<'EOF'
+import sys
+from oracle_patch import patcher
+root, patch = sys.argv[1], patcher('oracle-trace')
 
 run = root + '/runscript.sh'
 patch(run, '--env "WCS_SEG=$k"', '--env "WCS_SEG=$k" --env "TRACE_AT=$TRACE_AT" --env "TRACE_FUNCS=$TRACE_FUNCS"')
